@@ -1,0 +1,159 @@
+"""Reference executor: runs a module on numpy inputs.
+
+This is the living definition of op semantics that every later stage is
+tested against. Symbolic dimensions are bound from the input shapes, and
+every computed value is checked against its inferred type, so an inference
+bug shows up here as an error naming the binding, not as a wrong result later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from core import symbolic as sym
+from core.graph import (
+    Arg,
+    Call,
+    CallExtern,
+    CallFunc,
+    CallTIR,
+    Constant,
+    Function,
+    Module,
+    TupleGetItem,
+    Var,
+)
+from core.ops import get_op
+from core.types import TensorType, TupleType, Type
+
+Value = np.ndarray | tuple[np.ndarray, ...]
+# An external implementation: arrays in, arrays out (a tuple for multi-output).
+Extern = Callable[..., Value]
+
+
+class ExecutionError(Exception):
+    """Running a module failed; the message names the function and binding."""
+
+
+def bind_shapes(params: Sequence[Var], arrays: Sequence[np.ndarray], where: str) -> dict[str, int]:
+    """Bind symbolic dims from concrete input shapes; check everything that is fixed."""
+    env: dict[str, int] = {}
+    pending: list[tuple[str, sym.Dim, int]] = []
+    for p, a in zip(params, arrays, strict=True):
+        t = p.type
+        assert isinstance(t, TensorType)
+        if a.ndim != t.rank:
+            raise ExecutionError(f"{where}: input '{p.name}' has rank {a.ndim}, expected {t}")
+        if str(a.dtype) != t.dtype:
+            raise ExecutionError(f"{where}: input '{p.name}' has dtype {a.dtype}, expected {t}")
+        for dim, actual in zip(t.shape, a.shape, strict=True):
+            names = sym.free_vars(dim)
+            if len(names) == 1 and isinstance(dim, sym.Sym) and sym.equal(dim, sym.var(next(iter(names)))):
+                name = next(iter(names))
+                if env.setdefault(name, actual) != actual:
+                    raise ExecutionError(
+                        f"{where}: input '{p.name}' binds {name}={actual}, but it is {env[name]} "
+                        "from an earlier input"
+                    )
+            else:
+                pending.append((p.name, dim, actual))
+    for name, dim, actual in pending:
+        try:
+            expect = sym.evaluate(dim, env)
+        except KeyError as e:
+            raise ExecutionError(f"{where}: input '{name}': {e.args[0]}") from None
+        if expect != actual:
+            raise ExecutionError(
+                f"{where}: input '{name}' has extent {actual} where {sym.to_str(dim)} = {expect}"
+            )
+    return env
+
+
+def _check(value: Value, t: Type, env: Mapping[str, int], where: str) -> None:
+    if isinstance(t, TupleType):
+        if not isinstance(value, tuple) or len(value) != len(t.fields):
+            raise ExecutionError(f"{where}: expected a tuple of {len(t.fields)} values")
+        for v, f in zip(value, t.fields, strict=True):
+            _check(v, f, env, where)
+        return
+    if not isinstance(value, np.ndarray):
+        raise ExecutionError(f"{where}: produced {type(value).__name__}, expected a tensor {t}")
+    if str(value.dtype) != t.dtype:
+        raise ExecutionError(f"{where}: produced dtype {value.dtype}, type says {t}")
+    try:
+        shape = tuple(sym.evaluate(d, env) for d in t.shape)
+    except KeyError:
+        return  # a data-dependent dim: nothing static to check against
+    if shape != value.shape:
+        raise ExecutionError(f"{where}: produced shape {value.shape}, type says {t} = {shape}")
+
+
+class Executor:
+    """Interprets graph functions; ``externs`` implement CallExtern / CallTIR targets."""
+
+    def __init__(self, module: Module, externs: Mapping[str, Extern] | None = None) -> None:
+        self.module = module
+        self.externs = dict(externs or {})
+
+    def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+            func: str | None = None) -> list[np.ndarray]:
+        f: Function = self.module[func or self.module.entry]
+        if isinstance(inputs, Mapping):
+            missing = [p.name for p in f.params if p.name not in inputs]
+            if missing:
+                raise ExecutionError(f"{f.name}: missing inputs {missing}")
+            arrays = [np.asarray(inputs[p.name]) for p in f.params]
+        else:
+            arrays = [np.asarray(a) for a in inputs]
+            if len(arrays) != len(f.params):
+                raise ExecutionError(f"{f.name}: takes {len(f.params)} inputs, got {len(arrays)}")
+        return self._call(f, arrays)
+
+    def _call(self, f: Function, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        env = bind_shapes(f.params, arrays, f.name)
+        values: dict[str, Value] = {p.name: a for p, a in zip(f.params, arrays, strict=True)}
+
+        def get(arg: Arg) -> Any:
+            if arg is None:
+                return None
+            if isinstance(arg, Constant):
+                return arg.value
+            return values[arg.name]
+
+        for b in f.bindings:
+            where = f"{f.name}: %{b.var.name}" + (f" ({b.source})" if b.source else "")
+            try:
+                out = self._eval(b.value, get, where)
+            except ExecutionError:
+                raise
+            except Exception as e:  # an op's numpy code failed: say where
+                raise ExecutionError(f"{where}: {type(e).__name__}: {e}") from e
+            _check(out, b.var.type, env, where)
+            values[b.var.name] = out
+        return [np.asarray(get(o)) for o in f.outputs]
+
+    def _eval(self, expr: Any, get: Callable[[Arg], Any], where: str) -> Value:
+        if isinstance(expr, Call):
+            result = get_op(expr.op).compute([get(a) for a in expr.args], expr.attrs)
+            return result if isinstance(result, tuple) else np.asarray(result)
+        if isinstance(expr, TupleGetItem):
+            return get(expr.value)[expr.index]
+        if isinstance(expr, CallFunc):
+            outs = self._call(self.module[expr.func], [get(a) for a in expr.args])
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        if isinstance(expr, CallExtern | CallTIR):
+            key = expr.symbol if isinstance(expr, CallExtern) else expr.func
+            impl = self.externs.get(key)
+            if impl is None:
+                raise ExecutionError(f"{where}: no implementation for external '{key}'")
+            return impl(*[get(a) for a in expr.args])
+        raise ExecutionError(f"{where}: cannot execute {type(expr).__name__}")
+
+
+def run(module: Module, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+        externs: Mapping[str, Extern] | None = None) -> list[np.ndarray]:
+    """Run the module's entry function; see :class:`Executor`."""
+    return Executor(module, externs).run(inputs)

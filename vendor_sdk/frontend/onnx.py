@@ -1,0 +1,186 @@
+"""ONNX frontend: an ``onnx.ModelProto`` becomes a graph-IR :class:`~core.graph.Module`.
+
+The IR's ops use ONNX names with the semantics of the newest opset; older
+forms (an attribute that later became an input, say) are rewritten by the
+converters in :mod:`vendor_sdk.frontend.onnx_converters`. Every node is
+resolved against ``onnx.defs`` to the schema version in effect for the
+model's opset, so converters see exactly which variant they translate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from core import symbolic as sym
+from core.builder import BuildError, FunctionBuilder, sanitize
+from core.graph import Arg, Constant, Module, Var
+from core.ops import OPS
+from core.ops.registry import OpError
+from core.types import DTYPES, TensorType, TupleType
+from vendor_sdk.frontend.onnx_converters import CONVERTERS, NodeInfo, convert_default
+
+MIN_OPSET = 7
+SUPPORTED_DOMAINS = ("", "ai.onnx")
+
+
+class FrontendError(Exception):
+    """The model uses something the importer does not support; says where and what instead."""
+
+
+def onnx_dtype(elem_type: int, where: str) -> str:
+    try:
+        name = str(np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)))
+    except (KeyError, TypeError, ValueError):
+        name = ""
+    if name not in DTYPES:
+        label = onnx.TensorProto.DataType.Name(elem_type) if elem_type else "undefined"
+        raise FrontendError(f"{where}: element type {label} is not supported "
+                            f"(supported: {', '.join(DTYPES)})")
+    return name
+
+
+def _input_type(vi: onnx.ValueInfoProto, override: Sequence[int | str] | None) -> TensorType:
+    where = f"graph input '{vi.name}'"
+    tt = vi.type.tensor_type
+    if not vi.type.HasField("tensor_type"):
+        raise FrontendError(f"{where}: only tensor inputs are supported")
+    dtype = onnx_dtype(tt.elem_type, where)
+    if override is not None:
+        dims = tuple(sym.var(sanitize(d)) if isinstance(d, str) else int(d) for d in override)
+        return TensorType(dtype, dims)
+    if not tt.HasField("shape"):
+        raise FrontendError(f"{where}: has no shape; pass shapes={{'{vi.name}': (...)}}")
+    dims_l: list[sym.Dim] = []
+    for i, d in enumerate(tt.shape.dim):
+        if d.HasField("dim_value"):
+            dims_l.append(int(d.dim_value))
+        elif d.dim_param:
+            dims_l.append(sym.var(sanitize(d.dim_param)))
+        else:
+            dims_l.append(sym.var(f"{sanitize(vi.name)}_d{i}"))
+    return TensorType(dtype, tuple(dims_l))
+
+
+def _attributes(node: onnx.NodeProto, where: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for a in node.attribute:
+        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+            raise FrontendError(f"{where}: attribute '{a.name}' holds a subgraph; "
+                                "control flow (If/Loop/Scan) is not supported")
+        if a.ref_attr_name:
+            raise FrontendError(f"{where}: attribute '{a.name}' refers to a function attribute")
+        value = helper.get_attribute_value(a)
+        if isinstance(value, onnx.TensorProto):
+            value = numpy_helper.to_array(value)
+        elif isinstance(value, list) and value and isinstance(value[0], bytes):
+            value = [v.decode() for v in value]
+        attrs[a.name] = value
+    return attrs
+
+
+@dataclass(frozen=True)
+class _Opset:
+    version: int
+
+    def since(self, op_type: str, where: str) -> int:
+        try:
+            return onnx.defs.get_schema(op_type, self.version, "").since_version
+        except onnx.defs.SchemaError:
+            raise FrontendError(f"{where}: op {op_type} does not exist in opset {self.version}"
+                                ) from None
+
+
+def supported_ops() -> list[str]:
+    return sorted(set(OPS) | set(CONVERTERS))
+
+
+def from_onnx(model_or_path: onnx.ModelProto | str | Path,
+              shapes: Mapping[str, Sequence[int | str]] | None = None) -> Module:
+    """Import an ONNX model. ``shapes`` overrides input shapes (ints or symbol names)."""
+    if isinstance(model_or_path, onnx.ModelProto):
+        model = model_or_path
+    else:
+        path = Path(model_or_path)
+        if not path.exists():
+            raise FrontendError(f"{path}: no such file")
+        try:
+            model = onnx.load(str(path))
+        except Exception as e:  # protobuf decode errors carry no useful type
+            raise FrontendError(f"{path}: not a readable ONNX model: {e}") from None
+    opset_versions = {o.domain: o.version for o in model.opset_import}
+    version = opset_versions.get("", opset_versions.get("ai.onnx"))
+    if version is None:
+        raise FrontendError("model imports no default-domain opset")
+    latest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= version <= latest:
+        raise FrontendError(f"model opset {version} is not supported (supported: "
+                            f"{MIN_OPSET}..{latest})")
+    return _import_graph(model.graph, _Opset(version), dict(shapes or {}))
+
+
+def _import_graph(graph: onnx.GraphProto, opset: _Opset,
+                  shapes: dict[str, Sequence[int | str]]) -> Module:
+    b = FunctionBuilder("main")
+    env: dict[str, Arg] = {"": None}
+    for init in graph.initializer:
+        env[init.name] = Constant(numpy_helper.to_array(init), name=sanitize(init.name))
+    unknown = set(shapes) - {i.name for i in graph.input}
+    if unknown:
+        raise FrontendError(f"shapes= names inputs the model does not have: {sorted(unknown)}")
+    for vi in graph.input:
+        if vi.name in env:  # old-style models list initializers as inputs too
+            continue
+        env[vi.name] = b.param(vi.name, _input_type(vi, shapes.get(vi.name)))
+
+    for index, node in enumerate(graph.node):
+        label = node.name or f"#{index}"
+        where = f"node '{label}' ({node.op_type}, domain '{node.domain or 'ai.onnx'}', " \
+                f"opset {opset.version})"
+        if node.domain not in SUPPORTED_DOMAINS:
+            raise FrontendError(f"{where}: domain '{node.domain}' is not supported; "
+                                "only the default ONNX domain is")
+        if node.op_type not in OPS and node.op_type not in CONVERTERS:
+            raise FrontendError(f"{where}: op {node.op_type} is not supported. "
+                                f"Supported ops: {', '.join(supported_ops())}")
+        missing = [n for n in node.input if n not in env]
+        if missing:
+            raise FrontendError(f"{where}: inputs {missing} are not defined before use")
+        info = NodeInfo(
+            name=label,
+            op_type=node.op_type,
+            since_version=opset.since(node.op_type, where),
+            outputs=tuple(node.output),
+            where=where,
+        )
+        inputs = [env[n] for n in node.input]
+        convert = CONVERTERS.get(node.op_type, convert_default)
+        try:
+            results = convert(b, info, inputs, _attributes(node, where))
+        except (OpError, BuildError, ValueError) as e:
+            raise FrontendError(f"{where}: {e}") from None
+        for out_name, value in zip(node.output, results, strict=False):
+            if out_name:
+                env[out_name] = value
+        requested = [n for n in node.output if n]
+        if len(results) < len(node.output) and any(
+            n for n in node.output[len(results):]
+        ):
+            raise FrontendError(f"{where}: outputs {requested[len(results):]} are not supported "
+                                f"(the importer produces {len(results)})")
+
+    outputs: list[Var | Constant] = []
+    for o in graph.output:
+        value = env.get(o.name)
+        if value is None:
+            raise FrontendError(f"graph output '{o.name}' is never produced")
+        if isinstance(value.type, TupleType):
+            raise FrontendError(f"graph output '{o.name}' is a tuple")
+        outputs.append(value)
+    return Module((b.finish(outputs),))
