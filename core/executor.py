@@ -51,8 +51,8 @@ def bind_shapes(params: Sequence[Var], arrays: Sequence[np.ndarray], where: str)
             raise ExecutionError(f"{where}: input '{p.name}' has dtype {a.dtype}, expected {t}")
         for dim, actual in zip(t.shape, a.shape, strict=True):
             names = sym.free_vars(dim)
-            if len(names) == 1 and isinstance(dim, sym.Sym) and sym.equal(dim, sym.var(next(iter(names)))):
-                name = next(iter(names))
+            name = next(iter(names)) if len(names) == 1 else ""
+            if name and sym.equal(dim, sym.var(name)):
                 if env.setdefault(name, actual) != actual:
                     raise ExecutionError(
                         f"{where}: input '{p.name}' binds {name}={actual}, but it is {env[name]} "

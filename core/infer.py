@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from core.graph import Arg, Call, CallExtern, CallFunc, CallTIR, Constant, Expr, Module, TupleGetItem
+from core.graph import (
+    Arg,
+    Call,
+    CallExtern,
+    CallFunc,
+    CallTIR,
+    Constant,
+    Expr,
+    Module,
+    TupleGetItem,
+)
 from core.ops import get_op
 from core.ops.registry import InferArgs, OpError
 from core.types import TensorType, TupleType, Type

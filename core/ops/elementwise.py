@@ -16,7 +16,11 @@ from core.types import TensorType, Type
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
-def _float_unary(name: str, fn: Callable[[np.ndarray, Attrs], np.ndarray], **attrs: AttrSpec) -> OpDef:
+UnaryFn = Callable[[np.ndarray, Attrs], np.ndarray]
+BinaryFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _float_unary(name: str, fn: UnaryFn, **attrs: AttrSpec) -> OpDef:
     def compute(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
         x = xs[0]
         assert x is not None
@@ -105,7 +109,7 @@ _SYM_BINARY: dict[str, Callable[[Dim, Dim], Dim]] = {
 }
 
 
-def _binary(name: str, fn: Callable[[np.ndarray, np.ndarray], np.ndarray], logical: bool = False) -> OpDef:
+def _binary(name: str, fn: BinaryFn, logical: bool = False) -> OpDef:
     def infer(args: InferArgs) -> Type:
         a, b = args.type(0), args.type(1)
         if not logical and a.dtype != b.dtype:
@@ -123,7 +127,9 @@ def _binary(name: str, fn: Callable[[np.ndarray, np.ndarray], np.ndarray], logic
     return OpDef(name, infer, compute, min_inputs=2, max_inputs=2)
 
 
-def _sym_values(name: str, a: TensorType, b: TensorType, shape: tuple[Dim, ...]) -> tuple[Dim, ...] | None:
+def _sym_values(
+    name: str, a: TensorType, b: TensorType, shape: tuple[Dim, ...]
+) -> tuple[Dim, ...] | None:
     """Propagate symbolic contents of small shape tensors through arithmetic."""
     fn = _SYM_BINARY.get(name)
     if fn is None or a.value is None or b.value is None or len(shape) > 1:
@@ -139,7 +145,7 @@ def _sym_values(name: str, a: TensorType, b: TensorType, shape: tuple[Dim, ...])
         return None
 
 
-def _mod(fmod: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def _mod(fmod: int) -> BinaryFn:
     return np.fmod if fmod else np.mod
 
 
@@ -205,7 +211,7 @@ def _variadic(name: str, fn: Callable[[list[np.ndarray]], np.ndarray]) -> OpDef:
     return OpDef(name, infer, compute, min_inputs=1, max_inputs=-1)
 
 
-def _fold(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[list[np.ndarray]], np.ndarray]:
+def _fold(fn: BinaryFn) -> Callable[[list[np.ndarray]], np.ndarray]:
     def run(arrays: list[np.ndarray]) -> np.ndarray:
         out = arrays[0]
         for x in arrays[1:]:

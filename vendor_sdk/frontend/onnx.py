@@ -24,10 +24,16 @@ from core.graph import Arg, Constant, Module, Var
 from core.ops import OPS
 from core.ops.registry import OpError
 from core.types import DTYPES, TensorType, TupleType
-from vendor_sdk.frontend.onnx_converters import CONVERTERS, NodeInfo, convert_default
+from vendor_sdk.frontend.onnx_converters import (
+    CONVERTERS,
+    SELF_CONTAINED,
+    NodeInfo,
+    convert_default,
+)
 
 MIN_OPSET = 7
 SUPPORTED_DOMAINS = ("", "ai.onnx")
+CONTROL_FLOW = frozenset({"If", "Loop", "Scan"})
 
 
 class FrontendError(Exception):
@@ -98,7 +104,8 @@ class _Opset:
 
 
 def supported_ops() -> list[str]:
-    return sorted(set(OPS) | set(CONVERTERS))
+    """ONNX ops the importer translates: the IR's own plus those it rewrites away."""
+    return sorted(set(OPS) | SELF_CONTAINED)
 
 
 def from_onnx(model_or_path: onnx.ModelProto | str | Path,
@@ -146,7 +153,10 @@ def _import_graph(graph: onnx.GraphProto, opset: _Opset,
         if node.domain not in SUPPORTED_DOMAINS:
             raise FrontendError(f"{where}: domain '{node.domain}' is not supported; "
                                 "only the default ONNX domain is")
-        if node.op_type not in OPS and node.op_type not in CONVERTERS:
+        if node.op_type in CONTROL_FLOW:
+            raise FrontendError(f"{where}: control flow (If/Loop/Scan) is not supported; "
+                                "export the model with its control flow unrolled")
+        if node.op_type not in OPS and node.op_type not in SELF_CONTAINED:
             raise FrontendError(f"{where}: op {node.op_type} is not supported. "
                                 f"Supported ops: {', '.join(supported_ops())}")
         missing = [n for n in node.input if n not in env]

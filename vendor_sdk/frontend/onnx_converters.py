@@ -122,6 +122,9 @@ def _clip(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     return _emit(b, info, "Clip", inputs, attrs)
 
 
+# Ops that exist only in ONNX: their converter emits other IR ops (or constants).
+SELF_CONTAINED = frozenset({"Constant"})
+
 CONVERTERS: dict[str, Converter] = {
     "Constant": _constant,
     "Cast": _cast,
