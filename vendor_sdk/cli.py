@@ -142,5 +142,16 @@ def demo(
                   "yet; this demo will run on the NPU when it is.[/]")
 
 
+def _register_subcommands() -> None:
+    # Command groups that live in their own modules add themselves to `app` here,
+    # explicitly, so `vendor-sdk --help` lists every command in one place.
+    from vendor_sdk import cli_target
+
+    cli_target.register(app, user_errors)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()
