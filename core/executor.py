@@ -61,6 +61,7 @@ def bind_shapes(params: Sequence[Var], arrays: Sequence[np.ndarray], where: str)
             else:
                 pending.append((p.name, dim, actual))
     for name, dim, actual in pending:
+        _solve_linear(dim, actual, env)
         try:
             expect = sym.evaluate(dim, env)
         except KeyError as e:
@@ -70,6 +71,22 @@ def bind_shapes(params: Sequence[Var], arrays: Sequence[np.ndarray], where: str)
                 f"{where}: input '{name}' has extent {actual} where {sym.to_str(dim)} = {expect}"
             )
     return env
+
+
+def _solve_linear(dim: sym.Dim, actual: int, env: dict[str, int]) -> None:
+    """Bind the one unbound symbol of a linear dim like ``2*N + 1`` from its extent."""
+    unbound = sorted(sym.free_vars(dim) - set(env))
+    if len(unbound) != 1:
+        return
+    (name,) = unbound
+    try:
+        b = sym.evaluate(dim, {**env, name: 0})
+        a = sym.evaluate(dim, {**env, name: 1}) - b
+        linear = sym.evaluate(dim, {**env, name: 2}) == 2 * a + b
+    except KeyError:
+        return
+    if linear and a != 0 and (actual - b) % a == 0:
+        env[name] = (actual - b) // a
 
 
 def _check(value: Value, t: Type, env: Mapping[str, int], where: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from core import symbolic as sym
 from core.graph import (
     Arg,
     Call,
@@ -51,5 +54,39 @@ def infer_expr(expr: Expr, module: Module | None = None) -> Type:
     if isinstance(expr, CallFunc):
         if module is None or expr.func not in module:
             raise OpError(f"call to unknown function '{expr.func}'")
-        return module[expr.func].ret_type
+        return _call_func_type(expr, module[expr.func])
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def _call_func_type(expr: CallFunc, callee: Any) -> Type:
+    """The callee's return type with its parameter symbols bound to the caller's dims.
+
+    A region extracted from a batch-N graph has parameters of shape [N, ...];
+    called with a [M, ...] argument, it returns [M, ...].
+    """
+    if len(expr.args) != len(callee.params):
+        raise OpError(f"@{expr.func} takes {len(callee.params)} arguments, "
+                      f"got {len(expr.args)}")
+    env: dict[str, sym.Dim] = {}
+    for i, (param, arg) in enumerate(zip(callee.params, expr.args, strict=True)):
+        at = arg_type(arg)
+        pt = param.type
+        if at is None or at.dtype != pt.dtype or at.rank != pt.rank:
+            raise OpError(f"@{expr.func} argument {i}: expected {pt}, got {at}")
+        for pd, ad in zip(pt.shape, at.shape, strict=True):
+            names = sym.free_vars(pd)
+            if isinstance(pd, sym.Sym) and len(names) == 1 and sym.equal(pd, sym.var(*names)):
+                bound = env.setdefault(next(iter(names)), ad)
+                if not sym.equal(bound, ad):
+                    raise OpError(f"@{expr.func} argument {i}: {pd} is both "
+                                  f"{sym.to_str(bound)} and {sym.to_str(ad)}")
+            elif not sym.equal(sym.substitute(pd, env), ad):
+                raise OpError(f"@{expr.func} argument {i}: expected {pt}, got {at}")
+    ret = callee.ret_type
+    if isinstance(ret, TupleType):
+        return TupleType(tuple(_subst_type(f, env) for f in ret.fields))
+    return _subst_type(ret, env)
+
+
+def _subst_type(t: TensorType, env: dict[str, sym.Dim]) -> TensorType:
+    return TensorType(t.dtype, tuple(sym.substitute(d, env) for d in t.shape))

@@ -113,3 +113,22 @@ def test_missing_extern_is_a_clear_error() -> None:
     m = _func([Binding(y, CallExtern("npu_region_0", (x,), t))], (x,), (y,))
     with pytest.raises(ExecutionError, match="no implementation for external 'npu_region_0'"):
         run(m, [np.zeros(2, np.float32)])
+
+
+def test_call_func_binds_callee_symbols_to_caller_dims() -> None:
+    from core.graph import CallFunc
+
+    inner = FunctionBuilder("region0")
+    a = inner.param("a", TensorType("float32", (sym.var("B"), 4)))
+    region = inner.finish([inner.op("Relu", a)])
+    outer = FunctionBuilder("main", Module((region,)))
+    x = outer.param("x", TensorType("float32", (N * 2, 4)))
+    y = outer.emit(CallFunc("region0", (x,)), "y")
+    assert str(y.type) == "float32[2*N, 4]"
+    m = Module((outer.finish([y]), region))
+    verify(m)
+    (out,) = run(m, [np.full((6, 4), -1.0, np.float32)])
+    np.testing.assert_array_equal(out, np.zeros((6, 4), np.float32))
+    bad = Var("z", TensorType("float32", (N, 5)))
+    with pytest.raises(BuildError, match="argument 0: expected float32"):
+        outer.emit(CallFunc("region0", (bad,)), "w")
