@@ -557,4 +557,21 @@ static inline const char *npu_isa_check_config(const npu_hw_config *cfg) {
     return NULL;
 }
 
+/* Name of an NPU_ERR_* code, or NULL for an unknown code. */
+static inline const char *npu_isa_error_name(uint32_t code) {
+    switch (code) {
+    case 0: return "OK";
+    case 1: return "ILLEGAL_OPCODE";
+    case 2: return "SRAM_RANGE";
+    case 3: return "TOKEN_OVERFLOW";
+    case 4: return "DRAM_RANGE";
+    case 5: return "WATCHDOG";
+    case 6: return "DEADLOCK";
+    case 7: return "ILLEGAL_MEM";
+    case 8: return "ILLEGAL_DEP";
+    case 9: return "ILLEGAL_FIELD";
+    default: return NULL;
+    }
+}
+
 #endif /* NPU_ISA_H */

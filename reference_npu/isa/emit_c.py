@@ -181,5 +181,13 @@ def emit_c(table: IsaTable) -> str:
     for insn in table.instructions:
         out += _encoder(table, insn.name)
     out += _config_check(table)
+    errors = table.enum("error")
+    out += [
+        "/* Name of an NPU_ERR_* code, or NULL for an unknown code. */",
+        "static inline const char *npu_isa_error_name(uint32_t code) {",
+        "    switch (code) {",
+    ]
+    out += [f'    case {v}: return "{k}";' for k, v in errors.values]
+    out += ["    default: return NULL;", "    }", "}", ""]
     out += ["#endif /* NPU_ISA_H */", ""]
     return "\n".join(out)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 ISA_YAML = pathlib.Path(__file__).with_name("isa.yaml")
+DEP_FLAGS = ("pop_prev", "pop_next", "push_prev", "push_next")
 
 
 class IsaError(ValueError):
@@ -235,6 +236,12 @@ def check(table: IsaTable) -> None:
                 raise IsaError(f"register {reg.name}: offset {off:#x} used by {offsets[off]}")
             offsets[off] = reg.name
     _check_layout("STATUS", table.status, 32)
+    # Drivers read the four dependency flags as one 4-bit deps mask.
+    flags = [(f.name, f.lsb, f.width) for f in table.header[1:]]
+    first = table.header[1].lsb if len(table.header) > 1 else 0
+    expected = [(n, first + i, 1) for i, n in enumerate(DEP_FLAGS)]
+    if table.header[0].name != "opcode" or flags != expected:
+        raise IsaError(f"header must be opcode then {', '.join(DEP_FLAGS)} in consecutive bits")
     dim = env["DIM"]
     if dim < 3 or 256 % dim:
         raise IsaError(f"DIM={dim}: must divide 256 and be >= 3 (REQ reads zp, lo, hi lanes)")
