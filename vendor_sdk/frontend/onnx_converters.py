@@ -17,7 +17,7 @@ from onnx import helper
 
 from core.builder import FunctionBuilder
 from core.graph import Arg, Constant, Var
-from core.types import TupleType
+from core.types import DTYPES, TupleType
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,119 @@ def _clip(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
 # Ops that exist only in ONNX: their converter emits other IR ops (or constants).
 SELF_CONTAINED = frozenset({"Constant"})
 
+# --- shape, indexing and reduction ops -------------------------------------------------------
+
+
+def _split(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+           attrs: dict[str, Any]) -> list[Arg]:
+    if info.since_version < 13 and "split" in attrs:
+        inputs = [inputs[0], _const(attrs.pop("split"))]
+    if (len(inputs) < 2 or inputs[1] is None) and "num_outputs" not in attrs:
+        # Before opset 18 the node's output count said how many equal parts to make.
+        attrs["num_outputs"] = len(info.outputs)
+    return _emit(b, info, "Split", inputs, attrs)
+
+
+def _slice(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+           attrs: dict[str, Any]) -> list[Arg]:
+    if info.since_version < 10:
+        axes = attrs.pop("axes", None)
+        inputs = [inputs[0], _const(attrs.pop("starts")), _const(attrs.pop("ends")),
+                  None if axes is None else _const(axes)]
+    return _emit(b, info, "Slice", inputs, attrs)
+
+
+def _pad(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+         attrs: dict[str, Any]) -> list[Arg]:
+    if info.since_version < 11:
+        data = inputs[0]
+        dtype = data.type.dtype if isinstance(data, Var | Constant) else "float32"
+        inputs = [data, _const(attrs.pop("pads")), _const(attrs.pop("value", 0.0), dtype)]
+    return _emit(b, info, "Pad", inputs, attrs)
+
+
+def _constant_of_shape(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+                       attrs: dict[str, Any]) -> list[Arg]:
+    # The value arrives as a one-element array; IR attributes are hashable scalars.
+    if "value" in attrs:
+        array = np.asarray(attrs.pop("value")).reshape(-1)
+        if array.size != 1:
+            raise ValueError(f"ConstantOfShape value must have one element, got {array.size}")
+        if str(array.dtype) not in DTYPES:
+            raise ValueError(f"ConstantOfShape value dtype {array.dtype} is not supported")
+        scalar = array[0].item()
+        attrs["value"] = float(scalar) if array.dtype.kind == "f" else int(scalar)
+        attrs["dtype"] = str(array.dtype)
+    return _emit(b, info, "ConstantOfShape", inputs, attrs)
+
+
+def _topk(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+          attrs: dict[str, Any]) -> list[Arg]:
+    if info.since_version < 10:
+        inputs = [inputs[0], _const([attrs.pop("k")])]
+    return _emit(b, info, "TopK", inputs, attrs)
+
+
+# --- nn and quantization ops ---------------------------------------------------------------
+
+
+def _softmax(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+             attrs: dict[str, Any]) -> list[Arg]:
+    if info.since_version >= 13:
+        return _emit(b, info, info.op_type, inputs, attrs)
+    # Before opset 13 the input was coerced to 2-D at ``axis`` (default 1) and normalized
+    # over all trailing dims together; opset 13 normalizes over one axis.
+    x = inputs[0]
+    assert isinstance(x, Var | Constant)
+    rank = x.type.rank
+    axis = int(attrs.pop("axis", 1))
+    axis = axis + rank if axis < 0 else axis
+    if all(d == 1 for d in x.type.shape[axis + 1:]):  # one axis either way
+        return _emit(b, info, info.op_type, inputs, {**attrs, "axis": min(axis, rank - 1)})
+    flat = b.op("Flatten", x, axis=axis, name=f"{info.outputs[0]}_2d", source=info.name)
+    y = b.op(info.op_type, flat, axis=1, name=f"{info.outputs[0]}_2d_out", source=info.name)
+    shape = b.op("Shape", x, name=f"{info.outputs[0]}_shape", source=info.name)
+    return [b.op("Reshape", y, shape, name=info.outputs[0], source=info.name)]
+
+
+def _batch_norm(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+                attrs: dict[str, Any]) -> list[Arg]:
+    # spatial=0 (opset 7) passes per-element parameters, which the IR op accepts as is.
+    for legacy in ("spatial", "is_test", "consumed_inputs"):
+        attrs.pop(legacy, None)
+    return _emit(b, info, "BatchNormalization", inputs, attrs)
+
+
+def _dropout(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+             attrs: dict[str, Any]) -> list[Arg]:
+    attrs.pop("is_test", None)
+    if info.since_version < 12:
+        attrs.pop("ratio", None)  # an attribute then; inference ignores it anyway
+    (y,) = _emit(b, info, "Dropout", inputs, attrs)
+    if len(info.outputs) < 2 or not info.outputs[1]:
+        return [y]
+    # Inference keeps every element: the mask is all true (all ones before opset 10).
+    x = inputs[0]
+    assert isinstance(x, Var | Constant)
+    one = np.ones((), bool if info.since_version >= 10 else x.type.dtype)
+    shape = b.op("Shape", x, name=f"{info.outputs[1]}_shape", source=info.name)
+    return [y, b.op("Expand", one, shape, name=info.outputs[1], source=info.name)]
+
+
+def _dtype_attrs(*names: str) -> Converter:
+    """ONNX dtype-valued attributes (TensorProto enums, 0 = unset) become numpy names."""
+
+    def convert(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+                attrs: dict[str, Any]) -> list[Arg]:
+        for name in names:
+            code = attrs.pop(name, 0)
+            if code:
+                attrs[name] = str(np.dtype(helper.tensor_dtype_to_np_dtype(code)))
+        return _emit(b, info, info.op_type, inputs, attrs)
+
+    return convert
+
+
 CONVERTERS: dict[str, Converter] = {
     "Constant": _constant,
     "Cast": _cast,
@@ -140,6 +253,17 @@ CONVERTERS: dict[str, Converter] = {
     "ReduceL1": _attr_to_input("axes", 1, 18),
     "ReduceL2": _attr_to_input("axes", 1, 18),
     "ReduceLogSumExp": _attr_to_input("axes", 1, 18),
-    "Split": _attr_to_input("split", 1, 13),
+    "ReduceLogSum": _attr_to_input("axes", 1, 18),
+    "Split": _split,
+    "Slice": _slice,
+    "Pad": _pad,
+    "ConstantOfShape": _constant_of_shape,
+    "TopK": _topk,
+    "Softmax": _softmax,
+    "LogSoftmax": _softmax,
+    "BatchNormalization": _batch_norm,
+    "Dropout": _dropout,
+    "QuantizeLinear": _dtype_attrs("output_dtype", "precision"),
+    "DequantizeLinear": _dtype_attrs("output_dtype"),
 }
 
