@@ -141,12 +141,14 @@ def _options(options: str | Mapping[str, object]) -> str:
 class Npu:
     """One driver context: DRAM, an instruction list and a backend."""
 
+    _ctx: int | None = None  # so close() works even if __init__ failed
+
     def __init__(self, backend: str = "fsim", options: str | Mapping[str, object] = ""):
         self._lib = driver_library()
         handle = self._lib.npu_open(backend.encode(), _options(options).encode())
         if not handle:
             raise NpuError(self._lib.npu_last_error(None).decode())
-        self._ctx: int | None = handle
+        self._ctx = handle
         cfg = _HwConfig()
         self._lib.npu_get_hw_config(self._ctx, ctypes.byref(cfg))
         self.hw_config = HwConfig(*(getattr(cfg, f.name) for f in fields(HwConfig)))
