@@ -1,0 +1,1 @@
+"""Intrinsic semantics: the `compute` language, checker, numpy reference, loop nest."""
