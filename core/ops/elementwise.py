@@ -26,12 +26,24 @@ def _float_unary(name: str, fn: UnaryFn, **attrs: AttrSpec) -> OpDef:
         assert x is not None
         return np.asarray(fn(x, a)).astype(x.dtype, copy=False)
 
-    return OpDef(name, _unary_infer, compute, attrs)
+    return OpDef(name, _unary_infer(_SYM_UNARY.get(name)), compute, attrs)
 
 
-def _unary_infer(args: InferArgs) -> Type:
-    t = args.type(0)
-    return TensorType(t.dtype, t.shape, t.value if t.dtype.startswith("int") else None)
+# Only these unary ops may carry symbolic contents; any other (Abs, Relu, Clip...) would
+# need its own rule, and passing the input's contents through unchanged would be wrong.
+_SYM_UNARY: dict[str, Callable[[Dim], Dim]] = {
+    "Identity": lambda d: d,
+    "Neg": lambda d: sym.mul(-1, d),
+}
+
+
+def _unary_infer(fn: Callable[[Dim], Dim] | None) -> Callable[[InferArgs], Type]:
+    def infer(args: InferArgs) -> Type:
+        t = args.type(0)
+        keep = fn is not None and t.value is not None and t.dtype.startswith("int")
+        return TensorType(t.dtype, t.shape, tuple(map(fn, t.value)) if keep else None)  # type: ignore[arg-type]
+
+    return infer
 
 
 def _gelu(x: np.ndarray, a: Attrs) -> np.ndarray:
@@ -106,6 +118,9 @@ _SYM_BINARY: dict[str, Callable[[Dim, Dim], Dim]] = {
     "Sub": sym.sub,
     "Mul": sym.mul,
     "Div": sym.floordiv,  # only used for non-negative shape arithmetic
+    "Max": sym.smax,
+    "Min": sym.smin,
+    "Sum": sym.add,
 }
 
 
@@ -202,7 +217,12 @@ def _variadic(name: str, fn: Callable[[list[np.ndarray]], np.ndarray]) -> OpDef:
         ts = [args.type(i) for i in range(len(args.types))]
         if len({t.dtype for t in ts}) > 1:
             raise OpError(f"{name}: input dtypes differ ({sorted({t.dtype for t in ts})})")
-        return TensorType(ts[0].dtype, broadcast_shapes(*(t.shape for t in ts)))
+        shape = broadcast_shapes(*(t.shape for t in ts))
+        # Max/Min of shape tensors appear in exported padding arithmetic (CenterCropPad).
+        acc = TensorType(ts[0].dtype, shape, ts[0].value if ts[0].shape == shape else None)
+        for t in ts[1:]:
+            acc = TensorType(acc.dtype, shape, _sym_values(name, acc, t, shape))
+        return acc
 
     def compute(xs: Sequence[np.ndarray | None], _: Attrs) -> np.ndarray:
         arrays = [x for x in xs if x is not None]
@@ -284,5 +304,5 @@ OPS = (
     OpDef("PRelu", _pow_infer, _prelu_compute, min_inputs=2, max_inputs=2),
     OpDef("Where", _where_infer, _where, min_inputs=3, max_inputs=3),
     OpDef("Cast", _cast_infer, _cast, {"to": AttrSpec("str")}),
-    OpDef("Clip", _unary_infer, _clip, min_inputs=1, max_inputs=3),
+    OpDef("Clip", _unary_infer(None), _clip, min_inputs=1, max_inputs=3),
 )
