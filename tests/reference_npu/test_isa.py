@@ -119,7 +119,7 @@ def test_overlapping_fields_are_rejected() -> None:
     def overlap(raw: dict) -> None:
         raw["instructions"]["GEMM"]["fields"][2]["bits"] = [24, 10]  # wgt_tile into inp_base
 
-    with pytest.raises(IsaError, match="GEMM.inp_base: bit 24 overlaps field wgt_tile"):
+    with pytest.raises(IsaError, match=r"GEMM\.inp_base: bit 24 overlaps field wgt_tile"):
         parse(_mutated(overlap))
 
 

@@ -17,7 +17,8 @@ def test_generated_files_are_up_to_date(tmp_path: pathlib.Path) -> None:
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(gen.OUTPUTS)
     for rel in gen.OUTPUTS:
         fresh = (tmp_path / rel).read_bytes()
-        assert (PACKAGE_DIR / rel).read_bytes() == fresh, f"{rel}: run python -m reference_npu.isa.gen"
+        hint = f"{rel}: run python -m reference_npu.isa.gen"
+        assert (PACKAGE_DIR / rel).read_bytes() == fresh, hint
     assert gen.main(["--check"]) == 0
 
 
