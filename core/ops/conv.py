@@ -146,6 +146,7 @@ def _transpose_geometry(a: Attrs, win: Window, spatial: Sequence[Dim]
     n = win.rank
     extra = tuple(int(v) for v in a["output_padding"]) or (0,) * n  # type: ignore[union-attr]
     requested = tuple(int(v) for v in a["output_shape"])  # type: ignore[union-attr]
+    requested = requested[-n:]  # some exporters include the N and C dims
     if len(extra) != n or (requested and len(requested) != n):
         raise OpError(f"ConvTranspose: output_padding/output_shape need {n} values")
     full = [sym.add((size - 1) * win.strides[i], win.extent(i) + extra[i])
@@ -153,15 +154,25 @@ def _transpose_geometry(a: Attrs, win: Window, spatial: Sequence[Dim]
     if not requested and win.auto_pad in ("NOTSET", "VALID"):
         begins = win.pads[:n]
         return tuple(sym.sub(f, win.pads[i] + win.pads[i + n]) for i, f in enumerate(full)), begins
-    outs: tuple[Dim, ...] = requested or tuple(spatial[i] * win.strides[i] for i in range(n))
-    # The surplus of the full result over the wanted size is cropped; SAME_UPPER (and
-    # explicit output_shape, per the spec) crop the smaller half at the start.
+    outs: list[Dim] = list(requested)
+    if not requested:  # SAME aims at input * stride but, like onnxruntime, never pads.
+        for size, f, stride in zip(spatial, full, win.strides, strict=True):
+            target = sym.mul(size, stride)
+            surplus = sym.sub(f, target)
+            outs.append(f if isinstance(surplus, int) and surplus < 0 else target)
+    # The surplus of the full result over the wanted size is cropped, the larger half at
+    # the start except for SAME_UPPER (onnxruntime's rule); a deficit is zero-filled at
+    # the end.
     begin: list[Dim] = []
     for f, o in zip(full, outs, strict=True):
         total = sym.sub(f, o)
-        half = sym.floordiv(total, 2)
-        begin.append(sym.sub(total, half) if win.auto_pad == "SAME_LOWER" else half)
-    return outs, tuple(begin)
+        if isinstance(total, int) and total < 0:
+            begin.append(0)
+        elif win.auto_pad == "SAME_UPPER":
+            begin.append(sym.floordiv(total, 2))
+        else:
+            begin.append(sym.sub(total, sym.floordiv(total, 2)))
+    return tuple(outs), tuple(begin)
 
 
 def _conv_transpose_infer(args: InferArgs) -> Type:
