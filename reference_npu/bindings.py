@@ -46,6 +46,8 @@ class _HwConfig(ctypes.Structure):
     ]
 
 
+_DRAM_FIRST = 64  # npu.c: the allocator starts here, so address 0 is never handed out
+
 _COUNTERS = ("cycles", "gemm_rows", "gemm_busy", "ld_busy", "st_busy", "ex_busy",
              "dma_rd_bytes", "dma_wr_bytes", "insns")
 
@@ -254,6 +256,21 @@ class Npu:
         if check and rc != 0:
             raise NpuError(self._error(), stats.error_code, stats.error_pc)
         return stats
+
+    def run_image(self, insns: bytes, dram: bytes) -> tuple[bytes, Stats]:
+        """Run a raw (instruction list, DRAM image) pair, e.g. a trace, on a fresh context.
+
+        Returns the DRAM image afterwards and the stats (errors are not raised).
+        """
+        if self.dram_size != _DRAM_FIRST or self.insn_count:
+            raise NpuError("run_image needs a fresh context (nothing allocated or appended)")
+        if len(dram) < _DRAM_FIRST:
+            raise NpuError(f"a DRAM image is at least {_DRAM_FIRST} bytes")
+        self.alloc(len(dram) - _DRAM_FIRST, align=1)
+        self.write(0, np.frombuffer(dram, dtype=np.uint8))
+        self.append(insns)
+        stats = self.run(check=False)
+        return self.read(0, len(dram), np.uint8).tobytes(), stats
 
     @property
     def trace_dir(self) -> pathlib.Path | None:
