@@ -1,0 +1,276 @@
+"""Semantic checks of a target description, after the schema has passed.
+
+Cross-references (scopes, intrinsics, templates, pattern nodes), integer
+expressions, `compute` semantics, and dry-run rendering of every template.
+Each check appends located diagnostics and carries on, so one run reports
+every mistake in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import TemplateError, TemplateSyntaxError
+
+from vendor_sdk.intrinsics.check import (
+    DTYPES,
+    Axis,
+    Operand,
+    OperandKind,
+    did_you_mean,
+    eval_const,
+)
+from vendor_sdk.intrinsics.lang import ExprError
+from vendor_sdk.intrinsics.semantics import Semantics, SemanticsError, build_semantics
+from vendor_sdk.target.errors import Diagnostic
+from vendor_sdk.target.model import (
+    IntOrExpr,
+    IntrinsicSpec,
+    OperandSpec,
+    PatternSpec,
+    TargetSpec,
+)
+from vendor_sdk.target.source import Loc, Source
+from vendor_sdk.target.templates import emit_context, environment, pattern_context
+
+_OP_ALT = re.compile(
+    r"^\s*[A-Za-z][\w.]*\s*(\(\s*\w+\s*=\s*-?\d+(\s*,\s*\w+\s*=\s*-?\d+)*\s*\))?\s*$")
+_WORD = re.compile(r"^\s*[A-Za-z_]\w*\s*$")
+_CONSTRAINT = re.compile(
+    r"^\s*\w+\s*(?:(<=|<|>=|>|==|!=)\s*-?\d+|\s+in\s*\{\s*-?\d+(\s*,\s*-?\d+)*\s*\})\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryInfo:
+    name: str
+    dtype: str
+    rows: int
+    row_elems: int
+
+
+@dataclass
+class Checked:
+    memories: dict[str, MemoryInfo] = field(default_factory=dict)
+    semantics: dict[str, Semantics] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class _Checker:
+    spec: TargetSpec
+    src: Source
+    base: Path
+    known: dict[str, set[str]]  # section -> names present in the file, valid or not
+    out: Checked = field(default_factory=Checked)
+
+    def err(self, loc: Loc, message: str, hint: str = "", key: bool = False,
+            offset: int | None = None) -> None:
+        self.out.diagnostics.append(self.src.diag(loc, message, hint, key, offset))
+
+    def const(self, loc: Loc, value: IntOrExpr, minimum: int | None = None) -> int | None:
+        try:
+            v = eval_const(value, self.spec.params)
+        except ExprError as e:
+            self.err(loc, e.message, e.hint, offset=e.col)
+            return None
+        if minimum is not None and v < minimum:
+            self.err(loc, f"must be at least {minimum}, is {v}")
+            return None
+        return v
+
+    def run(self) -> Checked:
+        for name, mem in self.spec.memories.items():
+            rows = self.const(("memories", name, "rows"), mem.rows, 1)
+            elems = self.const(("memories", name, "row_elems"), mem.row_elems, 1)
+            if rows is not None and elems is not None:
+                self.out.memories[name] = MemoryInfo(name, mem.dtype, rows, elems)
+        for name, intr in self.spec.intrinsics.items():
+            self.intrinsic(name, intr)
+        tdir = self.base / self.spec.templates
+        uses_templates = any(p.lower.template for p in self.spec.patterns.values())
+        if (uses_templates or "templates" in self.known["top"]) and not tdir.is_dir():
+            self.err(("templates",), f"templates directory {str(tdir)!r} does not exist",
+                     "create it or fix the path (relative to target.yaml)")
+        for name, pat in self.spec.patterns.items():
+            self.pattern(name, pat, tdir)
+        self.sim()
+        return self.out
+
+    def intrinsic(self, name: str, intr: IntrinsicSpec) -> None:
+        at = ("intrinsics", name)
+        axes: dict[str, Axis] = {}
+        for ax, spec in intr.axes.items():
+            lo = self.const((*at, "axes", ax, "min"), spec.min, 1)
+            hi = self.const((*at, "axes", ax, "max"), spec.max, 1)
+            if lo is not None and hi is not None:
+                if lo > hi:
+                    self.err((*at, "axes", ax), f"min {lo} is larger than max {hi}")
+                else:
+                    axes[ax] = Axis(ax, lo, hi)
+        operands: dict[str, Operand] = {}
+        ok = len(axes) == len(intr.axes)
+        groups: tuple[tuple[str, OperandKind], ...] = (
+            ("inputs", "input"), ("outputs", "output"), ("inout", "inout"))
+        for group, kind in groups:
+            for op_name, op in getattr(intr, group).items():
+                loc = (*at, group, op_name)
+                if op_name in operands:
+                    self.err(loc, f"operand {op_name!r} is declared twice", key=True)
+                    continue
+                ok &= self.operand(loc, op, intr)
+                rng = (op.range[0], op.range[1]) if op.range else None
+                operands[op_name] = Operand(op_name, op.dtype, tuple(op.shape), kind, rng,
+                                            op.scope or "")
+        if not intr.outputs and not intr.inout:
+            self.err(at, "the intrinsic writes nothing", "declare `outputs` or `inout`",
+                     key=True)
+            ok = False
+        if ok:
+            try:
+                self.out.semantics[name] = build_semantics(
+                    name, operands, axes, self.spec.params, intr.compute, intr.variants,
+                    intr.numerics.overflow)
+            except SemanticsError as e:
+                for where, ex in e.errors:
+                    self.err((*at, *where.split(".")), ex.message, ex.hint, offset=ex.col)
+        for variant in ("", *intr.variants):
+            ctx = emit_context(list(operands), self.spec.params, variant)
+            if not self.render((*at, "emit"), intr.emit, ctx):
+                break
+
+    def operand(self, loc: Loc, op: OperandSpec, intr: IntrinsicSpec) -> bool:
+        ok = True
+        for i, ax in enumerate(op.shape):
+            if ax not in intr.axes:
+                self.err((*loc, "shape", i), f"unknown axis {ax!r}",
+                         did_you_mean(ax, intr.axes) or "declare it under the intrinsic's `axes`")
+                ok = False
+        if op.scope is None and op.role == "data":
+            self.err(loc, "a data operand needs a `scope` (the memory it lives in)",
+                     "add `scope: <memory>`, or `role: param` for constants", key=True)
+        elif op.scope is not None:
+            mem = self.spec.memories.get(op.scope)
+            if op.scope not in self.known["memories"]:
+                self.err((*loc, "scope"), f"unknown memory {op.scope!r}",
+                         did_you_mean(op.scope, self.known["memories"])
+                         or "declare it under `memories`")
+            elif mem is not None and mem.dtype != op.dtype and op.role == "data":
+                self.err((*loc, "dtype"), f"operand is {op.dtype} but memory {op.scope!r} "
+                         f"holds {mem.dtype}", "use the memory's dtype")
+        if op.range is not None:
+            lo, hi = DTYPES[op.dtype]
+            if op.range[0] > op.range[1]:
+                self.err((*loc, "range"), f"empty range [{op.range[0]}, {op.range[1]}]",
+                         "write [low, high]")
+                ok = False
+            elif op.range[0] < lo or op.range[1] > hi:
+                self.err((*loc, "range"), f"range [{op.range[0]}, {op.range[1]}] does not "
+                         f"fit {op.dtype} [{lo}, {hi}]")
+                ok = False
+        return ok
+
+    def render(self, loc: Loc, text: str, ctx: dict[str, object]) -> bool:
+        try:
+            environment().from_string(text).render(ctx)
+        except TemplateSyntaxError as e:
+            self.err(loc, f"template syntax error: {e.message}", f"line {e.lineno} of the snippet")
+            return False
+        except TemplateError as e:
+            self.err(loc, f"template does not render: {e}",
+                     "operands offer row, tile, fo, fi, value; see docs/target_yaml.md")
+            return False
+        return True
+
+    def pattern(self, name: str, pat: PatternSpec, tdir: Path) -> None:
+        at = ("patterns", name)
+        if pat.root not in pat.nodes:
+            self.err((*at, "root"), f"root {pat.root!r} is not one of the pattern's nodes",
+                     did_you_mean(pat.root, pat.nodes))
+        used: set[str] = set()
+        for node_name, node in pat.nodes.items():
+            loc = (*at, "nodes", node_name)
+            if not all(_OP_ALT.match(alt) for alt in node.op.split("|")):
+                self.err((*loc, "op"), f"cannot parse op {node.op!r}",
+                         "write `Op` or alternatives `A | B(attr=0)`")
+            for i, inp in enumerate(node.inputs):
+                used.add(inp)
+                if inp not in pat.nodes and inp not in pat.tensors:
+                    self.err((*loc, "in", i), f"{inp!r} is neither a node nor a tensor",
+                             did_you_mean(inp, [*pat.nodes, *pat.tensors])
+                             or "declare it under `tensors`")
+            for attr, value in node.attrs.items():
+                if isinstance(value, str) and not (_WORD.match(value) or
+                                                   _CONSTRAINT.match(value)):
+                    self.err((*loc, "attrs", attr), f"cannot parse constraint {value!r}",
+                             "write a value, `x <= 7` or `s in {1, 2}`")
+        cycle = _cycle({n: [i for i in v.inputs if i in pat.nodes] for n, v in pat.nodes.items()})
+        if cycle:
+            self.err((*at, "nodes"), "the nodes form a cycle: " + " -> ".join(cycle),
+                     "a pattern is a DAG from tensors to the root")
+        for t in pat.tensors:
+            if t not in used:
+                self.err((*at, "tensors", t), f"tensor {t!r} is not an input of any node",
+                         key=True)
+        if pat.lower.tensorize is not None:
+            for i, intr in enumerate(pat.lower.tensorize):
+                if intr not in self.known["intrinsics"]:
+                    self.err((*at, "lower", "tensorize", i), f"unknown intrinsic {intr!r}",
+                             did_you_mean(intr, self.known["intrinsics"]))
+        elif pat.lower.template is not None and tdir.is_dir():
+            loc = (*at, "lower", "template")
+            if not (tdir / pat.lower.template).is_file():
+                names = [p.name for p in tdir.iterdir()]
+                self.err(loc, f"template {pat.lower.template!r} not found in {tdir}",
+                         did_you_mean(pat.lower.template, names) or "create the file")
+            else:
+                ranks = {t: (v.rank if v.rank is not None else 4) for t, v in pat.tensors.items()}
+                attrs = {a: v for n in pat.nodes.values() for a, v in n.attrs.items()}
+                ctx = pattern_context(name, ranks, attrs, self.spec.params)
+                try:
+                    environment(tdir).get_template(pat.lower.template).render(ctx)
+                except TemplateSyntaxError as e:
+                    self.err(loc, f"{pat.lower.template}:{e.lineno}: template syntax error: "
+                             f"{e.message}")
+                except TemplateError as e:
+                    self.err(loc, f"{pat.lower.template} does not render: {e}",
+                             "see the pattern template context in docs/target_yaml.md")
+
+    def sim(self) -> None:
+        if self.spec.sim is None:
+            return
+        rtl = self.spec.sim.rtl
+        for i, pattern in enumerate(rtl.sources):
+            if not any(self.base.glob(pattern)):
+                self.err(("sim", "rtl", "sources", i), f"{pattern!r} matches no file",
+                         f"globs are relative to {self.base}")
+        for name, value in rtl.params.items():
+            self.const(("sim", "rtl", "params", name), value)
+
+
+def _cycle(graph: dict[str, list[str]]) -> list[str]:
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str]:
+        state[n] = 1
+        stack.append(n)
+        for m in graph.get(n, []):
+            if state.get(m) == 1:
+                return [*stack[stack.index(m):], m]
+            if m not in state and (found := visit(m)):
+                return found
+        stack.pop()
+        state[n] = 2
+        return []
+
+    for n in graph:
+        if n not in state and (found := visit(n)):
+            return found
+    return []
+
+
+def check_target(spec: TargetSpec, src: Source, base: Path,
+                 known: dict[str, set[str]]) -> Checked:
+    return _Checker(spec, src, base, known).run()
