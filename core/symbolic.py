@@ -12,6 +12,7 @@ static.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Union
@@ -162,6 +163,8 @@ def floordiv(a: Dim, b: Dim) -> Dim:
         return ia // ib
     if ib == 1:
         return a
+    if ib is not None and ib < 0:
+        return floordiv(mul(-1, a), -ib)  # floor(a / -k) == floor(-a / k): one canonical form
     pa = _poly(a)
     if ib is not None and ib > 0:
         # floor((c*q + r) / c) == q + floor(r / c) for integers; split off the divisible part.
@@ -171,7 +174,9 @@ def floordiv(a: Dim, b: Dim) -> Dim:
             return _from_poly(q)
         if q:
             return add(_from_poly(q), floordiv(_from_poly(r), ib))
-        return _atom("floordiv", _from_poly(r), ib)
+        # floor(g*x / (g*k)) == floor(x / k): without this 2*N // 4 and N // 2 would differ.
+        g = math.gcd(ib, *r.values())
+        return _atom("floordiv", _from_poly({m: c // g for m, c in r.items()}), ib // g)
     pb = _poly(b)
     if len(pb) == 1:
         ((dm, dc),) = pb.items()
@@ -188,13 +193,19 @@ def mod(a: Dim, b: Dim) -> Dim:
         raise ZeroDivisionError(f"symbolic mod by zero: {to_str(a)} % 0")
     if ia is not None and ib is not None:
         return ia % ib
-    if ib == 1:
+    if ib in (1, -1):
         return 0
+    if ib is not None and ib < 0:
+        return mul(-1, mod(mul(-1, a), -ib))  # a % -k == -((-a) % k): one canonical form
     pa = _poly(a)
     if ib is not None and ib > 0:
         r = {m: c % ib for m, c in pa.items() if c % ib}
         rd = _from_poly(r)
-        return rd % ib if isinstance(rd, int) else _atom("mod", rd, ib)
+        if isinstance(rd, int):
+            return rd % ib
+        # (g*x) % (g*k) == g * (x % k), so 2*N % 4 and 2*(N % 2) share one form.
+        g = math.gcd(ib, *r.values())
+        return mul(g, _atom("mod", _from_poly({m: c // g for m, c in r.items()}), ib // g))
     pb = _poly(b)
     if len(pb) == 1:
         ((dm, dc),) = pb.items()
