@@ -76,7 +76,6 @@ static int fetch_one(fsim_run *r) {
     uint32_t err = fsim_check(&r->m, w, &unit, r->job->msg, r->job->msg_len);
     if (err != NPU_ERR_OK) return -(int)err;
     unit_queue *q = &r->q[unit];
-    if (q->count == r->m.cfg.insn_queue_depth) return 0;
     uint32_t deps = deps_of(w);
     int64_t next[FSIM_TQS];
     for (int t = 0; t < FSIM_TQS; t++) next[t] = r->t[t].program;
@@ -92,6 +91,8 @@ static int fetch_one(fsim_run *r) {
             return -(int)NPU_ERR_TOKEN_OVERFLOW;
         }
     }
+    /* Checked (overflow included) before waiting for a slot, like every other error. */
+    if (q->count == r->m.cfg.insn_queue_depth) return 0;
     for (int t = 0; t < FSIM_TQS; t++) r->t[t].program = next[t];
     /* With the unit queue full, the slot frees when the instruction
      * insn_queue_depth places earlier in this unit starts. */

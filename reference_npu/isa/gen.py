@@ -12,6 +12,7 @@ import pathlib
 import sys
 
 from reference_npu.isa.emit_c import emit_c
+from reference_npu.isa.emit_md import emit_md
 from reference_npu.isa.emit_py import emit_py
 from reference_npu.isa.emit_sv import emit_sv
 from reference_npu.isa.table import IsaTable, load
@@ -23,6 +24,7 @@ OUTPUTS = {
     "rtl/npu_isa_pkg.sv": emit_sv,
     "driver/npu_isa.h": emit_c,
     "isa/encoding.py": emit_py,
+    "isa/ISA.md": emit_md,
 }
 
 

@@ -160,6 +160,14 @@ def test_errors_are_found_at_fetch_even_behind_a_stalled_unit() -> None:
     expect([Gemm(pop_prev=True), bytes([7]) + bytes(15)], ErrorCode.ILLEGAL_OPCODE, 1)
 
 
+def test_overflow_is_found_before_waiting_for_a_full_queue() -> None:
+    # Instruction 0 blocks the 1-deep load queue forever; fetch still checks instruction 1.
+    blocked = Load(mem_id=MemId.INP, pop_next=True, push_next=True)
+    expect([blocked, Load(mem_id=MemId.INP, push_next=True)], ErrorCode.TOKEN_OVERFLOW, 1,
+           token_depth=1, insn_queue_depth=1)
+    expect([blocked, Load(mem_id=MemId.INP)], ErrorCode.DEADLOCK, 0, insn_queue_depth=1)
+
+
 def test_finish_ends_the_program() -> None:
     with Npu("fsim") as npu:
         npu.alloc(1024)
