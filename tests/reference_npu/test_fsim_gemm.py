@@ -220,3 +220,23 @@ def test_lut_indexes_with_the_low_byte() -> None:
         npu.run()
         got = npu.read(out, (4, DIM), np.int8)
     np.testing.assert_array_equal(got, tables[1][acc.view(np.uint32) & 0xFF])
+
+
+def test_cycle_estimate_follows_the_token_chain() -> None:
+    """A GEMM that waits for its load's token starts after it; one that does not, overlaps."""
+
+    def cycles(wait: bool) -> int:
+        with Npu("fsim") as npu:
+            x = npu.put(np.zeros((64, DIM), dtype=np.int8))
+            npu.append([
+                Load(mem_id=MemId.INP, dram_base=x, y_size=1, x_size=64, push_next=wait),
+                Gemm(iter_out=64, iter_in=1, inp_fo=1, acc_fo=1, pop_prev=wait),
+            ])
+            stats = npu.run()
+            assert stats.cycles_are_estimate
+            assert stats.ld_busy == 32 + 64 * DIM // 8  # latency + bytes / bus width
+            assert stats.ex_busy == 1 + 64 + 2 * DIM
+            return stats.cycles
+
+    assert cycles(wait=True) >= (32 + 64) + (1 + 64 + 2 * DIM)
+    assert cycles(wait=False) < cycles(wait=True)
