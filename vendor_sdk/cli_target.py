@@ -1,12 +1,132 @@
-"""Target commands (validate, targets, init, package): filled in by the target-description work."""
+"""Target commands: validate, targets, init, package."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from vendor_sdk.target import Target, TargetError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def target_errors() -> Iterator[None]:
+    """Print every located diagnostic and exit 2 (a traceback would mean an SDK bug)."""
+    try:
+        yield
+    except TargetError as e:
+        for d in e.diagnostics:
+            err_console.print(f"[bold]{escape(d.file)}:{d.line}:{d.col}:[/] "
+                              f"[cyan]{escape(d.path)}[/]: [red]{escape(d.message)}[/]",
+                              highlight=False, soft_wrap=True)
+            if d.hint:
+                err_console.print(f"    hint: {escape(d.hint)}", highlight=False,
+                                  soft_wrap=True)
+        n = len(e.diagnostics)
+        err_console.print(f"[bold red]{n} error{'s' if n != 1 else ''}[/]")
+        raise typer.Exit(2) from None
+
+
+def print_target(t: Target) -> None:
+    console.print(f"[bold green]ok[/] {t.name} ({t.path})"
+                  + (f": {t.spec.description}" if t.spec.description else ""), highlight=False)
+    mems = Table("memory", "dtype", "rows", "row elems", "bytes", title="Memories")
+    for m in t.memories.values():
+        size = m.rows * m.row_elems * int(m.dtype.removeprefix("u").removeprefix("int")) // 8
+        mems.add_row(m.name, m.dtype, str(m.rows), str(m.row_elems), f"{size:,}")
+    console.print(mems)
+    intr = Table("intrinsic", "axes", "variants", "overflow", "compute", title="Intrinsics")
+    for name, sem in t.semantics.items():
+        axes = ", ".join(f"{a.name}={a.min}" if a.min == a.max else f"{a.name}={a.min}..{a.max}"
+                         for a in sem.axes.values())
+        intr.add_row(name, axes, ", ".join(v for v in sem.variants if v) or "-", sem.overflow,
+                     escape(t.spec.intrinsics[name].compute))
+    console.print(intr)
+    pats = Table("pattern", "priority", "root", "ops", "lower", title="Patterns")
+    for name, p in sorted(t.spec.patterns.items(), key=lambda kv: -kv[1].priority):
+        lower = ("tensorize: " + ", ".join(p.lower.tensorize)) if p.lower.tensorize \
+            else f"template: {p.lower.template}"
+        ops = " -> ".join(n.op for n in p.nodes.values())
+        pats.add_row(name, str(p.priority), p.root, ops, lower)
+    console.print(pats)
 
 
 def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[None]]) -> None:
     """Add the target commands to ``app``; ``user_errors`` maps stage errors to exit 2."""
+
+    @app.command()
+    def validate(
+        target: Annotated[str, typer.Argument(
+            help="A target.yaml, its directory, or an installed target name.")],
+    ) -> None:
+        """Check a target description; print a summary or every located error."""
+        from vendor_sdk.plugins import resolve_target
+
+        with target_errors(), user_errors():
+            print_target(resolve_target(target))
+
+    @app.command()
+    def targets() -> None:
+        """List installed targets (entry points `vendor_sdk.targets`) and their status."""
+        from vendor_sdk.plugins import discover
+
+        table = Table("target", "version", "package", "status", "detail")
+        for p in discover():
+            status = "[green]ok[/]" if p.status == "ok" else "[red]broken[/]"
+            detail = str(p.path) if p.status == "ok" else p.error
+            table.add_row(p.name, p.version, p.package, status, escape(detail))
+        console.print(table)
+
+    @app.command()
+    def init(
+        directory: Annotated[Path, typer.Argument(help="Where to create the plugin package.")]
+        = Path("."),
+        defaults: Annotated[bool, typer.Option(
+            "--defaults", help="Answer every question with its default (for CI).")] = False,
+        update: Annotated[bool, typer.Option(
+            "--update", help="Re-apply a newer skeleton, keeping your edits.")] = False,
+        data: Annotated[list[str] | None, typer.Option(
+            "--data", "-d", help="Answer a question: NAME=VALUE (repeatable).")] = None,
+    ) -> None:
+        """Create (or update) a target plugin package: target.yaml, templates, tests."""
+        from vendor_sdk.wizard import WizardError, create, parse_answers, update_package
+
+        try:
+            answers = parse_answers(data or [])
+            if update:
+                update_package(directory, answers, defaults=defaults)
+                console.print(f"[bold green]updated[/] {directory}")
+            else:
+                create(directory, answers, defaults=defaults)
+                console.print(f"[bold green]created[/] {directory}; next: "
+                              f"vendor-sdk validate {directory}, vendor-sdk package {directory}")
+        except WizardError as e:
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
+                              soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    @app.command()
+    def package(
+        directory: Annotated[Path, typer.Argument(help="A plugin package (see `init`).")],
+        outdir: Annotated[Path | None, typer.Option(help="Where to put the wheel.")] = None,
+    ) -> None:
+        """Validate the package's target, then build a wheel."""
+        from vendor_sdk.packaging import PackagingError, build_wheel
+
+        with target_errors():
+            try:
+                wheel = build_wheel(directory, outdir)
+            except PackagingError as e:
+                err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
+                              soft_wrap=True)
+                raise typer.Exit(2) from None
+        console.print(f"[bold green]built[/] {wheel}")
