@@ -163,16 +163,24 @@ def _slice_infer(args: InferArgs) -> Type:
         shape[axis] = _slice_dim(t.shape[axis], start, end, step)
     value = None
     if all(isinstance(p, int) for _, s, e, _ in params for p in (s, e)):
-        index = _slice_index(t.rank, params)  # type: ignore[arg-type]
-        value = carry_value(t.dtype, lambda x: x[index], (t.value, t.shape))
+        value = carry_value(t.dtype, lambda x: x[_slice_index(x.shape, params)],  # type: ignore[arg-type]
+                            (t.value, t.shape))
     return TensorType(t.dtype, tuple(shape), value)
 
 
-def _slice_index(rank: int, params: list[tuple[int, int, int, int]]) -> tuple[slice, ...]:
-    # Python slices normalize and clamp bounds exactly as ONNX Slice does.
-    index = [slice(None)] * rank
+def _slice_index(shape: tuple[int, ...],
+                 params: list[tuple[int, int, int, int]]) -> tuple[slice, ...]:
+    index = [slice(None)] * len(shape)
     for axis, start, end, step in params:
-        index[axis] = slice(start, end, step)
+        dim = shape[axis]
+        start, end = start + dim if start < 0 else start, end + dim if end < 0 else end
+        # ONNX clamps a negative step's start to [0, dim-1]; Python slicing would instead
+        # return nothing for a start before the first element (onnxruntime follows ONNX).
+        if step > 0:
+            start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+        else:
+            start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+        index[axis] = slice(start, None if end < 0 else end, step)
     return tuple(index)
 
 
@@ -184,7 +192,7 @@ def _slice(xs: Sequence[np.ndarray | None], _: Attrs) -> np.ndarray:
         return None if v is None else [int(e) for e in v.reshape(-1)]
 
     params = _slice_params(x.ndim, ints(1) or [], ints(2) or [], ints(3), ints(4))
-    return x[_slice_index(x.ndim, params)].copy()  # type: ignore[arg-type]
+    return x[_slice_index(x.shape, params)].copy()  # type: ignore[arg-type]
 
 
 # --- Gather, GatherElements ------------------------------------------------------------------
@@ -226,6 +234,9 @@ def _gather_elements(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x, idx = _arrays(xs)
     axis = int(a["axis"]) % x.ndim
     idx = np.where(idx < 0, idx + x.shape[axis], idx)
+    # take_along_axis would broadcast data against indices; ONNX reads only the indexed
+    # region, so cut the other axes down to the indices' extents first.
+    x = x[tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(idx.shape))]
     return np.take_along_axis(x, idx.astype(np.int64), axis=axis)
 
 
