@@ -286,6 +286,10 @@ def test_layer_norm(axis: int, bias: bool) -> None:
                        {"axis": axis, "epsilon": 1e-3}, inits=inits, opset=17)
     batches = (2, 5) if axis else (2,)
     compare(model, [{"x": rand(rng, n, 3, 4)} for n in batches])
+    # The optional Mean and InvStdDev outputs (built from generic ops by the importer).
+    stats = make_model("LayerNormalization", {"x": (np.float32, ["N", 3, 4] if axis else shape)},
+                       {"axis": axis}, inits=inits, opset=17, outputs=["y", "mean", "inv"])
+    compare(stats, [{"x": rand(rng, n, 3, 4)} for n in batches])
 
 
 @pytest.mark.parametrize(("size", "attrs"), [(5, {}), (3, {"alpha": 1e-2, "beta": 0.5}),

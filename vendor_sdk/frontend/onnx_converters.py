@@ -224,6 +224,32 @@ def _dropout(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     return [y, b.op("Expand", one, shape, name=info.outputs[1], source=info.name)]
 
 
+def _layer_norm(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+                attrs: dict[str, Any]) -> list[Arg]:
+    (y,) = _emit(b, info, "LayerNormalization", inputs, attrs)
+    if not any(info.outputs[1:]):
+        return [y]
+    # The IR op yields Y only (what fusion patterns match); the optional Mean and
+    # InvStdDev outputs are rebuilt from generic ops, in float32 as stash_type=1 says.
+    x = inputs[0]
+    assert isinstance(x, Var | Constant)
+    rank = x.type.rank
+    axes = _const(list(range(int(attrs.get("axis", -1)) % rank, rank)))
+    names = [o or f"{info.outputs[0]}_stat{i}" for i, o in enumerate(info.outputs[1:3])]
+    names += [f"{info.outputs[0]}_stat{i}" for i in range(len(names), 2)]
+
+    def op(name: str, *args: Arg | np.ndarray, **op_attrs: Any) -> Var:
+        return b.op(name, *args, name=f"{names[0]}_{name.lower()}", source=info.name, **op_attrs)
+
+    xf = x if x.type.dtype == "float32" else op("Cast", x, to="float32")
+    mean = b.op("ReduceMean", xf, axes, keepdims=1, name=names[0], source=info.name)
+    centered = op("Sub", xf, mean)
+    var = op("ReduceMean", op("Mul", centered, centered), axes, keepdims=1)
+    eps = np.array(attrs.get("epsilon", 1e-5), np.float32)
+    inv = b.op("Reciprocal", op("Sqrt", op("Add", var, eps)), name=names[1], source=info.name)
+    return [y, mean, inv]
+
+
 def _dtype_attrs(*names: str) -> Converter:
     """ONNX dtype-valued attributes (TensorProto enums, 0 = unset) become numpy names."""
 
@@ -263,6 +289,7 @@ CONVERTERS: dict[str, Converter] = {
     "LogSoftmax": _softmax,
     "BatchNormalization": _batch_norm,
     "Dropout": _dropout,
+    "LayerNormalization": _layer_norm,
     "QuantizeLinear": _dtype_attrs("output_dtype", "precision"),
     "DequantizeLinear": _dtype_attrs("output_dtype"),
 }
