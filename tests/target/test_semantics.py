@@ -164,8 +164,8 @@ def test_rshift_round_modes_match_exact_rationals(x: int, s: int) -> None:
     want = {"floor": floor, "trunc": int(q),
             "half_up": floor + (frac >= Fraction(1, 2)),
             "half_down": floor + (frac > Fraction(1, 2)),
-            "half_even": floor + (frac > Fraction(1, 2) or frac == Fraction(1, 2) and floor % 2),
-            "half_away": floor + (frac > Fraction(1, 2) or frac == Fraction(1, 2) and x >= 0)}
+            "half_even": floor + (frac > Fraction(1, 2) or (frac == Fraction(1, 2) and floor % 2)),
+            "half_away": floor + (frac > Fraction(1, 2) or (frac == Fraction(1, 2) and x >= 0))}
     for mode, w in want.items():
         assert int(rshift_round(np.int64(x), np.int64(s), mode)) == w, mode
     assert int(rshift_round(np.int64(x), np.int64(s), "half_up")) == _fsim_round_shift(x, s)

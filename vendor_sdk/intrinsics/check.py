@@ -99,7 +99,8 @@ class _Checker:
         op = self.operands.get(target.operand)
         if op is None:
             self.err(f"unknown operand {target.operand!r}", target.col,
-                     did_you_mean(target.operand, self.operands))
+                     did_you_mean(target.operand, self.operands)
+                     or "declare it under `outputs` or `inout`")
         elif op.kind == "input":
             self.err(f"{op.name!r} is an input; the left-hand side must be an output or inout",
                      target.col, "declare it under `outputs` or `inout`")
@@ -195,7 +196,8 @@ class _Checker:
         op = self.operands.get(e.operand)
         if op is None:
             self.err(f"unknown operand {e.operand!r}", e.col,
-                     did_you_mean(e.operand, self.operands))
+                     did_you_mean(e.operand, self.operands)
+                     or "declare it under `inputs`, `outputs` or `inout`")
             return None
         self.indices(e, op, bound)
         return self.readable(op, e.col)

@@ -76,7 +76,7 @@ class _Checker:
             self.err(loc, e.message, e.hint, offset=e.col)
             return None
         if minimum is not None and v < minimum:
-            self.err(loc, f"must be at least {minimum}, is {v}")
+            self.err(loc, f"must be at least {minimum}, is {v}", "sizes and extents are positive")
             return None
         return v
 
@@ -106,7 +106,8 @@ class _Checker:
             hi = self.const((*at, "axes", ax, "max"), spec.max, 1)
             if lo is not None and hi is not None:
                 if lo > hi:
-                    self.err((*at, "axes", ax), f"min {lo} is larger than max {hi}")
+                    self.err((*at, "axes", ax), f"min {lo} is larger than max {hi}",
+                             "swap them")
                 else:
                     axes[ax] = Axis(ax, lo, hi)
         operands: dict[str, Operand] = {}
@@ -117,7 +118,8 @@ class _Checker:
             for op_name, op in getattr(intr, group).items():
                 loc = (*at, group, op_name)
                 if op_name in operands:
-                    self.err(loc, f"operand {op_name!r} is declared twice", key=True)
+                    self.err(loc, f"operand {op_name!r} is declared twice",
+                             "operand names are unique across inputs, outputs and inout", key=True)
                     continue
                 ok &= self.operand(loc, op, intr)
                 rng = (op.range[0], op.range[1]) if op.range else None
@@ -167,7 +169,7 @@ class _Checker:
                 ok = False
             elif op.range[0] < lo or op.range[1] > hi:
                 self.err((*loc, "range"), f"range [{op.range[0]}, {op.range[1]}] does not "
-                         f"fit {op.dtype} [{lo}, {hi}]")
+                         f"fit {op.dtype} [{lo}, {hi}]", "narrow the range or widen the dtype")
                 ok = False
         return ok
 
@@ -212,7 +214,7 @@ class _Checker:
         for t in pat.tensors:
             if t not in used:
                 self.err((*at, "tensors", t), f"tensor {t!r} is not an input of any node",
-                         key=True)
+                         "remove it or list it in a node's `in`", key=True)
         if pat.lower.tensorize is not None:
             for i, intr in enumerate(pat.lower.tensorize):
                 if intr not in self.known["intrinsics"]:

@@ -116,7 +116,23 @@ def _schema_diagnostic(src: Source, err: ErrorDetails) -> Diagnostic:
         if loc == ("schema_version",):
             hint = f"this SDK reads schema_version {SCHEMA_VERSION}"
         return src.diag(loc, f"{err['msg']}, got {err.get('input')!r}", hint)
-    return src.diag(loc, err["msg"], "")
+    return src.diag(loc, err["msg"], _HINTS.get(kind, "see docs/target_yaml.md for this field"))
+
+
+_HINTS = {
+    "string_pattern_mismatch": "names are identifiers: letters, digits and _",
+    "int_type": "write an integer", "int_parsing": "write an integer",
+    "string_type": "write a string (quote it if YAML reads it as something else)",
+    "list_type": "write a list, e.g. [a, b]",
+    "dict_type": "write a mapping, e.g. {key: value}",
+    "model_type": "write a mapping, e.g. {key: value}",
+    "model_attributes_type": "write a mapping, e.g. {key: value}",
+    "bool_type": "write true or false",
+    "too_short": "write a [low, high] pair", "too_long": "write a [low, high] pair",
+    "greater_than_equal": "use a larger value", "less_than_equal": "use a smaller value",
+    "int_or_expr": "e.g. 8, DIM or 'DIM * 2'",
+    "lower_mode": "e.g. lower: {tensorize: [gemm]} or lower: {template: kernel.c.j2}",
+}
 
 
 def _salvage(data: Any) -> tuple[TargetSpec, dict[str, set[str]]]:
