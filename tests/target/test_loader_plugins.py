@@ -71,7 +71,8 @@ def test_bundled_plugin_is_discovered_ok() -> None:
 def test_broken_plugins_are_listed_and_isolated(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     bad_yaml = tmp_path / "target.yaml"
-    bad_yaml.write_text("schema_version: 1\ntarget: bad\nmemories: {a: {dtype: int9, rows: 1, row_elems: 1}}\n")
+    bad_yaml.write_text("schema_version: 1\ntarget: bad\n"
+                        "memories: {a: {dtype: int9, rows: 1, row_elems: 1}}\n")
     (tmp_path / "badplug.py").write_text(
         f"def target():\n    return {str(bad_yaml)!r}\n\ndef nothing():\n    return 42\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -117,8 +118,9 @@ def test_init_package_install_targets_validate(tmp_path: Path) -> None:
     # wheel is installed into it.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    query = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run([py, "-c", query], capture_output=True, text=True,
+                             check=True).stdout.strip()
     Path(purelib, "_parent_env.pth").write_text(
         f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q",
