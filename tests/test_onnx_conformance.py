@@ -12,16 +12,18 @@ Run: ``.venv/bin/python -m pytest -n 2 -q tests/test_onnx_conformance.py``
 
 from __future__ import annotations
 
+import os
 import re
 import unittest
 import warnings
 
+import onnx
 import onnx.backend.test
 from onnx.backend.test.case.test_case import TestCase as OnnxTestCase
 from onnx.backend.test.loader import load_model_tests
 from onnx_backend import IRBackend
 
-from vendor_sdk.frontend.onnx import supported_ops
+from vendor_sdk.frontend.onnx import MIN_OPSET, supported_ops
 
 # (regex on the test name, reason). Every entry says why the IR cannot pass it.
 EXCLUDED: tuple[tuple[str, str], ...] = (
@@ -32,7 +34,6 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     (r"^test_range_bfloat16", "bfloat16 is outside core.types.DTYPES"),
     (r"^test_equal_string", "string tensors are outside core.types.DTYPES"),
     (r"^test_identity_(opt|sequence)_", "optional and sequence values: the IR has tensors only"),
-    (r"^test_not_\dd_", "an opset-1 model; the frontend imports opset 7 and later (MIN_OPSET)"),
     (r"^test_training_dropout", "Dropout is inference-only: training draws a random mask"),
     (r"^test_batchnorm_.*_training_mode", "BatchNormalization is inference-only (no running "
      "mean/var outputs)"),
@@ -46,26 +47,47 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
 )
 
 
-def _covered(case: OnnxTestCase, ops: frozenset[str]) -> bool:
-    graph = case.model.graph
-    return all(n.domain in ("", "ai.onnx") and n.op_type in ops for n in graph.node)
+def _model(case: OnnxTestCase) -> onnx.ModelProto:
+    if case.model is not None:
+        return case.model
+    # Model tests stored on disk (pytorch-converted, pytorch-operator, simple).
+    assert case.model_dir is not None
+    return onnx.load(os.path.join(case.model_dir, "model.onnx"))
 
 
-def _node_tests() -> list[OnnxTestCase]:
-    with warnings.catch_warnings():  # the suite's generators overflow on purpose
+def _covered(model: onnx.ModelProto, ops: frozenset[str]) -> bool:
+    return all(n.domain in ("", "ai.onnx") and n.op_type in ops for n in model.graph.node)
+
+
+def _opset(model: onnx.ModelProto) -> int:
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def _cases() -> list[OnnxTestCase]:
+    # "real" models are downloaded at test time; this suite never touches the network.
+    kinds = ("node", "pytorch-converted", "pytorch-operator", "simple")
+    with warnings.catch_warnings():  # the node-test generators overflow on purpose
         warnings.simplefilter("ignore")
-        return load_model_tests(kind="node")
+        return [c for kind in kinds for c in load_model_tests(kind=kind)]
+
+
+def _names(names: list[str]) -> str:
+    return "^(" + "|".join(re.escape(n) for n in names) + ")_cpu$"
 
 
 SUPPORTED = frozenset(supported_ops())
-INCLUDED = sorted(c.name for c in _node_tests() if _covered(c, SUPPORTED))
+MODELS = {c.name: _model(c) for c in _cases()}
+INCLUDED = sorted(name for name, m in MODELS.items() if _covered(m, SUPPORTED))
+# Old PyTorch exports (opset 6) and a few opset-1 node tests predate the frontend's minimum.
+TOO_OLD = sorted(name for name in INCLUDED if _opset(MODELS[name]) < MIN_OPSET)
+_KEEP = re.compile(_names(INCLUDED))
 
 backend_test = onnx.backend.test.BackendTest(IRBackend, __name__)
-backend_test.include("^(" + "|".join(re.escape(n) for n in INCLUDED) + ")_cpu$")
+backend_test.include(_KEEP.pattern)
 for pattern, _reason in EXCLUDED:
     backend_test.exclude(pattern)
-
-_KEEP = re.compile("^(" + "|".join(re.escape(n) for n in INCLUDED) + ")_cpu$")
+if TOO_OLD:
+    backend_test.exclude(_names(TOO_OLD))
 
 
 def _exposed(case: type[unittest.TestCase]) -> type[unittest.TestCase]:
@@ -73,7 +95,5 @@ def _exposed(case: type[unittest.TestCase]) -> type[unittest.TestCase]:
     return type(case.__name__, (unittest.TestCase,), {"__module__": __name__, **tests})
 
 
-globals().update(
-    {name: _exposed(case) for name, case in backend_test.test_cases.items()
-     if name == "OnnxBackendNodeModelTest"}
-)
+globals().update({name: _exposed(case) for name, case in backend_test.test_cases.items()
+                  if name != "OnnxBackendRealModelTest"})
