@@ -75,14 +75,22 @@ def _with_random_weights(model: onnx.ModelProto, seed: int) -> onnx.ModelProto:
             nodes.append(node)
             continue
         shape = tuple(int(d) for d in shapes[node.input[0]])
-        if len(shape) >= 2:
-            w = rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))
-        else:  # biases, BN scale/mean/var: positive keeps variances valid
-            w = rng.uniform(0.5, 1.5, shape)
-        weights.append(numpy_helper.from_array(w.astype(np.float32), node.output[0]))
-    del out.graph.node[:]
+        # float32 uniform draws: VGG's 140M weights must not dominate the test's runtime.
+        w = rng.random(shape, np.float32)
+        if len(shape) >= 2:  # He-uniform: activations keep their scale through the layers
+            w = (2 * w - 1) * np.float32(np.sqrt(6.0 / np.prod(shape[1:])))
+        else:  # biases, BN scale/mean/var: in [0.5, 1.5), positive keeps variances valid
+            w += np.float32(0.5)
+        weights.append(numpy_helper.from_array(w, node.output[0]))
+    shape_inputs = {n.input[0] for n in model.graph.node if n.op_type == "ConstantOfShape"}
+    kept = [i for i in model.graph.initializer if i.name not in shape_inputs]
+    del out.graph.node[:], out.graph.initializer[:]
     out.graph.node.extend(nodes)
-    out.graph.initializer.extend(weights)
+    out.graph.initializer.extend([*kept, *weights])
+    # Old models list initializers as graph inputs too; drop the ones that are gone.
+    inputs = [i for i in model.graph.input if i.name not in shape_inputs]
+    del out.graph.input[:]
+    out.graph.input.extend(inputs)
     if nodes[-1].op_type == "Softmax":
         out.graph.output.append(helper.make_empty_tensor_value_info(nodes[-1].input[0]))
     return out
