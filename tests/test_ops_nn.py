@@ -479,3 +479,20 @@ def test_average_pool_matches_onnxruntime(kernel: tuple[int, int], stride: tuple
     model = make_model("AveragePool", {"x": (np.float32, [1, 2, 7, 8])}, attrs)
     rng = np.random.default_rng(seed)
     compare(model, [{"x": rand(rng, 1, 2, 7, 8)}], rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       pads=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
+       group=st.sampled_from([1, 2, 4]), seed=st.integers(0, 2**16))
+def test_conv_geometry_matches_onnxruntime(kernel: tuple[int, int], stride: tuple[int, int],
+                                           dilation: tuple[int, int], pads: tuple[int, ...],
+                                           group: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    attrs = {"strides": list(stride), "dilations": list(dilation), "pads": list(pads),
+             "group": group}
+    model = make_model("Conv", {"x": (np.float32, ["N", 4, "H", "W"])}, attrs,
+                       inits={"w": rand(rng, 4, 4 // group, *kernel), "b": rand(rng, 4)})
+    compare(model, [{"x": rand(rng, 2, 4, 7, 8)}, {"x": rand(rng, 1, 4, 9, 6)}])

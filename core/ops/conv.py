@@ -69,8 +69,7 @@ def _accumulator(dtype: np.dtype) -> type[np.generic]:
     return np.float64 if dtype == np.float64 else np.float32
 
 
-def conv_nd(x: np.ndarray, w: np.ndarray, win: Window, group: int, fill: float | int = 0
-            ) -> np.ndarray:
+def conv_nd(x: np.ndarray, w: np.ndarray, win: Window, group: int) -> np.ndarray:
     """Grouped N-d correlation of ``x`` (N, C, *S) with ``w`` (M, C/group, *K)."""
     acc = _accumulator(x.dtype)
     x, w = x.astype(acc, copy=False), w.astype(acc, copy=False)
@@ -85,7 +84,7 @@ def conv_nd(x: np.ndarray, w: np.ndarray, win: Window, group: int, fill: float |
     if pointwise:  # 1x1 convs (most of ResNet): no column copy needed
         cols = x.reshape(n, group, c // group, pixels)
     else:
-        xp, _ = pad_for_windows(x, win, out, fill)
+        xp, _ = pad_for_windows(x, win, out, 0)
         # (N, C, K, *out): channel-major, kernel offset minor, as W is laid out.
         cols = np.stack(list(window_views(xp, win, out)), axis=2)
         cols = cols.reshape(n, group, (c // group) * k, pixels)
