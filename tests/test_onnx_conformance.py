@@ -38,13 +38,7 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     (r"^test_training_dropout", "Dropout is inference-only: training draws a random mask"),
     (r"^test_batchnorm_.*_training_mode", "BatchNormalization is inference-only (no running "
      "mean/var outputs)"),
-    (r"^test_layer_normalization_\w*(axis\d|axis_negative_\d|default_axis)(_epsilon)?_cpu$",
-     "LayerNormalization's optional Mean/InvStdDev outputs are not produced by the IR op "
-     "(the _expanded variants of these tests run and pass)"),
     (r"^test_maxpool_with_argmax", "MaxPool's optional Indices output is not produced"),
-    (r"^test_convtranspose_output_shape_",
-     "ConvTranspose with an explicit output_shape attribute: core/ops/conv.py infers the "
-     "full output_shape but computes a 1x1 result (other agent's op; reported)"),
 )
 
 
