@@ -1,8 +1,11 @@
 // Exec unit: executes the exec queue in order: GEMM (handed to the GEMM
 // engine, which overlaps consecutive GEMMs), ALU, REQ, LUT, LOAD into
 // ACC/ACC8/QP/LUT and SYNC. Legality and ranges were checked at fetch. Tokens: prev = load, next = store.
-// A GEMM that pushes a token, and any non-GEMM instruction, first waits for
-// the engine to drain, so ACC holds every earlier GEMM result.
+// A GEMM that pushes to the store unit, and any non-GEMM instruction, first
+// waits for the engine to drain, so ACC holds every earlier GEMM result. A
+// GEMM's push to the load unit only promises that its INP rows and weight
+// tile may be overwritten, so it is sent once the GEMM has issued its last
+// row, without draining (this keeps double-buffered schedules bubble-free).
 module npu_exec_unit
   import npu_isa_pkg::*, npu_pkg::*;
 #(
@@ -71,7 +74,7 @@ module npu_exec_unit
   assign cd = dec_dma(cur);
 
   // ---------------- GEMM engine ----------------
-  logic g_ready, g_idle, wb_en, wb_accum;
+  logic g_ready, g_idle, wb_en, wb_accum, g_push;
   logic [15:0] wb_row;
   logic [DIM*32-1:0] wb_data;
   wire tok_ok  = (!h.pop_prev || tok_prev_avail) && (!h.pop_next || tok_next_avail);
@@ -82,7 +85,8 @@ module npu_exec_unit
   wire take    = take_g || take_o;
 
   npu_gemm #(.DIM(DIM)) gemm (
-    .clk, .rst, .cmd_valid(take_g), .cmd_ready(g_ready), .cmd(g), .idle(g_idle),
+    .clk, .rst, .cmd_valid(take_g), .cmd_ready(g_ready), .cmd(g),
+    .cmd_push(h.push_prev && !h.push_next), .issued_push(g_push), .idle(g_idle),
     .row_issued(gemm_row), .wgt_row(wgt_ra), .wgt_data(wgt_rd), .inp_row(inp_ra),
     .inp_data(inp_rd), .wb_en, .wb_accum, .wb_row, .wb_data);
   assign gemm_busy = !g_idle;
@@ -176,7 +180,7 @@ module npu_exec_unit
   wire drained   = state == DRAIN && g_idle && !halt;
   wire snap_fin  = state == SNAP && snap_done;
   wire sync_now  = take_o && h.opcode == OP_SYNC && !s.perf_snap;
-  wire gemm_now  = take_g && !(h.push_prev || h.push_next);
+  wire gemm_now  = take_g && !h.push_next;   // its push_prev comes from the engine
   wire complete  = loop_done || (ld_done && !ld_err) || drained || (snap_fin && !snap_err) || sync_now ||
                    gemm_now;
   hdr_t fh;
@@ -185,7 +189,7 @@ module npu_exec_unit
   assign q_pop     = take;
   assign pop_prev  = take && h.pop_prev;
   assign pop_next  = take && h.pop_next;
-  assign push_prev = complete && fh.push_prev;
+  assign push_prev = (complete && fh.push_prev && !gemm_now) || g_push;
   assign push_next = complete && fh.push_next;
   assign retire    = complete;
   assign finish    = complete && ((state == IDLE) ? (sync_now && s.finish) :
@@ -209,7 +213,7 @@ module npu_exec_unit
           pc  <= q_pc;
           qp_k <= '0;
           case (h.opcode)
-            OP_GEMM: if (h.push_prev || h.push_next) state <= DRAIN;
+            OP_GEMM: if (h.push_next) state <= DRAIN;
             OP_ALU:  state <= ALU;
             OP_REQ:  state <= REQ_QP;
             OP_LUT:  state <= REQ;

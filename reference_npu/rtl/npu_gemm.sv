@@ -14,6 +14,8 @@ module npu_gemm
   input  logic        cmd_valid,
   output logic        cmd_ready,
   input  gemm_t       cmd,
+  input  logic        cmd_push,      // pulse `issued_push` once this GEMM has issued
+  output logic        issued_push,   // every row: its INP rows and weights are read
   output logic        idle,          // nothing queued, nothing in the array
   output logic        row_issued,    // perf: one GEMM row entered the array
   // WGT / INP reads (combinational)
@@ -31,14 +33,14 @@ module npu_gemm
   localparam int LATENCY = 2 * DIM - 1;   // input register -> deskewed output
 
   // ---------------- slot W: weight load ----------------
-  logic        w_valid, w_loading, w_bank;
+  logic        w_valid, w_loading, w_bank, w_push;
   gemm_t       w_cmd;
   logic [CW:0] w_cnt;
   logic        last_bank;                  // bank written by the latest load_w
   logic [7:0]  inflight [2];               // rows in the array per bank
 
   // ---------------- slot S: streaming ----------------
-  logic        s_valid, s_bank;
+  logic        s_valid, s_bank, s_push;
   gemm_t       s_cmd;
   logic [9:0]  s_i, s_j;
   logic [15:0] s_a_outer, s_b_outer, s_a, s_b;
@@ -69,6 +71,7 @@ module npu_gemm
       if (accept) begin
         w_valid   <= 1'b1;
         w_cmd     <= cmd;
+        w_push    <= cmd_push;
         w_bank    <= new_bank;
         w_loading <= cmd.load_w;
         w_cnt     <= '0;
@@ -104,6 +107,7 @@ module npu_gemm
       if (move_ws) begin
         s_valid <= 1'b1;
         s_cmd <= w_cmd;
+        s_push <= w_push;
         s_bank <= w_bank;
         s_i <= '0;
         s_j <= '0;
@@ -152,5 +156,6 @@ module npu_gemm
   end
 
   assign row_issued = issue;
+  assign issued_push = s_done && s_push;
   assign idle = !w_valid && !s_valid && inflight[0] == 0 && inflight[1] == 0;
 endmodule
