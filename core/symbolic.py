@@ -155,6 +155,15 @@ def _divide_monomial(p: dict[Monomial, int], dm: Monomial, dc: int) -> dict[Mono
     return out
 
 
+def _single_atom(p: Mapping[Monomial, int]) -> Atom | None:
+    """The atom when the polynomial is exactly one atom with coefficient 1."""
+    if len(p) == 1:
+        ((m, c),) = p.items()
+        if c == 1 and len(m) == 1:
+            return m[0]
+    return None
+
+
 def floordiv(a: Dim, b: Dim) -> Dim:
     ia, ib = _as_int(a), _as_int(b)
     if ib == 0:
@@ -167,9 +176,23 @@ def floordiv(a: Dim, b: Dim) -> Dim:
         return floordiv(mul(-1, a), -ib)  # floor(a / -k) == floor(-a / k): one canonical form
     pa = _poly(a)
     if ib is not None and ib > 0:
+        c0 = pa.get((), 0)
+        nested = _single_atom({m: c for m, c in pa.items() if m != ()})
+        if nested is not None and nested.kind == "floordiv":
+            inner, k = nested.args
+            if isinstance(k, int) and k > 0:
+                # floor((floor(x / k) + c) / b) == floor((x + c*k) / (k*b)) for positive k, b:
+                # keeps the shape expressions of deep CNNs short ((H-1)//4, not nested).
+                return floordiv(add(inner, c0 * k), k * ib)
         # floor((c*q + r) / c) == q + floor(r / c) for integers; split off the divisible part.
         q = {m: c // ib for m, c in pa.items() if c % ib == 0}
         r = {m: c for m, c in pa.items() if c % ib != 0}
+        if () in r:  # floor((x + q0*k + r0) / k) == q0 + floor((x + r0) / k), 0 <= r0 < k
+            q[()] = q.get((), 0) + r[()] // ib
+            r[()] %= ib
+            if not r[()]:
+                del r[()]
+            q = {m: c for m, c in q.items() if c}
         if not r:
             return _from_poly(q)
         if q:

@@ -132,3 +132,10 @@ def test_call_func_binds_callee_symbols_to_caller_dims() -> None:
     bad = Var("z", TensorType("float32", (N, 5)))
     with pytest.raises(BuildError, match="argument 0: expected float32"):
         outer.emit(CallFunc("region0", (bad,)), "w")
+
+
+def test_nested_floordiv_by_constants_merges() -> None:
+    h = sym.var("H")
+    assert sym.floordiv(sym.floordiv(h - 1, 2), 2) == sym.floordiv(h - 1, 4)
+    for value in range(1, 40):
+        assert sym.evaluate(((h - 1) // 2) // 3, {"H": value}) == ((value - 1) // 2) // 3

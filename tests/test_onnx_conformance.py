@@ -4,7 +4,7 @@ Which tests run is derived from the op table, not a hand list: a node test (or
 an on-disk model test: pytorch-converted, pytorch-operator, simple) is
 included when every node of its model is an op the importer supports
 (:func:`vendor_sdk.frontend.onnx.supported_ops`), so new ops join as they
-land. Included tests that cannot pass are excluded below with the reason;
+land. Included tests that cannot pass are expected failures below, each with its reason;
 everything else must pass. Only included tests are exposed to pytest (skipping
 thousands of unsupported or CUDA cases would just be noise).
 
@@ -39,6 +39,10 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
     (r"^test_batchnorm_.*_training_mode", "BatchNormalization is inference-only (no running "
      "mean/var outputs)"),
     (r"^test_maxpool_with_argmax", "MaxPool's optional Indices output is not produced"),
+    (r"^test_attention_.*_expanded", "the expanded Attention function computes Expand/Reshape "
+     "targets from tensor values (masks, past lengths), not from shapes: data-dependent shapes "
+     "are outside the IR's static-or-symbolic typing"),
+    (r"^test_\w*_(bf16|bfloat16)_", "bfloat16 is outside core.types.DTYPES"),
 )
 
 
@@ -80,8 +84,10 @@ _KEEP = re.compile(_names(INCLUDED))
 
 backend_test = onnx.backend.test.BackendTest(IRBackend, __name__)
 backend_test.include(_KEEP.pattern)
+# Expected failures, not skips: they still run, and one that starts passing fails the
+# suite (unexpected success) so a stale entry cannot hide.
 for pattern, _reason in EXCLUDED:
-    backend_test.exclude(pattern)
+    backend_test.xfail(pattern)
 _TOO_OLD = re.compile(_names(TOO_OLD)) if TOO_OLD else None
 _TOO_OLD_REASON = (f"model opset is below the frontend's MIN_OPSET {MIN_OPSET} (lowering it would "
                    "also need converters for the pre-7 'broadcast'/'axis' attributes)")
@@ -91,7 +97,7 @@ def _exposed(case: type[unittest.TestCase]) -> type[unittest.TestCase]:
     tests = {name: getattr(case, name) for name in dir(case) if _KEEP.match(name)}
     for name in tests:
         if _TOO_OLD is not None and _TOO_OLD.match(name):
-            tests[name] = unittest.skip(_TOO_OLD_REASON)(tests[name])
+            tests[name] = unittest.expectedFailure(tests[name])  # _TOO_OLD_REASON
     return type(case.__name__, (unittest.TestCase,), {"__module__": __name__, **tests})
 
 

@@ -178,12 +178,10 @@ def _import_graph(graph: onnx.GraphProto, opset: _Opset,
         for out_name, value in zip(node.output, results, strict=False):
             if out_name:
                 env[out_name] = value
-        requested = [n for n in node.output if n]
-        if len(results) < len(node.output) and any(
-            n for n in node.output[len(results):]
-        ):
-            raise FrontendError(f"{where}: outputs {requested[len(results):]} are not supported "
-                                f"(the importer produces {len(results)})")
+        dropped = [n for n in node.output[len(results):] if n]
+        if dropped:
+            raise FrontendError(f"{where}: outputs {dropped} are not supported "
+                                f"(the importer produces the first {len(results)})")
 
     outputs: list[Var | Constant] = []
     for o in graph.output:

@@ -85,6 +85,17 @@ def _constant(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     return [Constant(array, name=info.outputs[0])]
 
 
+def _cast_like(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+               attrs: dict[str, Any]) -> list[Arg]:
+    # CastLike(x, like) is Cast(x, to=dtype of like): the dtype is static in the IR.
+    like = inputs[1]
+    if like is None:
+        raise ValueError("CastLike needs its target_type input")
+    attrs.pop("saturate", None)
+    attrs.pop("round_mode", None)
+    return _emit(b, info, "Cast", inputs[:1], {**attrs, "to": like.type.dtype})
+
+
 def _cast(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
           attrs: dict[str, Any]) -> list[Arg]:
     to = attrs.pop("to")
@@ -123,7 +134,7 @@ def _clip(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
 
 
 # Ops that exist only in ONNX: their converter emits other IR ops (or constants).
-SELF_CONTAINED = frozenset({"Constant"})
+SELF_CONTAINED = frozenset({"Constant", "CastLike"})
 
 # --- shape, indexing and reduction ops -------------------------------------------------------
 
@@ -267,6 +278,7 @@ def _dtype_attrs(*names: str) -> Converter:
 CONVERTERS: dict[str, Converter] = {
     "Constant": _constant,
     "Cast": _cast,
+    "CastLike": _cast_like,
     "Clip": _clip,
     "Unsqueeze": _attr_to_input("axes", 1, 13),
     "Squeeze": _attr_to_input("axes", 1, 13),
