@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core import symbolic as sym
+from core.builder import sanitize
 from core.graph import (
     Arg,
     Call,
@@ -119,10 +120,12 @@ class Executor:
             func: str | None = None) -> list[np.ndarray]:
         f: Function = self.module[func or self.module.entry]
         if isinstance(inputs, Mapping):
-            missing = [p.name for p in f.params if p.name not in inputs]
+            # Accept the model's own tensor names too ('gpu_0/data_0' for %gpu_0_data_0).
+            by_name = {sanitize(k): v for k, v in inputs.items()} | dict(inputs)
+            missing = [p.name for p in f.params if p.name not in by_name]
             if missing:
                 raise ExecutionError(f"{f.name}: missing inputs {missing}")
-            arrays = [np.asarray(inputs[p.name]) for p in f.params]
+            arrays = [np.asarray(by_name[p.name]) for p in f.params]
         else:
             arrays = [np.asarray(a) for a in inputs]
             if len(arrays) != len(f.params):

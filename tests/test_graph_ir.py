@@ -139,3 +139,15 @@ def test_nested_floordiv_by_constants_merges() -> None:
     assert sym.floordiv(sym.floordiv(h - 1, 2), 2) == sym.floordiv(h - 1, 4)
     for value in range(1, 40):
         assert sym.evaluate(((h - 1) // 2) // 3, {"H": value}) == ((value - 1) // 2) // 3
+
+
+def test_executor_accepts_original_tensor_names() -> None:
+    b = FunctionBuilder("main")
+    x = b.param("gpu_0/data_0", TensorType("float32", (2,)))
+    m = Module((b.finish([b.op("Relu", x)]),))
+    assert x.name == "gpu_0_data_0"
+    for key in ("gpu_0/data_0", "gpu_0_data_0"):
+        (out,) = run(m, {key: np.array([-1.0, 2.0], np.float32)})
+        np.testing.assert_array_equal(out, [0.0, 2.0])
+    with pytest.raises(ExecutionError, match="missing inputs"):
+        run(m, {"other": np.zeros(2, np.float32)})

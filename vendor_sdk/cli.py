@@ -25,6 +25,7 @@ from core.printer import format_module
 from core.verify import VerifyError, verify
 from vendor_sdk.frontend.onnx import FrontendError, from_onnx
 from vendor_sdk.summary import print_summary, summarize
+from vendor_sdk.zoo import ZooError, light_case
 
 app = typer.Typer(
     help="Bring an NPU into an ML compiler from one YAML file.",
@@ -36,7 +37,7 @@ err_console = Console(stderr=True)
 
 # Errors that describe bad input, each already carrying where and why.
 USER_ERRORS: tuple[type[Exception], ...] = (
-    FrontendError, BuildError, ExecutionError, VerifyError, OpError, FileNotFoundError,
+    FrontendError, BuildError, ExecutionError, VerifyError, OpError, FileNotFoundError, ZooError,
 )
 
 
@@ -113,8 +114,6 @@ def demo(
     """Import a real model, run it with the reference executor, compare with onnxruntime."""
     import onnxruntime as ort
 
-    from vendor_sdk.zoo import light_case
-
     with user_errors():
         case = light_case(model)
         console.rule(f"[bold]{model}[/] ({case.path.name})")
@@ -123,6 +122,7 @@ def demo(
         verify(module)
         print_summary(summarize(module), model, console)
         ours = _timed("reference executor", lambda: run(module, case.inputs))
+        ort.set_default_logger_severity(3)  # the light models carry unused initializers
         session = ort.InferenceSession(str(case.path), providers=["CPUExecutionProvider"])
         theirs = _timed("onnxruntime", lambda: session.run(None, case.inputs))
     worst = 0.0

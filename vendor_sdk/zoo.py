@@ -21,6 +21,10 @@ LIGHT_MODELS = (
 )  # fmt: skip
 
 
+class ZooError(Exception):
+    """A model name the zoo does not have."""
+
+
 @dataclass(frozen=True)
 class ReferenceCase:
     name: str
@@ -31,7 +35,7 @@ class ReferenceCase:
 
 def light_model_path(name: str) -> Path:
     if name not in LIGHT_MODELS:
-        raise KeyError(f"unknown model '{name}'; available: {', '.join(LIGHT_MODELS)}")
+        raise ZooError(f"unknown model '{name}'; available: {', '.join(LIGHT_MODELS)}")
     return Path(onnx.__file__).parent / "backend" / "test" / "data" / "light" / f"light_{name}.onnx"
 
 
