@@ -33,8 +33,9 @@ LIB_NAME = "libnpu_rtl.so"
 # Packages first, then modules in dependency-free order (Verilator needs the
 # packages before their users).
 _PACKAGES = ("npu_isa_pkg.sv", "npu_pkg.sv")
+# verilated.mk compiles the model with OPT_FAST (-Os by default), which is slow here.
 _BUILD_FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
-                "-Wno-lint", "-Wno-style", "-CFLAGS", "-O2")
+                "-Wno-lint", "-Wno-style", "-CFLAGS", "-O2", "-MAKEFLAGS", "OPT_FAST=-O2")
 
 
 def cache_root() -> pathlib.Path:

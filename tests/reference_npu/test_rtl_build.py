@@ -1,0 +1,81 @@
+"""vendor_sdk.sim builds: cache hits, atomic parallel builds, errors with locations."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pathlib
+import shutil
+import time
+
+import pytest
+
+from vendor_sdk.sim import RtlParams, SimError, build_rtl_library, verilator_env
+from vendor_sdk.sim.build import RTL_DIR, cache_root, cached_build
+from vendor_sdk.sim.toolchain import PCH_MAKEFLAGS, verilator_root
+
+
+def test_environment_comes_from_the_pip_package() -> None:
+    env = verilator_env({"PATH": "/usr/bin"})
+    assert env["VERILATOR_ROOT"] == str(verilator_root())
+    assert env["PATH"].split(os.pathsep)[0] == str(verilator_root() / "bin")
+    assert PCH_MAKEFLAGS in env["MAKEFLAGS"]
+
+
+def test_second_build_is_a_cache_hit() -> None:
+    first = build_rtl_library(RtlParams())
+    entries = sorted((cache_root() / "rtl").iterdir())
+    start = time.perf_counter()
+    again = build_rtl_library(RtlParams())
+    assert again == first and again.exists()
+    assert time.perf_counter() - start < 2.0
+    assert sorted((cache_root() / "rtl").iterdir()) == entries
+
+
+def test_parameters_are_checked() -> None:
+    with pytest.raises(ValueError, match="dim"):
+        RtlParams(dim=6)
+    with pytest.raises(ValueError, match="bus_bytes"):
+        RtlParams(bus_bytes=8)
+    assert "-GDIM=16" in RtlParams(dim=16).verilator_args()
+
+
+def test_rtl_error_is_a_sim_error_with_file_and_line(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rtl = tmp_path / "rtl"
+    shutil.copytree(RTL_DIR, rtl)
+    source = (rtl / "npu_iter2.sv").read_text().splitlines()
+    line = next(i for i, text in enumerate(source) if "assign empty" in text)
+    source[line] = "  assign empty = (no == 0) ||;"
+    (rtl / "npu_iter2.sv").write_text("\n".join(source) + "\n")
+    monkeypatch.setenv("VENDOR_SDK_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SimError) as info:
+        build_rtl_library(RtlParams(), rtl_dir=rtl)
+    assert any(f"npu_iter2.sv:{line + 1}" in d for d in info.value.diagnostics), info.value
+    # nothing half-built is left where a later run would find it
+    assert not list((tmp_path / "cache" / "rtl").glob("*/libnpu_rtl.so"))
+
+
+def _slow_build(args: tuple[str, str]) -> str:
+    cache, log = args
+    os.environ["VENDOR_SDK_CACHE"] = cache
+
+    def build(tmp: pathlib.Path) -> None:
+        with open(log, "a") as handle:
+            handle.write("built\n")
+        time.sleep(0.5)
+        (tmp / "out.txt").write_text("done")
+
+    return str(cached_build("demo", "key123", build, "out.txt"))
+
+
+def test_parallel_workers_build_once(tmp_path: pathlib.Path) -> None:
+    log = tmp_path / "log.txt"
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        paths = pool.map(_slow_build, [(str(tmp_path / "cache"), str(log))] * 3)
+    assert len(set(paths)) == 1 and pathlib.Path(paths[0]).read_text() == "done"
+    assert log.read_text().count("built") == 1
+    leftovers = [p for p in (tmp_path / "cache" / "demo").iterdir()
+                 if p.name not in ("key123", "key123.lock")]
+    assert leftovers == []
