@@ -253,7 +253,7 @@ ERROR_CASES = [
     (ErrorCode.ILLEGAL_FIELD, [Alu(alu_op=8)], 0),
     (ErrorCode.ILLEGAL_DEP, [Sync(queue=0), Load(mem_id=MemId.INP, push_prev=True)], 1),
     (ErrorCode.SRAM_RANGE, [Gemm(iter_out=2, iter_in=1, acc_base=2047, acc_fo=1)], 0),
-    (ErrorCode.DRAM_RANGE, [Load(mem_id=MemId.INP, dram_base=16380, y_size=1, x_size=1)], 0),
+    (ErrorCode.DRAM_RANGE, [Load(mem_id=MemId.INP, dram_base=16382, y_size=1, x_size=1)], 0),
     (ErrorCode.TOKEN_OVERFLOW, [Sync(queue=0, push_next=True)] * 17, 16),
     (ErrorCode.DEADLOCK, [Sync(queue=0), Sync(queue=1, pop_prev=True)], 1),
 ]
