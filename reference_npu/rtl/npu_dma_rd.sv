@@ -159,7 +159,7 @@ module npu_dma_rd
 
   always_ff @(posedge clk) begin
     if (rst) credits <= '0;
-    else credits <= credits + (req_fire ? 1'b1 : 1'b0) - (rq_pop ? 1'b1 : 1'b0);
+    else credits <= credits + ($bits(credits))'(req_fire) - ($bits(credits))'(rq_pop);
   end
 
   always_ff @(posedge clk) begin

@@ -87,7 +87,7 @@ module npu_dma_wr
 
   always_ff @(posedge clk) begin
     if (rst) outstanding <= '0;
-    else outstanding <= outstanding + (fire ? 1'b1 : 1'b0) - (resp_valid ? 1'b1 : 1'b0);
+    else outstanding <= outstanding + 16'(fire) - 16'(resp_valid);
   end
 
   always_ff @(posedge clk) begin

@@ -25,7 +25,6 @@ module npu_exec_unit
   output logic        busy,
   output logic        waiting,
   output logic        retire,
-  output logic        finish,
   output logic        gemm_row,
   output logic        gemm_busy,
   output logic        err_valid,
@@ -192,8 +191,6 @@ module npu_exec_unit
   assign push_prev = (complete && fh.push_prev && !gemm_now) || g_push;
   assign push_next = complete && fh.push_next;
   assign retire    = complete;
-  assign finish    = complete && ((state == IDLE) ? (sync_now && s.finish) :
-                                  (dec_hdr(cur).opcode == OP_SYNC && cs.finish));
   assign snap_req  = state == SNAP;
   assign snap_addr = cs.snap_addr;
   assign busy      = state != IDLE || !g_idle;

@@ -34,7 +34,7 @@ module npu_fifo #(
         wr_ptr <= wr_ptr + 1'b1;
       end
       if (pop) rd_ptr <= rd_ptr + 1'b1;
-      count <= count + (push ? 1'b1 : 1'b0) - (pop ? 1'b1 : 1'b0);
+      count <= count + ($bits(count))'(push) - ($bits(count))'(pop);
     end
   end
 endmodule

@@ -24,7 +24,6 @@ module npu_load_unit
   output logic        busy,
   output logic        waiting,     // head blocked on a token
   output logic        retire,
-  output logic        finish,
   output logic        err_valid,
   output logic [7:0]  err_code,
   output logic [31:0] err_pc,
@@ -92,7 +91,6 @@ module npu_load_unit
   assign pop_next  = take && h.pop_next;
   assign push_next = complete && fh.push_next;
   assign retire    = complete;
-  assign finish    = complete && (state == IDLE ? s.finish : cs.finish);
   assign snap_req  = state == SNAP;
   assign snap_addr = cs.snap_addr;
   assign busy      = state != IDLE;

