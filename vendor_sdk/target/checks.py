@@ -8,7 +8,6 @@ every mistake in the file.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from vendor_sdk.intrinsics.check import (
 )
 from vendor_sdk.intrinsics.lang import ExprError
 from vendor_sdk.intrinsics.semantics import Semantics, SemanticsError, build_semantics
+from vendor_sdk.patterns.constraint import ConstraintError, parse_constraint, parse_op
 from vendor_sdk.target.errors import Diagnostic
 from vendor_sdk.target.model import (
     IntOrExpr,
@@ -34,12 +34,6 @@ from vendor_sdk.target.model import (
 )
 from vendor_sdk.target.source import Loc, Source
 from vendor_sdk.target.templates import emit_context, environment, pattern_context
-
-_OP_ALT = re.compile(
-    r"^\s*[A-Za-z][\w.]*\s*(\(\s*\w+\s*=\s*-?\d+(\s*,\s*\w+\s*=\s*-?\d+)*\s*\))?\s*$")
-_WORD = re.compile(r"^\s*[A-Za-z_]\w*\s*$")
-_CONSTRAINT = re.compile(
-    r"^\s*\w+\s*(?:(<=|<|>=|>|==|!=)\s*-?\d+|\s+in\s*\{\s*-?\d+(\s*,\s*-?\d+)*\s*\})\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +187,10 @@ class _Checker:
         used: set[str] = set()
         for node_name, node in pat.nodes.items():
             loc = (*at, "nodes", node_name)
-            if not all(_OP_ALT.match(alt) for alt in node.op.split("|")):
-                self.err((*loc, "op"), f"cannot parse op {node.op!r}",
+            try:
+                parse_op(node.op)
+            except ConstraintError as e:
+                self.err((*loc, "op"), f"cannot parse op {node.op!r}: {e.message}",
                          "write `Op` or alternatives `A | B(attr=0)`")
             for i, inp in enumerate(node.inputs):
                 used.add(inp)
@@ -203,10 +199,11 @@ class _Checker:
                              did_you_mean(inp, [*pat.nodes, *pat.tensors])
                              or "declare it under `tensors`")
             for attr, value in node.attrs.items():
-                if isinstance(value, str) and not (_WORD.match(value) or
-                                                   _CONSTRAINT.match(value)):
-                    self.err((*loc, "attrs", attr), f"cannot parse constraint {value!r}",
-                             "write a value, `x <= 7` or `s in {1, 2}`")
+                try:
+                    parse_constraint(value)
+                except ConstraintError as e:
+                    self.err((*loc, "attrs", attr), f"cannot parse constraint {value!r}: "
+                             f"{e.message}", "write a value, `x <= 7` or `s in {1, 2}`")
         cycle = _cycle({n: [i for i in v.inputs if i in pat.nodes] for n, v in pat.nodes.items()})
         if cycle:
             self.err((*at, "nodes"), "the nodes form a cycle: " + " -> ".join(cycle),

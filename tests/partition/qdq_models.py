@@ -1,0 +1,91 @@
+"""The light ONNX CNNs as float and int8 QDQ models, the way a user would make them.
+
+The light models build every weight with ConstantOfShape, which onnxruntime's
+quantizer does not treat as a weight; the weights become seeded random
+initializers first, then ``quantize_static`` (QDQ, per-channel int8) runs
+with a one-sample random calibration set — enough for real scales, and fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import numpy_helper
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+
+from vendor_sdk.zoo import light_model_path
+
+
+class _RandomReader(CalibrationDataReader):
+    def __init__(self, feeds: list[dict[str, np.ndarray]]) -> None:
+        self._it = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+
+def materialized(name: str, seed: int = 0) -> onnx.ModelProto:
+    """The light model with its ConstantOfShape weights as seeded random initializers."""
+    model = onnx.load(str(light_model_path(name)))
+    rng = np.random.default_rng(seed)
+    shapes = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    nodes, inits = [], []
+    for node in model.graph.node:
+        if node.op_type != "ConstantOfShape":
+            nodes.append(node)
+            continue
+        shape = tuple(int(d) for d in shapes[node.input[0]])
+        if len(shape) >= 2:  # He-uniform weights keep activations in range
+            w = rng.random(shape, np.float32) - np.float32(0.5)
+            w *= np.float32(np.sqrt(6.0 / max(1, int(np.prod(shape[1:])))))
+        else:  # biases and BatchNorm statistics; positive, so variances are valid
+            w = rng.random(shape, np.float32) + np.float32(0.5)
+        inits.append(numpy_helper.from_array(w, node.output[0]))
+    used = {i for n in nodes for i in n.input}
+    keep = [i for i in model.graph.initializer if i.name in used]
+    # Only the data input stays a graph input: listed initializers would be overridable
+    # inputs to onnxruntime, and neither constant-folded nor quantized.
+    inits_all = {i.name for i in model.graph.initializer}
+    data = [vi for vi in model.graph.input if vi.name not in inits_all]
+    del model.graph.input[:]
+    model.graph.input.extend(data)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend([*keep, *inits])
+    # IR < 4 wants every initializer listed as a graph input; newer IRs do not.
+    model.ir_version = max(model.ir_version, 7)
+    return model
+
+
+def data_inputs(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    inits = {i.name for i in model.graph.initializer}
+    return {vi.name: tuple(d.dim_value or 1 for d in vi.type.tensor_type.shape.dim)
+            for vi in model.graph.input if vi.name not in inits}
+
+
+def quantized(name: str, out: Path, seed: int = 0) -> Path:
+    """Write the int8 QDQ (per-channel weights) version of a light model to ``out``."""
+    model = materialized(name, seed)
+    src = out.with_suffix(".float.onnx")
+    onnx.save(model, str(src))
+    # What onnxruntime's quantization guide asks for first: basic graph optimizations
+    # (BatchNormalization folded into Conv, constants folded) so Conv weights quantize.
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    opts.optimized_model_filepath = str(src)
+    ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    feeds = [{k: rng.random(s, np.float32) for k, s in data_inputs(model).items()}]
+    quantize_static(str(src), str(out), _RandomReader(feeds), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8)
+    return out

@@ -1,0 +1,322 @@
+"""Partition a module: matches -> composites -> acyclic regions -> a new module.
+
+The result keeps the module executable by :mod:`core.executor` as is: each
+region is a graph function (attrs ``kind=region``, ``target``) whose body calls
+composite functions (``kind=composite``, ``pattern``, QDQ parameters), and
+main calls each region with :class:`~core.graph.CallFunc`. Codegen later
+replaces region calls by ``CallExtern``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.graph import (
+    Attrs,
+    Binding,
+    Block,
+    CallFunc,
+    Function,
+    Module,
+    TupleGetItem,
+    Var,
+    args_of,
+)
+from core.types import TupleType
+from vendor_sdk.patterns.errors import PartitionError
+from vendor_sdk.patterns.lang import Pattern
+from vendor_sdk.patterns.match import GraphView, Match
+from vendor_sdk.patterns.merge import merge_regions
+from vendor_sdk.patterns.select import Selection, select_matches
+
+
+@dataclass(frozen=True)
+class PartitionOptions:
+    min_ops: int = 1  # regions with fewer pattern ops stay on the host
+    max_regions: int | None = None  # keep only the largest regions
+    host_ops: frozenset[str] = frozenset()  # op types forced to the host
+    host_nodes: frozenset[str] = frozenset()  # binding names or ONNX node names
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    target: str
+    composites: tuple[Match, ...]
+    inputs: tuple[Var, ...]
+    outputs: tuple[Var, ...]
+
+    @property
+    def ops(self) -> int:
+        """Pattern ops (Q/DQ plumbing not counted)."""
+        return sum(len(m.nodes) for m in self.composites)
+
+
+@dataclass(frozen=True)
+class Partition:
+    module: Module
+    view: GraphView  # the original main function
+    regions: tuple[Region, ...]
+    selection: Selection
+    place: tuple[str, ...]  # per original binding: region name, "" host, "-" dropped
+    demoted: dict[int, str] = field(default_factory=dict)  # binding -> why it went back
+
+
+def partition(module: Module, patterns: Sequence[Pattern],
+              options: PartitionOptions = PartitionOptions()) -> Partition:
+    """Offload what the patterns match; see the module docstring for the result's shape."""
+    if options.min_ops < 1:
+        raise PartitionError(f"min_ops must be at least 1, got {options.min_ops}")
+    names = [p.name for p in patterns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise PartitionError(f"pattern names must be unique; repeated: {', '.join(dup)}")
+    main = module.main
+    view = GraphView(main)
+    host = [view.op(i) in options.host_ops or b.var.name in options.host_nodes
+            or (bool(b.source) and b.source in options.host_nodes)
+            for i, b in enumerate(view.bindings)]
+    sel = select_matches(view, patterns, host)
+    demoted: dict[int, str] = {}
+    chosen = list(sel.matches)
+    for _ in range(2):  # pruning a region never creates a cycle; a second pass settles sizes
+        groups = _regions(view, chosen)
+        keep = _prune(groups, options, demoted)
+        chosen = [m for ms in keep for m in ms]
+        if len(keep) == len(groups):
+            break
+    groups = _regions(view, chosen)
+    return _build(module, view, groups, sel, demoted)
+
+
+def _units(view: GraphView, matches: Sequence[Match]) -> tuple[list[int], dict[int, Match]]:
+    """Unit of each binding (a match's index, else -1) and the match of each output binding."""
+    owner = [-1] * len(view.bindings)
+    for k, m in enumerate(matches):
+        for i in m.owned:
+            owner[i] = k
+    return owner, {m.output: m for m in matches}
+
+
+def _needed_dq(view: GraphView, matches: Sequence[Match], owner: list[int]) -> list[bool]:
+    """Whether each copied DequantizeLinear still has a consumer that did not copy it."""
+    copied_by: dict[int, set[int]] = {}
+    for k, m in enumerate(matches):
+        for j in m.copied:
+            copied_by.setdefault(j, set()).add(k)
+    live = [True] * len(view.bindings)
+    outputs = {o.name for o in view.f.outputs if isinstance(o, Var)}
+    for j, ks in copied_by.items():
+        live[j] = view.bindings[j].var.name in outputs or any(
+            owner[u] < 0 or owner[u] not in ks for u in view.users[j])
+    return live
+
+
+def _regions(view: GraphView, matches: Sequence[Match]) -> list[list[Match]]:
+    """Group matches into maximal acyclic regions (see vendor_sdk.patterns.merge)."""
+    owner, _ = _units(view, matches)
+    live = _needed_dq(view, matches, owner)
+    # One unit per host binding and per match, ordered by the match's output position:
+    # every external input of a match precedes its output, so this order is topological.
+    unit_of = [-1] * len(view.bindings)
+    order: list[tuple[int, int]] = []  # (binding, match index or -1)
+    for i in range(len(view.bindings)):
+        k = owner[i]
+        if k >= 0:
+            if matches[k].output == i:
+                order.append((i, k))
+        elif live[i]:
+            order.append((i, -1))
+    for u, (i, k) in enumerate(order):
+        if k >= 0:
+            for j in matches[k].owned:
+                unit_of[j] = u
+        else:
+            unit_of[i] = u
+    preds: list[list[int]] = []
+    targets: list[str | None] = []
+    for i, k in order:
+        src = set(matches[k].owned) if k >= 0 else {i}
+        if k >= 0:
+            src |= set(matches[k].copied)
+        ps: set[int] = set()
+        for b in src:
+            for p in view.preds[b]:
+                if p in src:
+                    continue
+                if not live[p] and owner[p] < 0:  # a copied DQ: read its input instead
+                    ps.update(unit_of[q] for q in view.preds[p])
+                else:
+                    ps.add(unit_of[p])
+        preds.append(sorted(ps))
+        targets.append(matches[k].pattern.target if k >= 0 else None)
+    region = merge_regions(preds, targets)
+    groups: dict[int, list[Match]] = {}
+    for u, (_, k) in enumerate(order):
+        if region[u] >= 0:
+            groups.setdefault(region[u], []).append(matches[k])
+    return [groups[r] for r in sorted(groups)]
+
+
+def _prune(groups: list[list[Match]], options: PartitionOptions,
+           demoted: dict[int, str]) -> list[list[Match]]:
+    def size(g: list[Match]) -> int:
+        return sum(len(m.nodes) for m in g)
+
+    keep = [g for g in groups if size(g) >= options.min_ops]
+    for g in groups:
+        if size(g) < options.min_ops:
+            for m in g:
+                for i in m.owned:
+                    demoted[i] = (f"its region has {size(g)} op(s), fewer than the minimum "
+                                  f"{options.min_ops}")
+    if options.max_regions is not None and len(keep) > options.max_regions:
+        ranked = sorted(range(len(keep)), key=lambda r: (-size(keep[r]), r))
+        kept = set(ranked[:options.max_regions])
+        for r in ranked[options.max_regions:]:
+            for m in keep[r]:
+                for i in m.owned:
+                    demoted[i] = (f"only the {options.max_regions} largest regions are kept "
+                                  f"(this one has {size(keep[r])} op(s))")
+        keep = [g for r, g in enumerate(keep) if r in kept]
+    return keep
+
+
+def _composite(view: GraphView, m: Match, name: str) -> tuple[Function, tuple[Var, ...]]:
+    body = [view.bindings[i] for i in sorted({*m.owned, *m.copied})]
+    defined = {b.var.name for b in body}
+    params: dict[str, Var] = {}
+    for b in body:
+        for a in args_of(b.value):
+            if isinstance(a, Var) and a.name not in defined:
+                params.setdefault(a.name, a)
+    attrs: dict[str, object] = {"kind": "composite", "pattern": m.pattern.name,
+                                "target": m.pattern.target, "priority": m.pattern.priority,
+                                "lower": m.pattern.lower,
+                                "nodes": tuple(f"{n}={view.bindings[i].var.name}"
+                                               for n, i in m.nodes.items())}
+    for t, q in sorted(m.qparams.items()):
+        attrs |= {f"{t}.scale": q.scale, f"{t}.zero_point": q.zero_point,
+                  f"{t}.axis": -1 if q.axis is None else q.axis, f"{t}.dtype": q.dtype}
+    out = view.bindings[m.output].var
+    f = Function(name, tuple(params.values()), (Block(tuple(body)),), (out,), Attrs.of(attrs))
+    return f, tuple(params.values())
+
+
+def _build(module: Module, view: GraphView, groups: list[list[Match]], sel: Selection,
+           demoted: dict[int, str]) -> Partition:
+    matches = [m for g in groups for m in g]
+    owner, _ = _units(view, matches)
+    live = _needed_dq(view, matches, owner)
+    region_of = [-1] * len(view.bindings)
+    for r, g in enumerate(groups):
+        for m in g:
+            for i in m.owned:
+                region_of[i] = r
+    taken = {f.name for f in module.functions} | {b.var.name for b in view.bindings}
+    funcs: list[Function] = []
+    regions: list[Region] = []
+    main_outputs = {o.name for o in view.f.outputs if isinstance(o, Var)}
+    for r, g in enumerate(groups):
+        rname = _fresh(f"{g[0].pattern.target or 'npu'}_region{r}", taken)
+        inside: set[str] = set()
+        calls: list[Binding] = []
+        inputs: dict[str, Var] = {}
+        for m in g:
+            cname = _fresh(f"{rname}_{m.pattern.name}", taken)
+            comp, params = _composite(view, m, cname)
+            funcs.append(comp)
+            for p in params:
+                if p.name not in inside:
+                    inputs.setdefault(p.name, p)
+            out = view.bindings[m.output].var
+            inside.add(out.name)
+            calls.append(Binding(out, CallFunc(cname, params), view.bindings[m.output].source))
+        outputs = tuple(
+            view.bindings[m.output].var for m in g
+            if view.bindings[m.output].var.name in main_outputs
+            or any(region_of[u] != r for u in _consumers(view, m.output, live)))
+        if not outputs:
+            raise PartitionError(f"region {rname} computes nothing used outside it (SDK bug)")
+        attrs = Attrs.of({"kind": "region", "target": g[0].pattern.target})
+        funcs.append(Function(rname, tuple(inputs.values()), (Block(tuple(calls)),), outputs,
+                              attrs))
+        regions.append(Region(rname, g[0].pattern.target, tuple(g), tuple(inputs.values()),
+                              outputs))
+    main = _main(view, regions, region_of, live)
+    rest = tuple(f for f in module.functions if f.name != module.entry)
+    new = Module((main, *rest, *funcs), module.entry)
+    place = tuple(regions[region_of[i]].name if region_of[i] >= 0 else ("" if live[i] else "-")
+                  for i in range(len(view.bindings)))
+    return Partition(new, view, tuple(regions), sel, place, demoted)
+
+
+def _consumers(view: GraphView, i: int, live: list[bool]) -> list[int]:
+    """Users of binding i, looking through dropped DequantizeLinear copies."""
+    out: list[int] = []
+    for u in view.users[i]:
+        out.extend(view.users[u] if not live[u] and view.op(u) == "DequantizeLinear" else (u,))
+    return out
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    name, k = base, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def _main(view: GraphView, regions: list[Region], region_of: list[int],
+          live: list[bool]) -> Function:
+    """Main with each region as one call, in a topological order of the quotient graph."""
+    n = len(view.bindings)
+    # Quotient nodes: host binding i -> i; region r -> n + r.
+    def node(i: int) -> int:
+        return n + region_of[i] if region_of[i] >= 0 else i
+
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        if region_of[i] >= 0 or live[i]:
+            members.setdefault(node(i), []).append(i)
+    succs: dict[int, set[int]] = {q: set() for q in members}
+    indeg = dict.fromkeys(members, 0)
+    for q, idx in members.items():
+        for i in idx:
+            for p in view.preds[i]:
+                pq = node(p)
+                if pq != q and pq in members and q not in succs[pq]:
+                    succs[pq].add(q)
+                    indeg[q] += 1
+    heap = [(members[q][0], q) for q, d in indeg.items() if d == 0]
+    heapq.heapify(heap)
+    out: list[Binding] = []
+    while heap:
+        _, q = heapq.heappop(heap)
+        if q < n:
+            out.append(view.bindings[q])
+        else:
+            out.extend(_region_call(regions[q - n]))
+        for s in succs[q]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                heapq.heappush(heap, (members[s][0], s))
+    if len(out) < sum(1 for i in range(n) if region_of[i] < 0 and live[i]):
+        raise PartitionError("the partition has a cycle between regions (SDK bug)")
+    f = view.f
+    dataflow = all(b.dataflow for b in f.blocks)
+    return Function(f.name, f.params, (Block(tuple(out), dataflow),), f.outputs, f.attrs)
+
+
+def _region_call(r: Region) -> list[Binding]:
+    call = CallFunc(r.name, r.inputs)
+    if len(r.outputs) == 1:
+        return [Binding(r.outputs[0], call, r.name)]
+    tup = Var(f"{r.name}_out", TupleType(tuple(o.type for o in r.outputs)))  # type: ignore[misc]
+    return [Binding(tup, call, r.name),
+            *(Binding(o, TupleGetItem(tup, k), r.name) for k, o in enumerate(r.outputs))]
+
+
+__all__ = ["Partition", "PartitionOptions", "Region", "partition"]
