@@ -24,14 +24,22 @@ EXACT = ("gemm_rows", "dma_rd_bytes", "dma_wr_bytes", "insns")
 CHUNK = 150
 
 
-def fsim_run(program: Program, dim: int) -> tuple[bytes, object]:
-    with Npu("fsim", {"dim": dim}) as npu:
+def fsim_options(params: RtlParams) -> dict[str, int]:
+    """The fsim configuration that mirrors an RTL build."""
+    return {"dim": params.dim, "inp_rows": params.inp_rows, "wgt_rows": params.wgt_rows,
+            "acc_rows": params.acc_rows, "out_rows": params.out_rows,
+            "qp_rows": params.qp_rows, "lut_rows": params.lut_rows,
+            "token_depth": params.token_depth, "insn_queue_depth": params.queue_depth}
+
+
+def fsim_run(program: Program, params: RtlParams) -> tuple[bytes, object]:
+    with Npu("fsim", fsim_options(params)) as npu:
         return npu.run_image(program.encoded(), program.dram.tobytes())
 
 
 def compare(model: RtlModel, program: Program) -> list[str]:
     """What differs between fsim and the RTL on `program` (empty when identical)."""
-    want_dram, want = fsim_run(program, model.params.dim)
+    want_dram, want = fsim_run(program, model.params)
     dram = program.dram.copy()
     got: RunResult = model.run(program.encoded(), dram, max_cycles=2_000_000)
     problems = []
@@ -51,20 +59,38 @@ def compare(model: RtlModel, program: Program) -> list[str]:
 
 
 @functools.cache
-def model_for(dim: int) -> RtlModel:
-    return RtlModel(RtlParams(dim=dim))
+def model_for(params: RtlParams) -> RtlModel:
+    return RtlModel(params)
 
 
-# 1200 programs at DIM 8, 300 each at DIM 4 and 16, in chunks so xdist spreads them.
-CHUNKS = [(8, c) for c in range(8)] + [(4, 0), (4, 1), (16, 0), (16, 1)]
+DIM4, DIM8, DIM16 = RtlParams(dim=4), RtlParams(dim=8), RtlParams(dim=16)
+WIDE_BUS = RtlParams(bus_bytes=64, latency=1)
+SLOW_MEMORY = RtlParams(dim=16, bus_bytes=32, latency=40)
+# Shallow queues: fetch blocks often, and the random programs' token balance of
+# up to 2 per queue sits close to the limit.
+SHALLOW = RtlParams(queue_depth=4, token_depth=2, inp_rows=64, wgt_rows=64, acc_rows=64,
+                    out_rows=64, qp_rows=12, lut_rows=64)
+
+# 1200 programs at DIM 8, 300 each at DIM 4 and 16, 150 on each other configuration,
+# in chunks so xdist spreads them.
+CHUNKS = ([(DIM8, c) for c in range(8)] + [(DIM4, 0), (DIM4, 1), (DIM16, 0), (DIM16, 1)]
+          + [(WIDE_BUS, 2), (SLOW_MEMORY, 3), (SHALLOW, 4)])
 
 
-@pytest.mark.parametrize(("dim", "chunk"), CHUNKS)
-def test_random_programs_bit_identical(dim: int, chunk: int) -> None:
-    model = model_for(dim)
+def case_id(value: object) -> str:
+    if isinstance(value, RtlParams):
+        changed = [f"{f.name}{getattr(value, f.name)}" for f in dataclasses.fields(value)
+                   if getattr(value, f.name) != getattr(DIM8, f.name)]
+        return "-".join(changed) or "default"
+    return str(value)
+
+
+@pytest.mark.parametrize(("params", "chunk"), CHUNKS, ids=case_id)
+def test_random_programs_bit_identical(params: RtlParams, chunk: int) -> None:
+    model = model_for(params)
     failures = {}
     for seed in range(chunk * CHUNK, (chunk + 1) * CHUNK):
-        problems = compare(model, random_program(seed, model.params.dim))
+        problems = compare(model, random_program(seed, params.dim))
         if problems:
             failures[seed] = problems
     assert not failures, f"{len(failures)} programs differ, e.g. {next(iter(failures.items()))}"
@@ -95,9 +121,10 @@ def illegal_variant(program: Program, rng: np.random.Generator, dim: int) -> Pro
     return Program(tuple(insns), program.dram, f"{program.name}-bad{kind}@{at}")
 
 
-@pytest.mark.parametrize("dim", [8, 4, 16])
-def test_illegal_programs_same_error_on_both(dim: int) -> None:
-    model = model_for(dim)
+@pytest.mark.parametrize("params", [DIM8, DIM4, DIM16, SHALLOW], ids=["dim8", "dim4", "dim16",
+                                                                     "shallow"])
+def test_illegal_programs_same_error_on_both(params: RtlParams) -> None:
+    model = model_for(params)
     rng = np.random.default_rng(99)
     seeds = range(200 if model.params.dim == 8 else 40)
     codes = set()
@@ -106,7 +133,7 @@ def test_illegal_programs_same_error_on_both(dim: int) -> None:
                                   model.params.dim)
         problems = compare(model, program)
         assert not problems, f"{program.name}: {problems}"
-        want_code = fsim_run(program, model.params.dim)[1].error_code
+        want_code = fsim_run(program, params)[1].error_code
         codes.add(ErrorCode(want_code))
     assert {ErrorCode.ILLEGAL_MEM, ErrorCode.ILLEGAL_FIELD, ErrorCode.ILLEGAL_DEP,
             ErrorCode.SRAM_RANGE, ErrorCode.DRAM_RANGE} <= codes
@@ -117,7 +144,7 @@ def test_driver_rtl_backend_matches_fsim() -> None:
     lib = build_rtl_library(RtlParams())
     for seed in range(20_000, 20_020):
         program = random_program(seed)
-        want_dram, want = fsim_run(program, 8)
+        want_dram, want = fsim_run(program, DIM8)
         with Npu("rtl", {"lib": lib}) as npu:
             assert npu.hw_config.dim == 8
             dram, got = npu.run_image(program.encoded(), program.dram.tobytes())
@@ -128,7 +155,7 @@ def test_driver_rtl_backend_matches_fsim() -> None:
 
 
 def test_watchdog_stops_runaway_program() -> None:
-    model = model_for(8)
+    model = model_for(DIM8)
     prog = Program((Alu(alu_op=0, use_imm=True, imm=1, iter_out=1023, iter_in=1023),),
                    np.zeros(4096, np.uint8), "long")
     got = model.run(prog.encoded(), prog.dram.copy(), max_cycles=5000)
