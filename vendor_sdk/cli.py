@@ -148,6 +148,7 @@ def _register_subcommands() -> None:
     from vendor_sdk import cli_target
 
     cli_target.register(app, user_errors)
+    __import__("vendor_sdk.cli_partition").cli_partition.register(app, user_errors)
 
 
 _register_subcommands()

@@ -17,6 +17,7 @@ from core.graph import (
     Attrs,
     Binding,
     Block,
+    Call,
     CallFunc,
     Function,
     Module,
@@ -62,6 +63,21 @@ class Partition:
     selection: Selection
     place: tuple[str, ...]  # per original binding: region name, "" host, "-" dropped
     demoted: dict[int, str] = field(default_factory=dict)  # binding -> why it went back
+
+
+def prepare(module: Module) -> Module:
+    """The graph passes to run before partitioning.
+
+    A float model gets the default pipeline (constant folding, BatchNorm into Conv).
+    A QDQ model skips constant folding: it would turn ``DequantizeLinear(int8 weight)``
+    into a float constant and erase the quantization the patterns match.
+    """
+    from core.passes import eliminate_dead_code, optimize, simplify_shapes
+
+    if any(isinstance(b.value, Call) and b.value.op == "DequantizeLinear"
+           for b in module.main.bindings):
+        return eliminate_dead_code(simplify_shapes(module))
+    return optimize(module)
 
 
 def partition(module: Module, patterns: Sequence[Pattern],
