@@ -308,7 +308,7 @@ class Interpreter:
 
     def intrin(self, call: IntrinCall) -> None:
         views = []
-        for r in call.args:
+        for k, r in enumerate(call.args):
             arr = self.buffers[r.buffer.name]
             sl = []
             for ax, (st, ex) in enumerate(zip(r.starts, r.extents, strict=True)):
@@ -317,7 +317,10 @@ class Interpreter:
                     raise InterpError(f"{call.intrin.name}: region of {r.buffer.name} axis {ax} "
                                       f"[{a}, {a + n}) leaves [0, {arr.shape[ax]})")
                 sl.append(slice(a, a + n))
-            views.append(arr[tuple(sl)])
+            view = arr[tuple(sl)]
+            keep = call.operand_axes(k)
+            # Squeezing unit axes keeps a view, so the intrinsic writes land in the buffer.
+            views.append(view.squeeze(tuple(a for a in range(view.ndim) if a not in keep)))
         if call.intrin.impl is not None:
             call.intrin.impl(*views)
         else:

@@ -119,7 +119,7 @@ def _lines(s: Stmt, depth: int, out: list[str]) -> None:
         case Allocate(buf, body):
             out.append(f"{pad}alloc {buf.name}: {buffer_str(buf)}")
             _lines(body, depth, out)
-        case IntrinCall(intrin, args):
+        case IntrinCall(intrin, args, _):
             out.append(f"{pad}{intrin.name}({', '.join(region_str(r) for r in args)})")
         case _:
             raise TypeError(f"not a statement: {s!r}")

@@ -138,10 +138,21 @@ class TensorIntrin:
 
 @dataclass(frozen=True, slots=True)
 class IntrinCall:
-    """Run ``intrin`` on buffer regions, one per ``intrin.desc`` parameter, in order."""
+    """Run ``intrin`` on buffer regions, one per ``intrin.desc`` parameter, in order.
+
+    ``dims[i]`` lists the region axes that form operand ``i``'s axes, in order;
+    the other axes of the region have extent 1 (a 2-D tile of a 4-D tensor).
+    Empty means all axes.
+    """
 
     intrin: TensorIntrin
     args: tuple[Region, ...]
+    dims: tuple[tuple[int, ...], ...] = ()
+
+    def operand_axes(self, i: int) -> tuple[int, ...]:
+        if self.dims and self.dims[i]:
+            return self.dims[i]
+        return tuple(range(self.args[i].buffer.rank))
 
 
 Stmt = Union[Store, For, Seq, Block, Allocate, IntrinCall]

@@ -177,17 +177,22 @@ class _Checker:
                     self.expr(d, scope, f"{where}: alloc {buf.name}")
                 self.buffers[buf.name] = buf
                 self.stmt(body, scope, where, in_block)
-            case IntrinCall(intrin, args):
-                self.intrin_call(intrin.name, intrin.desc, args, scope, where)
+            case IntrinCall():
+                self.intrin_call(s, scope, where)
             case _:
                 self.err(where, f"unknown statement {type(s).__name__}")
 
-    def intrin_call(self, name: str, desc: PrimFunc, args: tuple, scope: set[str],
-                    where: str) -> None:
-        here = f"{where}: call {name}"
-        if len(args) != len(desc.params):
+    def intrin_call(self, call: IntrinCall, scope: set[str], where: str) -> None:
+        desc, args = call.intrin.desc, call.args
+        here = f"{where}: call {call.intrin.name}"
+        if len(args) != len(desc.params) or (call.dims and len(call.dims) != len(args)):
             self.err(here, f"{len(args)} regions for {len(desc.params)} operands")
-        for r, p in zip(args, desc.params, strict=False):
+            return
+        for k, (r, p) in enumerate(zip(args, desc.params, strict=True)):
+            axes = call.operand_axes(k)
+            if len(axes) != p.rank or any(not 0 <= a < r.buffer.rank for a in axes):
+                self.err(here, f"operand {p.name} has rank {p.rank}, mapped to region axes "
+                               f"{list(axes)} of {r.buffer.name}")
             self.access(r.buffer, r.starts, here)
             for e in (*r.starts, *r.extents):
                 self.expr(e, scope, here)

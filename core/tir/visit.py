@@ -126,9 +126,9 @@ def map_stmt(s: Stmt, stmt_fn: StmtFn | None = None, expr_fn: ExprFn | None = No
                         None if init is None else rec(init), ex_opt(pred))
         case Allocate(buf, body):
             new = Allocate(buf, rec(body))
-        case IntrinCall(intrin, args):
+        case IntrinCall(intrin, args, dims):
             new = IntrinCall(intrin, tuple(_region(r, expr_fn) for r in args)
-                             if expr_fn else args)
+                             if expr_fn else args, dims)
         case _:
             raise TypeError(f"not a statement: {s!r}")
     new = s if new == s else new
@@ -167,7 +167,7 @@ def stmt_exprs(s: Stmt) -> Iterator[Expr]:
             yield from bindings
             if pred is not None:
                 yield pred
-        case IntrinCall(_, args):
+        case IntrinCall(_, args, _):
             for r in args:
                 yield from r.starts
                 yield from r.extents
@@ -222,7 +222,7 @@ def replace_buffer(s: Stmt, old: str, new: Buffer) -> Stmt:
         if isinstance(x, IntrinCall) and any(r.buffer.name == old for r in x.args):
             return IntrinCall(x.intrin, tuple(
                 Region(new, r.starts, r.extents) if r.buffer.name == old else r
-                for r in x.args))
+                for r in x.args), x.dims)
         return None
 
     return map_stmt(s, st, ex)
