@@ -254,8 +254,8 @@ def _build(module: Module, view: GraphView, groups: list[list[Match]], sel: Sele
             view.bindings[m.output].var for m in g
             if view.bindings[m.output].var.name in main_outputs
             or any(region_of[u] != r for u in _consumers(view, m.output, live)))
-        if not outputs:
-            raise PartitionError(f"region {rname} computes nothing used outside it (SDK bug)")
+        if not outputs:  # dead code in the input graph: keep the region well-formed
+            outputs = (view.bindings[g[-1].output].var,)
         attrs = Attrs.of({"kind": "region", "target": g[0].pattern.target})
         funcs.append(Function(rname, tuple(inputs.values()), (Block(tuple(calls)),), outputs,
                               attrs))
