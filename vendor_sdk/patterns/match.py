@@ -16,6 +16,7 @@ can say which constraint stopped the closest pattern.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -156,7 +157,9 @@ class _Fail(Exception):
         self.progress = progress
 
 
+@functools.cache
 def _named_input(op: str, name: str) -> int:
+    """Position of an ONNX input by name (`min` of Clip is input 1), or -1."""
     import onnx.defs
 
     try:
@@ -253,7 +256,10 @@ class _Attempt:
         self.nodes[name] = i
         self.owned.append(i)
         e = self.view.bindings[i].value
-        args = list(e.args)
+        # Inputs pinned by the op alternative (`Clip(min=0)`) are not pattern inputs.
+        pinned = {_named_input(e.op, n) for alt in pn.alts if alt.op == e.op
+                  for n, _ in alt.pinned if n not in e.attrs}
+        args = [a for k, a in enumerate(e.args) if k not in pinned]
         while args and args[-1] is None:
             args.pop()
         if len(args) != len(pn.inputs):
