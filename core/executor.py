@@ -167,10 +167,22 @@ class Executor:
         if isinstance(expr, CallExtern | CallTIR):
             key = expr.symbol if isinstance(expr, CallExtern) else expr.func
             impl = self.externs.get(key)
+            if impl is None and isinstance(expr, CallTIR) and key in self.module:
+                impl = _tir_impl(self.module[key])
             if impl is None:
                 raise ExecutionError(f"{where}: no implementation for external '{key}'")
             return impl(*[get(a) for a in expr.args])
         raise ExecutionError(f"{where}: cannot execute {type(expr).__name__}")
+
+
+def _tir_impl(func: Any) -> Extern | None:
+    """A tensor program of the module, run by the TIR interpreter (the reference)."""
+    from core.tir import PrimFunc, call
+
+    if not isinstance(func, PrimFunc):
+        return None
+    return lambda *arrays: call(func, arrays)[0] if func.num_outputs == 1 \
+        else tuple(call(func, arrays))
 
 
 def run(module: Module, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
