@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.graph import (
     Attrs,
@@ -63,6 +63,7 @@ class Partition:
     selection: Selection
     place: tuple[str, ...]  # per original binding: region name, "" host, "-" dropped
     demoted: dict[int, str] = field(default_factory=dict)  # binding -> why it went back
+    forced: frozenset[int] = frozenset()  # bindings pinned to the host by the options
 
 
 def prepare(module: Module) -> Module:
@@ -104,7 +105,8 @@ def partition(module: Module, patterns: Sequence[Pattern],
         if len(keep) == len(groups):
             break
     groups = _regions(view, chosen)
-    return _build(module, view, groups, sel, demoted)
+    part = _build(module, view, groups, sel, demoted)
+    return replace(part, forced=frozenset(i for i, h in enumerate(host) if h))
 
 
 def _units(view: GraphView, matches: Sequence[Match]) -> tuple[list[int], dict[int, Match]]:

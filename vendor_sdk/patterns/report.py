@@ -81,6 +81,8 @@ class Report:
 
 def _reason(p: Partition, patterns: Sequence[Pattern], i: int) -> str:
     view = p.view
+    if i in p.forced:
+        return "forced to the host by the partition options"
     if i in p.demoted:
         return p.demoted[i]
     if i in p.selection.beaten:
