@@ -10,7 +10,7 @@ from __future__ import annotations
 from core import symbolic as sym
 from core.tir.expr import Bin, Const, Expr, Var, from_dim
 from core.tir.printer import expr_str
-from core.tir.stmt import Block, For, PrimFunc, Stmt
+from core.tir.stmt import Allocate, Block, For, PrimFunc, Stmt
 from core.tir.verify import size_vars
 from core.tir.visit import find_block, find_loop, map_stmt, walk_expr, walk_stmt
 
@@ -70,6 +70,8 @@ def used_names(f: PrimFunc) -> set[str]:
     for s in walk_stmt(f.body):
         if isinstance(s, For):
             names.add(s.var.name)
+        elif isinstance(s, Allocate):
+            names.add(s.buffer.name)
         elif isinstance(s, Block):
             names.add(s.name)
             names.update(iv.var.name for iv in s.iters)

@@ -7,6 +7,8 @@ other computation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.schedule.common import ScheduleError, fresh, get_block, used_names
 from core.tir.expr import Const, Expr, Load, Var, binop
 from core.tir.stmt import (
@@ -132,14 +134,26 @@ def cache_write(f: PrimFunc, block: str, scope: str) -> PrimFunc:
     dst = next(s.buffer for s in walk_stmt(b.body) if isinstance(s, Store))
     used = used_names(f)
     cache = Buffer(fresh(f"{name}_{scope}", used), dst.dtype, dst.shape, scope)
-    allocs, stmts = top_level(f.body)
-    k = containing(stmts, block)
-    nest = _redirect_in_blocks(stmts[k], {block}, name, cache)
-    parts = [nest, copy_nest(dst, cache, used, f"{cache.name}_out")]
-    if b.init is None and name in buffers_read(b.body):
-        parts.insert(0, copy_nest(cache, dst, used, f"{cache.name}_in"))  # accumulates
-    stmts[k:k + 1] = [Allocate(cache, seq(*parts))]
-    return f.with_body(rebuild(allocs, stmts))
+
+    def wrap(nest: Stmt) -> Stmt:
+        parts = [_redirect_in_blocks(nest, {block}, name, cache),
+                 copy_nest(dst, cache, used, f"{cache.name}_out")]
+        if b.init is None and name in buffers_read(b.body):
+            parts.insert(0, copy_nest(cache, dst, used, f"{cache.name}_in"))  # accumulates
+        return Allocate(cache, seq(*parts))
+
+    return f.with_body(around(f.body, block, wrap))
+
+
+def around(s: Stmt, block: str, wrap: Callable[[Stmt], Stmt]) -> Stmt:
+    """Replace the statement holding ``block`` at the innermost sequence level by
+    ``wrap(statement)``, staying inside the allocations around it."""
+    if isinstance(s, Allocate):
+        return Allocate(s.buffer, around(s.body, block, wrap))
+    if isinstance(s, Seq):
+        k = containing(list(s.stmts), block)
+        return Seq((*s.stmts[:k], around(s.stmts[k], block, wrap), *s.stmts[k + 1:]))
+    return wrap(s)
 
 
 def double_buffer(f: PrimFunc, buffer: str) -> PrimFunc:
@@ -224,7 +238,6 @@ def _halve(s: Stmt, name: str, new: Buffer, half: Expr, used: set[str]) -> Stmt:
 
 
 def _map_outermost(s: Stmt, fn: object) -> Stmt:
-    from collections.abc import Callable
 
     assert callable(fn)
     f2: Callable[[Stmt], Stmt | None] = fn  # type: ignore[assignment]

@@ -138,7 +138,7 @@ def _match(p: Expr, d: Expr, m: _Match, where: str) -> None:
             try:
                 _match(pa, da, m, where)
                 _match(pb, db, m, where)
-            except _Mismatch:
+            except _Mismatch as first:
                 if op not in COMMUTATIVE:
                     raise
                 saved = dict(m.operands)
@@ -147,7 +147,7 @@ def _match(p: Expr, d: Expr, m: _Match, where: str) -> None:
                     _match(pb, da, m, where)
                 except _Mismatch:
                     m.operands = saved
-                    raise
+                    raise first from None  # the operands in written order explain best
         case Unary(op, pa), Unary(dop, da) if op == dop:
             _match(pa, da, m, where)
         case Cast(dt, pa), Cast(ddt, da) if dt == ddt:
@@ -162,7 +162,8 @@ def _match(p: Expr, d: Expr, m: _Match, where: str) -> None:
         case Load(), Load():
             _match_access(p, d, m)
         case _:
-            raise _Mismatch(f"at '{expr_str(d)}': {_strip(p, d)}")
+            hint = " (a cast differs)" if isinstance(p, Cast) != isinstance(d, Cast) else ""
+            raise _Mismatch(f"at '{expr_str(d)}': {_strip(p, d)}{hint}")
 
 
 def _match_access(p: Load, d: Load, m: _Match) -> None:

@@ -13,7 +13,8 @@ What is checked, and why each matters downstream:
 * intrinsic calls — one region per operand, dtype, rank and memory scope as
   the intrinsic declares;
 * reductions with ``init`` — reduce bindings are sums of non-negative
-  multiples of loop variables, so "all reduce iterations at 0" is the first
+  multiples of loop variables (or fused // and % of them), so "all reduce
+  iterations at 0" is the first
   visit of an output element and ``init`` runs before any update.
 """
 
@@ -65,6 +66,10 @@ def _monotone(e: Expr) -> bool:
             return _monotone(a) and _monotone(b)
         case Bin("*", a, Const(c)) | Bin("*", Const(c), a):
             return c >= 0 and _monotone(a)
+        # What fuse produces (f // n, f % n): the first visit of an element still has
+        # the remainder at 0 because the fused loop enumerates (f // n, f % n) in order.
+        case Bin("//" | "%", a, Const(c)):
+            return c > 0 and _monotone(a)
     return False
 
 
