@@ -109,7 +109,8 @@ def loop_nest(intrinsic: str, variant: str, stmt: Assign, operands: Mapping[str,
     loop_axes = tuple(
         [LoopAxis(a, "spatial", axes[a].min, axes[a].max) for a in out.shape]
         + [LoopAxis(a, "reduce", axes[a].min, axes[a].max) for a in reduce_axes])
-    reads = [n for n in dict.fromkeys(_reads(stmt.value)) if n not in params]
+    # rshift_round's rounding mode is a Name too, but no operand.
+    reads = [n for n in dict.fromkeys(_reads(stmt.value)) if n not in params and n in operands]
     value = stmt.value
     accumulate = (isinstance(value, Binary) and value.op == "+"
                   and _reads_output(value.lhs, out_name))
