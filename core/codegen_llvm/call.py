@@ -1,0 +1,132 @@
+"""Calling compiled PrimFuncs on numpy arrays (ctypes).
+
+Everything the machine code assumes is checked here, before the call: dtype,
+rank and extents against the buffer declarations (size variables bound from
+the shapes, as the interpreter binds them), C-contiguity (the code indexes
+row-major), and that no output overlaps another argument (the code declares
+its pointers ``noalias``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.codegen_llvm.error import CodegenError
+from core.codegen_llvm.jit import Artifact, compile_artifact
+from core.tir.expr import Const, Expr, Var
+from core.tir.interp import Evaluator, InterpError, bind_sizes
+from core.tir.printer import expr_str
+from core.tir.stmt import PrimFunc
+
+# A declared extent, pre-digested for the per-call check: fixed, a size variable, or other.
+_Dim = int | str | Expr
+
+
+def _digest(d: Expr) -> _Dim:
+    if isinstance(d, Const):
+        return int(d.value)
+    if isinstance(d, Var):
+        return d.name
+    return d
+
+
+class CompiledFunc:
+    """A PrimFunc as machine code. ``run(arrays)`` works in place (inputs then
+    outputs); calling it with the inputs allocates and returns the outputs."""
+
+    def __init__(self, func: PrimFunc, artifact: Artifact) -> None:
+        self.func, self.artifact = func, artifact
+        sig = artifact.signature
+        proto = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * len(sig.params)),
+                                 *([ctypes.c_int64] * len(sig.sizes)))
+        self._cfunc = proto(artifact.address)
+        self._dtypes = [np.dtype(p.dtype) for p in func.params]
+        self._dims = [tuple(_digest(d) for d in p.shape) for p in func.params]
+        # Extents other than constants and plain variables need the interpreter's solver.
+        self._simple = all(not isinstance(d, Expr) for ds in self._dims for d in ds)
+
+    @property
+    def name(self) -> str:
+        return self.func.name
+
+    def sizes(self, arrays: Sequence[np.ndarray], count: int | None = None) -> dict[str, int]:
+        """Size variables bound from the first ``count`` arrays (default all), checked."""
+        f = self.func
+        params = f.params if count is None else f.params[:count]
+        if len(arrays) != len(params):
+            raise CodegenError(f"{f.name}: takes {len(params)} arrays, got {len(arrays)}")
+        env: dict[str, int] = {}
+        for p, dt, dims, a in zip(params, self._dtypes, self._dims, arrays, strict=False):
+            if not isinstance(a, np.ndarray) or a.dtype != dt or a.ndim != len(dims):
+                raise CodegenError(f"{f.name}: {p.name} expects {p.dtype} of rank {p.rank}, got "
+                                   f"{getattr(a, 'dtype', type(a).__name__)} of shape "
+                                   f"{getattr(a, 'shape', '?')}")
+            if not a.flags.c_contiguous:
+                raise CodegenError(f"{f.name}: {p.name} is not C-contiguous (strides "
+                                   f"{a.strides}); pass np.ascontiguousarray(...)")
+            if not self._simple:
+                continue
+            for d, n in zip(dims, a.shape, strict=True):
+                if isinstance(d, str):
+                    if env.setdefault(d, n) != n:
+                        raise CodegenError(f"{f.name}: {p.name} binds {d}={n}, but it is "
+                                           f"{env[d]} from an earlier buffer")
+                elif d != n:
+                    raise CodegenError(f"{f.name}: {p.name} has shape {a.shape}, declared "
+                                       f"[{', '.join(expr_str(x) for x in p.shape)}]")
+        if not self._simple:
+            try:
+                env = bind_sizes(f, arrays, params)
+            except InterpError as e:
+                raise CodegenError(str(e)) from None
+        return env
+
+    def run(self, arrays: Sequence[np.ndarray]) -> None:
+        """Execute in place on ``arrays`` (every parameter, outputs last)."""
+        env = self.sizes(arrays)
+        f = self.func
+        n_in = len(f.params) - f.num_outputs
+        for k in range(n_in, len(arrays)):
+            for j, other in enumerate(arrays):
+                if j != k and np.may_share_memory(arrays[k], other):
+                    raise CodegenError(f"{f.name}: output {f.params[k].name} overlaps "
+                                       f"{f.params[j].name}; compiled code assumes no aliasing")
+        missing = [s for s in self.artifact.signature.sizes if s not in env]
+        if missing:
+            raise CodegenError(f"{f.name}: size variables {missing} are not determined by the "
+                               "argument shapes")
+        self._cfunc(*(a.ctypes.data for a in arrays),
+                    *(env[s] for s in self.artifact.signature.sizes))
+
+    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        f = self.func
+        arrays = [np.asarray(a) for a in inputs]
+        n_in = len(f.params) - f.num_outputs
+        env = self.sizes(arrays, n_in)
+        outs = [np.empty(self._shape(k, env), self._dtypes[k]) for k in range(n_in, len(f.params))]
+        self.run([*arrays, *outs])
+        return outs
+
+    def _shape(self, k: int, env: dict[str, int]) -> tuple[int, ...]:
+        shape = []
+        for d in self._dims[k]:
+            if isinstance(d, int):
+                shape.append(d)
+            elif isinstance(d, str) and d in env:
+                shape.append(env[d])
+            else:
+                expr = Var(d) if isinstance(d, str) else d
+                try:
+                    shape.append(int(Evaluator(dict(env), {})(expr)[0]))
+                except InterpError as e:
+                    raise CodegenError(f"{self.func.name}: output extent "
+                                       f"{expr_str(expr)}: {e}") from None
+        return tuple(shape)
+
+
+def compile_func(func: PrimFunc) -> CompiledFunc:
+    """Compile ``func`` to machine code (cached by its printed text)."""
+    return CompiledFunc(func, compile_artifact(func))
