@@ -109,12 +109,23 @@ def _check(value: Value, t: Type, env: Mapping[str, int], where: str) -> None:
         raise ExecutionError(f"{where}: produced shape {value.shape}, type says {t} = {shape}")
 
 
-class Executor:
-    """Interprets graph functions; ``externs`` implement CallExtern / CallTIR targets."""
+HOSTS = ("llvm", "interp")
 
-    def __init__(self, module: Module, externs: Mapping[str, Extern] | None = None) -> None:
+
+class Executor:
+    """Interprets graph functions; ``externs`` implement CallExtern / CallTIR targets.
+
+    ``host`` says how the module's own tensor programs (CallTIR) run: ``"llvm"``
+    as machine code (core.codegen_llvm), ``"interp"`` through the TIR interpreter.
+    """
+
+    def __init__(self, module: Module, externs: Mapping[str, Extern] | None = None,
+                 host: str = "llvm") -> None:
+        if host not in HOSTS:
+            raise ExecutionError(f"unknown host {host!r}; choose one of {', '.join(HOSTS)}")
         self.module = module
         self.externs = dict(externs or {})
+        self.host = host
 
     def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
             func: str | None = None) -> list[np.ndarray]:
@@ -168,24 +179,32 @@ class Executor:
             key = expr.symbol if isinstance(expr, CallExtern) else expr.func
             impl = self.externs.get(key)
             if impl is None and isinstance(expr, CallTIR) and key in self.module:
-                impl = _tir_impl(self.module[key])
+                impl = _tir_impl(self.module[key], self.host)
+                if impl is not None:
+                    self.externs[key] = impl  # compile (or wrap) once per executor
             if impl is None:
                 raise ExecutionError(f"{where}: no implementation for external '{key}'")
             return impl(*[get(a) for a in expr.args])
         raise ExecutionError(f"{where}: cannot execute {type(expr).__name__}")
 
 
-def _tir_impl(func: Any) -> Extern | None:
-    """A tensor program of the module, run by the TIR interpreter (the reference)."""
+def _tir_impl(func: Any, host: str) -> Extern | None:
+    """A tensor program of the module, as machine code or run by the TIR interpreter."""
     from core.tir import PrimFunc, call
 
     if not isinstance(func, PrimFunc):
         return None
-    return lambda *arrays: call(func, arrays)[0] if func.num_outputs == 1 \
-        else tuple(call(func, arrays))
+    if host == "llvm":
+        from core.codegen_llvm import compile_func
+
+        run = compile_func(func)
+    else:
+        def run(*arrays: np.ndarray) -> list[np.ndarray]:
+            return call(func, arrays)
+    return lambda *arrays: run(*arrays)[0] if func.num_outputs == 1 else tuple(run(*arrays))
 
 
 def run(module: Module, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
-        externs: Mapping[str, Extern] | None = None) -> list[np.ndarray]:
+        externs: Mapping[str, Extern] | None = None, host: str = "llvm") -> list[np.ndarray]:
     """Run the module's entry function; see :class:`Executor`."""
-    return Executor(module, externs).run(inputs)
+    return Executor(module, externs, host).run(inputs)
