@@ -14,7 +14,9 @@ module npu_lut_mem #(
   input  logic [DIM*32-1:0] idx,       // lane c uses idx[32c +: 8]
   output logic [DIM*8-1:0]  y
 );
-  localparam int BYTES = ROWS * DIM;
+  // A build without LUT (ROWS = 0) keeps one dummy row: fetch rejects every
+  // LUT access as SRAM_RANGE, so it is never read.
+  localparam int BYTES = (ROWS > 0 ? ROWS : 1) * DIM;
   localparam int AW = $clog2(BYTES);
   logic [7:0] mem [BYTES];
 

@@ -66,6 +66,8 @@ module npu_top
   initial begin
     if (DIM != 4 && DIM != 8 && DIM != 16) $fatal(1, "DIM must be 4, 8 or 16");
     if (BUS_BYTES < 16 || BUS_BYTES > 64) $fatal(1, "BUS_BYTES must be 16..64");
+    // run-time token counters are 8 bits; they never exceed the sum (README)
+    if (TOKEN_DEPTH + QUEUE_DEPTH > 255) $fatal(1, "TOKEN_DEPTH + QUEUE_DEPTH must be < 256");
   end
 
   // ---------------- control registers ----------------

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from reference_npu.bindings import Npu
-from reference_npu.isa.encoding import Alu, ErrorCode, Gemm, Insn, Load, MemId, Store, Sync
+from reference_npu.isa.encoding import Alu, ErrorCode, Gemm, Insn, Load, Lut, MemId, Store, Sync
 from vendor_sdk.sim import RtlParams, build_rtl_library
 from vendor_sdk.sim.rtl_lib import RtlModel, RunResult
 
@@ -65,7 +65,7 @@ def model_for(params: RtlParams) -> RtlModel:
 
 DIM4, DIM8, DIM16 = RtlParams(dim=4), RtlParams(dim=8), RtlParams(dim=16)
 WIDE_BUS = RtlParams(bus_bytes=64, latency=1)
-SLOW_MEMORY = RtlParams(dim=16, bus_bytes=32, latency=40)
+SLOW_MEMORY = RtlParams(bus_bytes=32, latency=40)
 # Shallow queues: fetch blocks often, and the random programs' token balance of
 # up to 2 per queue sits close to the limit.
 SHALLOW = RtlParams(queue_depth=4, token_depth=2, inp_rows=64, wgt_rows=64, acc_rows=64,
@@ -160,3 +160,18 @@ def test_watchdog_stops_runaway_program() -> None:
                    np.zeros(4096, np.uint8), "long")
     got = model.run(prog.encoded(), prog.dram.copy(), max_cycles=5000)
     assert got.error_code == ErrorCode.WATCHDOG and got.cycles >= 5000
+
+
+def test_build_without_lut_memory() -> None:
+    """LUT_ROWS = 0: every LUT access is SRAM_RANGE, everything else unchanged."""
+    params = RtlParams(dim=4, lut_rows=0)
+    model = model_for(params)
+    assert model.hw_config()["lut_rows"] == 0
+    for insn in (Lut(iter_out=1, iter_in=1),
+                 Load(mem_id=MemId.LUT, y_size=1, x_size=1, x_stride=1)):
+        program = Program((Sync(queue=1), insn), np.zeros(4096, np.uint8), "lut")
+        got = model.run(program.encoded(), program.dram.copy())
+        assert (got.error_code, got.error_pc) == (ErrorCode.SRAM_RANGE, 1)
+        assert not compare(model, program)
+    for seed in range(30_000, 30_060):
+        assert not compare(model, random_program(seed, 4)), seed

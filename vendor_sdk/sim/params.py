@@ -30,8 +30,12 @@ class RtlParams:
             raise ValueError(f"bus_bytes must be 16, 32 or 64, not {self.bus_bytes}")
         if self.latency < 1:
             raise ValueError("latency must be at least 1 cycle")
-        if self.queue_depth & (self.queue_depth - 1):
+        if self.queue_depth < 1 or self.queue_depth & (self.queue_depth - 1):
             raise ValueError("queue_depth must be a power of two")
+        if self.token_depth + self.queue_depth > 255:
+            raise ValueError("token_depth + queue_depth must stay below 256")
+        if min(self.inp_rows, self.wgt_rows, self.acc_rows, self.out_rows, self.qp_rows) < 1:
+            raise ValueError("every SRAM but LUT needs at least one row")
 
     def verilator_args(self) -> list[str]:
         """-G overrides in a stable order (they are part of the cache key)."""
