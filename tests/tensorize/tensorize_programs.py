@@ -84,3 +84,54 @@ def conv1d_ref(x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
                      for i in range(len(xp) - len(w) + 1)], np.int32)
 
 
+
+
+def conv2d_int(n: int | str, ci: int, h: int, w: int, co: int, k: int, stride: int,
+               pad_: int, group: int = 1, bias: bool = False) -> PrimFunc:
+    """Integer conv (ConvInteger without zero points, maybe a bias init), lowered by
+    core.lower.nn.conv2d exactly as the graph lowering does it."""
+    from core.lower.nn import conv2d
+    from core.ops.window import Window
+    from core.tir.expr import from_dim  # noqa: F401  (symbolic batch dims are Vars)
+
+    nn: Expr = Var(n) if isinstance(n, str) else Const(n)
+    x = Buffer("X", "int8", (nn, Const(ci), Const(h), Const(w)))
+    wt = Buffer("W", "int8", (Const(co), Const(ci // group), Const(k), Const(k)))
+    oh, ow = (h + 2 * pad_ - k) // stride + 1, (w + 2 * pad_ - k) // stride + 1
+    y = Buffer("Y", "int32", (nn, Const(co), Const(oh), Const(ow)))
+    win = Window((k, k), (stride, stride), (1, 1), (pad_,) * 4, "NOTSET")
+    b = Buffer("Bias", "int32", (Const(co),)) if bias else None
+    body = conv2d(x, wt, b, win, group, y, (None, None))
+    if b is not None:  # ConvInteger has no bias: start from it through the init instead
+        from core.tir.visit import map_stmt
+
+        def init_bias(s: object) -> object | None:
+            if isinstance(s, Block) and s.init is not None:
+                assert isinstance(s.init, Store)
+                return Block(s.name, s.iters, s.bindings, s.body,
+                             Store(y, s.init.indices, Load(b, (s.iters[1].var,))), s.predicate)
+            return None
+
+        body = map_stmt(body, init_bias)  # type: ignore[arg-type]
+    params = (x, wt, *((b,) if b is not None else ()), y)
+    return check(PrimFunc("conv2d", params, body))
+
+
+def conv2d_ref(x: np.ndarray, w: np.ndarray, stride: int, pad_: int, group: int,
+               bias: np.ndarray | None = None) -> np.ndarray:
+    n, _, h, wd = x.shape
+    co, cg, k, _ = w.shape
+    xp = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pad_, pad_), (pad_, pad_)))
+    oh, ow = (h + 2 * pad_ - k) // stride + 1, (wd + 2 * pad_ - k) // stride + 1
+    y = np.zeros((n, co, oh, ow), np.int64)
+    mg = co // group
+    for o in range(co):
+        g = o // mg
+        for dy in range(k):
+            for dx in range(k):
+                patch = xp[:, g * cg:(g + 1) * cg, dy:dy + stride * oh:stride,
+                           dx:dx + stride * ow:stride]
+                y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, dy, dx].astype(np.int64))
+    if bias is not None:
+        y += bias.astype(np.int64)[None, :, None, None]
+    return y.astype(np.int32)

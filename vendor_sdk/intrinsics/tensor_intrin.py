@@ -147,7 +147,7 @@ def describe(sem: Semantics, variant: str = "") -> PrimFunc:
     bufs = {o.name: Buffer(o.name, o.dtype, tuple(extents[x] for x in o.shape),
                            o.scope or "global") for o in _param_order(sem)}
     out = bufs[nest.output.operand]
-    iv = {a.name: Var(f"v_{a.name}") for a in nest.axes}
+    iv = {a.name: Var(a.name) for a in nest.axes}  # iteration variables are the axes
     loops = {a.name: Var(f"l_{a.name}") for a in nest.axes}
     value = stmt.value
     update = nest.update

@@ -1,0 +1,91 @@
+"""Tile-size and loop-order search against the cycle model.
+
+Candidates: per intrinsic axis, tiles that are multiples of its fixed
+extent (powers of two and the whole padded axis) or, for a variable-extent
+axis, powers of two and even splits of the axis within its declared range;
+every order of the spatial tile loops; with and without double buffering.
+A candidate must fit: each scratch buffer (twice when double-buffered) in
+its memory scope's capacity, taken from the target's memories. The
+cheapest estimate wins; ties break on the plan's text, and when there are
+more candidates than the budget a seeded sample is scored, so the result
+is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vendor_sdk.intrinsics.cost import DEFAULT_MODEL, CostModel, Estimate, _value, estimate
+from vendor_sdk.intrinsics.tensorize_build import Plan, axis_info, fused_extent, operand_axes
+from vendor_sdk.intrinsics.tensorize_match import Match
+
+BUDGET = 3000
+
+
+@dataclass(frozen=True)
+class Searched:
+    plan: Plan | None
+    estimate: Estimate | None
+    considered: int
+    reason: str  # why nothing fits, when plan is None
+
+
+def _tiles(length: int, fixed: int | None, lo: int, hi: int) -> list[int]:
+    if fixed is not None:
+        whole = -(-length // fixed)
+        mults = {1 << p for p in range(whole.bit_length() + 1) if (1 << p) <= whole} | {whole}
+        return sorted(fixed * r for r in mults)
+    hi = min(hi, max(lo, length))
+    cands = {1 << p for p in range(hi.bit_length()) if lo <= (1 << p) <= hi}
+    cands |= {-(-length // d) for d in range(1, 65) if lo <= -(-length // d) <= hi}
+    return sorted(cands)
+
+
+def search(m: Match, capacity: Mapping[str, int], model: CostModel = DEFAULT_MODEL,
+           sizes: Mapping[str, int] | None = None, seed: int = 0,
+           ranges: Mapping[str, tuple[int, int]] | None = None) -> Searched:
+    """The cheapest plan that fits ``capacity`` (elements per memory scope).
+
+    ``ranges`` gives the declared [min, max] of variable-extent axes.
+    """
+    sizes = dict(sizes or {})
+    info, op_axes = axis_info(m), operand_axes(m)
+    scopes = {p.name: p.scope for p in m.intrin.desc.params}
+    per_axis = {}
+    for a, (_, fixed, _) in info.items():
+        lo, hi = (ranges or {}).get(a, (1, 1 << 16))
+        per_axis[a] = _tiles(_value(fused_extent(m, a), sizes), fixed, lo, hi)
+    spatial = [a for a in info if info[a][0] == "spatial"]
+    names = list(per_axis)
+    combos = list(itertools.product(*(per_axis[a] for a in names)))
+    orders = list(itertools.permutations(spatial))
+    space = [(c, o, db) for c in combos for o in orders for db in (True, False)]
+    if len(space) > BUDGET:
+        space = random.Random(seed).sample(space, BUDGET)
+    best: tuple[float, str, Plan, Estimate] | None = None
+    too_big = None
+    for combo, order, db in space:
+        tiles = dict(zip(names, combo, strict=True))
+        need: dict[str, int] = {}
+        for op, axes in op_axes.items():
+            need[scopes[op]] = need.get(scopes[op], 0) + \
+                math.prod(tiles[a] for a in axes) * (2 if db else 1)
+        over = [s for s, n in need.items() if n > capacity.get(s, 0)]
+        if over:
+            too_big = too_big or (over[0], need[over[0]], capacity.get(over[0], 0), tiles)
+            continue
+        plan = Plan(tuple(tiles.items()), order, db)
+        est = estimate(m, plan, model, sizes)
+        key = (est.cycles, repr(plan))
+        if best is None or key < best[:2]:
+            best = (est.cycles, repr(plan), plan, est)
+    if best is None:
+        assert too_big is not None
+        scope, n, cap, tiles = too_big
+        return Searched(None, None, len(space), f"even the smallest tiles {tiles} need {n} "
+                        f"elements of '{scope}', which holds {cap}")
+    return Searched(best[2], best[3], len(space), "")
