@@ -35,9 +35,9 @@ from vendor_sdk.intrinsics.tensorize_match import Match, desc_parts
 class CostModel:
     """Cycle costs; the defaults are the reference NPU's, fitted on its fsim."""
 
-    dma_fixed: float = 33.0  # per transfer (descriptor, dispatch)
+    dma_fixed: float = 32.0  # per transfer (descriptor, dispatch)
     dma_bytes_per_cycle: float = 8.0
-    call_fixed: float = 26.0  # per intrinsic call: issue, weight load, pipeline fill
+    call_fixed: float = 25.0  # per intrinsic call: issue, weight load, pipeline fill
     call_per_row: float = 1.0  # per streamed row of the variable axis
     row_elems: int = 8  # elements per on-chip row (the exec unit's width)
 
