@@ -86,6 +86,6 @@ def search(m: Match, capacity: Mapping[str, int], model: CostModel = DEFAULT_MOD
     if best is None:
         assert too_big is not None
         scope, n, cap, tiles = too_big
-        return Searched(None, None, len(space), f"even the smallest tiles {tiles} need {n} "
+        return Searched(None, None, len(space), f"no tiling fits: e.g. tiles {tiles} need {n} "
                         f"elements of '{scope}', which holds {cap}")
     return Searched(best[2], best[3], len(space), "")
