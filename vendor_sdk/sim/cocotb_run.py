@@ -11,6 +11,7 @@ Speed fixes measured on these machines (see docs/toolchain notes):
 from __future__ import annotations
 
 import pathlib
+import shutil
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
@@ -78,6 +79,13 @@ def build_cocotb(design: CocotbDesign) -> pathlib.Path:
             log = (tmp / "build.log").read_text() if (tmp / "build.log").exists() else ""
             raise SimError(f"cocotb build of {design.toplevel} failed: {exc}",
                            verilator_diagnostics(log)) from None
+        # Only the simulator executable is needed to run tests; the objects are
+        # ~100 MB per configuration.
+        for item in (tmp / "build").iterdir():
+            if item.is_dir():
+                shutil.rmtree(item)
+            elif item.name != design.toplevel:
+                item.unlink()
         (tmp / "built").write_text(design.toplevel)
 
     return cached_build("cocotb", design.key(), build, "built").parent / "build"
