@@ -24,6 +24,7 @@ from llvmlite import ir
 from core.codegen_llvm.emit import Signature, emit_function
 from core.codegen_llvm.error import CodegenError
 from core.codegen_llvm.mathlib import keep_vector_variants, vector_isas
+from core.schedule.host import host_schedule
 from core.tir.printer import func_str
 from core.tir.stmt import PrimFunc
 
@@ -84,17 +85,20 @@ class _Jit:
             return art
 
 
-def emit_ir(f: PrimFunc) -> str:
-    """LLVM IR text of ``f`` as emitted, before optimisation (function ``tir_<name>``)."""
-    return _emit(f, f"tir_{f.name}", None)[0]
+def emit_ir(f: PrimFunc, schedule: bool = True) -> str:
+    """LLVM IR text of ``f`` as emitted, before optimisation (function ``tir_<name>``);
+    ``schedule=False`` skips the default host schedule."""
+    return _emit(f, f"tir_{f.name}", None, schedule)[0]
 
 
-def _emit(f: PrimFunc, symbol: str, tm: llvm.TargetMachine | None) -> tuple[str, Signature]:
+def _emit(f: PrimFunc, symbol: str, tm: llvm.TargetMachine | None,
+          schedule: bool = True) -> tuple[str, Signature]:
     module = ir.Module(name=f.name)
     module.triple = llvm.get_process_triple()
     if tm is not None:
         module.data_layout = str(tm.target_data)
-    sig = emit_function(f, module, symbol)
+    # The schedule keeps every parameter and size variable, so the signature is f's.
+    sig = emit_function(host_schedule(f) if schedule else f, module, symbol)
     keep_vector_variants(module)
     return str(module), sig
 
