@@ -149,6 +149,7 @@ def _register_subcommands() -> None:
 
     cli_target.register(app, user_errors)
     __import__("vendor_sdk.cli_partition").cli_partition.register(app, user_errors)
+    __import__("vendor_sdk.cli_check").cli_check.register(app, user_errors)
 
 
 _register_subcommands()

@@ -1,0 +1,80 @@
+"""`vendor-sdk check-intrinsics`: every declared intrinsic validated on fsim and the RTL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[None]]) -> None:
+    """Add check-intrinsics to ``app``; ``user_errors`` maps stage errors to exit 2."""
+
+    @app.command("check-intrinsics")
+    def check_intrinsics_cmd(
+        target: Annotated[str, typer.Argument(
+            help="A target.yaml, its directory, or an installed target name.")],
+        only: Annotated[list[str] | None, typer.Option(
+            "--only", help="Run only these cases: INTRINSIC[.VARIANT][/CASE] (repeatable).")]
+        = None,
+        workdir: Annotated[Path | None, typer.Option(
+            help="Where traces, failing cases and waveforms go "
+                 "[default: ./check-intrinsics/<target>].")] = None,
+        junit: Annotated[Path | None, typer.Option(
+            help="Write a JUnit XML report here [default: <workdir>/junit.xml].")] = None,
+        waves: Annotated[int, typer.Option(
+            help="Failing cases to re-run with an FST waveform.")] = 3,
+        timeout: Annotated[float | None, typer.Option(
+            help="Wall-clock limit of the simulation in seconds [default: derived].")] = None,
+    ) -> None:
+        """Run each intrinsic's emit snippet on fsim and the RTL (cocotb); compare both
+        bit-exactly with the reference of its declared semantics. Exit 1 on a mismatch."""
+        from vendor_sdk.check.emit_c import EmitError
+        from vendor_sdk.check.report import print_table
+        from vendor_sdk.check.run import CheckOptions, check_intrinsics
+        from vendor_sdk.check.staging import CheckError
+        from vendor_sdk.cli_target import target_errors
+        from vendor_sdk.plugins import resolve_target
+        from vendor_sdk.sim.errors import SimError
+
+        with target_errors(), user_errors():
+            t = resolve_target(target)
+            work = workdir or Path("check-intrinsics") / t.name
+            options = CheckOptions(
+                workdir=work, only=tuple(only or ()), target_spec=target, waves=waves,
+                timeout_s=timeout, junit=junit or work / "junit.xml",
+                progress=lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False))
+            try:
+                report = check_intrinsics(t, options)
+            except (SimError, CheckError, EmitError) as e:
+                err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
+                                  soft_wrap=True)
+                raise typer.Exit(2) from None
+        print_table(f"check-intrinsics: {t.name}", report.rows, console)
+        for o in report.outcomes:
+            if o.passed:
+                continue
+            console.print(f"[bold red]FAIL[/] {escape(o.id)}", highlight=False)
+            for problem in o.problems:
+                console.print(f"    {escape(problem)}", highlight=False, soft_wrap=True)
+            if o.id in report.failure_files:
+                console.print(f"    details: {report.failure_files[o.id]}", highlight=False)
+            if o.waves is not None:
+                console.print(f"    waveform: {o.waves}", highlight=False)
+            console.print(f"    re-run: {escape(report.reruns[o.id])}", highlight=False,
+                          soft_wrap=True)
+        times = ", ".join(f"{k} {v:.2f} s" for k, v in report.seconds.items())
+        n, bad = len(report.outcomes), sum(not o.passed for o in report.outcomes)
+        verdict = "[bold green]all passed[/]" if report.passed else f"[bold red]{bad} failed[/]"
+        console.print(f"{n} cases: {verdict} ({times}); JUnit: {options.junit}",
+                      highlight=False)
+        if not report.passed:
+            raise typer.Exit(1)
