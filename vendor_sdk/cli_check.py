@@ -34,6 +34,9 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             help="Failing cases to re-run with an FST waveform.")] = 3,
         timeout: Annotated[float | None, typer.Option(
             help="Wall-clock limit of the simulation in seconds [default: derived].")] = None,
+        max_cycles: Annotated[int | None, typer.Option(
+            help="Per-case watchdog in cycles [default: 20x fsim's estimate, at least "
+                 "20000].")] = None,
     ) -> None:
         """Run each intrinsic's emit snippet on fsim and the RTL (cocotb); compare both
         bit-exactly with the reference of its declared semantics. Exit 1 on a mismatch."""
@@ -50,7 +53,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             work = workdir or Path("check-intrinsics") / t.name
             options = CheckOptions(
                 workdir=work, only=tuple(only or ()), target_spec=target, waves=waves,
-                timeout_s=timeout, junit=junit or work / "junit.xml",
+                timeout_s=timeout, cycle_budget=max_cycles, junit=junit or work / "junit.xml",
                 progress=lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False))
             try:
                 report = check_intrinsics(t, options)

@@ -30,7 +30,8 @@ class Outcome:
     variant: str
     case: str
     problems: list[str] = field(default_factory=list)
-    rtl_cycles: int = 0
+    rtl_cycles: int = 0             # the program's CYCLES counter
+    sim_cycles: int = 0             # clock cycles simulated for the case, harness included
     wall_s: float = 0.0
     snap_cycles: int | None = None  # timed cases: cycles between the two snapshots
     case_dir: pathlib.Path | None = None
@@ -94,6 +95,7 @@ def judge(run: CaseRun, row_elems: dict[str, int], sim_failure: str) -> Outcome:
         o.problems.append(f"RTL: no result ({sim_failure or 'the simulation skipped the case'})")
         return o
     o.wall_s = float(result.get("wall_s", 0.0))
+    o.sim_cycles = int(result.get("sim_cycles", 0))
     if result.get("harness_error"):
         o.problems.append(f"RTL: {result['harness_error']}")
         return o

@@ -11,6 +11,7 @@ process runs in its own session under a wall-clock limit, so nothing hangs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -86,7 +87,16 @@ def rtl_sources_of(target: Target) -> list[pathlib.Path]:
     return files
 
 
-def design_for(target: Target, params: RtlParams, waves: bool = False) -> CocotbDesign:
+@functools.cache
+def waveform_format() -> str:
+    """"fst" when Verilator's FST writer can be compiled (it needs the lz4 headers,
+    e.g. Debian's liblz4-dev), else "vcd", which needs nothing."""
+    probe = subprocess.run(["g++", "-E", "-x", "c++", "-"], input="#include <lz4.h>\n",
+                           capture_output=True, text=True, check=False)
+    return "fst" if probe.returncode == 0 else "vcd"
+
+
+def design_for(target: Target, params: RtlParams, waves: str = "") -> CocotbDesign:
     sources = rtl_sources_of(target)
     dirs = sorted({p.parent for p in sources})
     vlt = [v for d in dirs for v in lint_vlt(d)]

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from vendor_sdk.check.compare import Outcome, judge, write_failure
 from vendor_sdk.check.emit_c import CheckLibrary, EmitError, compile_intrinsic
 from vendor_sdk.check.report import Row, write_junit
-from vendor_sdk.check.rtl import build, design_for, replay, rtl_params
+from vendor_sdk.check.rtl import build, design_for, replay, rtl_params, waveform_format
 from vendor_sdk.check.staging import CheckError, layout
 from vendor_sdk.check.trace import CALIBRATION, CaseRun, snap_cycles, trace_calibration, trace_case
 from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.sim.errors import SimError
+from vendor_sdk.sim.params import RtlParams
 from vendor_sdk.target import Target
 
 MIN_CYCLE_BUDGET = 20_000     # per-case watchdog, at least; else 20x fsim's estimate
@@ -40,6 +41,7 @@ class CheckOptions:
     target_spec: str = ""             # how the user named the target (for re-run commands)
     waves: int = 3                    # failing cases to re-run with an FST waveform
     timeout_s: float | None = None    # wall-clock limit of the simulation (default: derived)
+    cycle_budget: int | None = None   # per-case watchdog in cycles (default: derived)
     junit: pathlib.Path | None = None
     progress: Callable[[str], None] = print
 
@@ -155,7 +157,8 @@ def check_intrinsics(target: Target, options: CheckOptions) -> CheckReport:
     replayed = [r for r in runs if r.run_dir is not None]
     if calibration is not None:
         replayed.append(calibration)
-    budgets = {r.id: max(MIN_CYCLE_BUDGET, 20 * r.fsim_cycles) for r in replayed}
+    budgets = {r.id: options.cycle_budget or max(MIN_CYCLE_BUDGET, 20 * r.fsim_cycles)
+               for r in replayed}
     timeout = options.timeout_s or 60 + 0.1 * len(replayed) + \
         sum(budgets.values()) / SIM_CYCLES_PER_S
     mark = time.perf_counter()
@@ -173,9 +176,11 @@ def check_intrinsics(target: Target, options: CheckOptions) -> CheckReport:
     report = CheckReport(target.name, outcomes, [], seconds)
     failing = [o for o in outcomes if not o.passed]
     by_id = {r.id: r for r in runs}
-    for o in failing[:options.waves]:
-        if o.id in by_id and by_id[o.id].run_dir is not None:
-            o.waves = _waves(target, params, by_id[o.id], options, say)
+    traced = [by_id[o.id] for o in failing if o.id in by_id and by_id[o.id].run_dir]
+    if traced and options.waves > 0:
+        waves = _waves(target, params, traced[:options.waves], options, say)
+        for o in failing:
+            o.waves = waves.get(o.id)
     for o in failing:
         report.reruns[o.id] = rerun_command(options, target, o.id)
         if o.id in by_id:
@@ -196,25 +201,27 @@ def _calibration_cycles(calibration: CaseRun | None) -> int | None:
     return snap_cycles(dram.read_bytes(), calibration.snap_addr) if dram.exists() else None
 
 
-def _waves(target: Target, params: object, run: CaseRun, options: CheckOptions,
-           say: Callable[[str], None]) -> pathlib.Path | None:
-    """Re-runs one case on a build with FST tracing; the dump stays in the case directory."""
-    from vendor_sdk.sim.params import RtlParams
-
-    assert isinstance(params, RtlParams) and run.run_dir is not None
-    design = design_for(target, params, waves=True)
-    say(f"re-running {run.id} with waveform tracing")
+def _waves(target: Target, params: RtlParams, runs: list[CaseRun], options: CheckOptions,
+           say: Callable[[str], None]) -> dict[str, pathlib.Path]:
+    """Re-runs failing cases, one simulation each, on a build with tracing (FST when
+    the toolchain allows, else VCD); each dump stays in its case directory."""
+    fmt = waveform_format()
+    design = design_for(target, params, waves=fmt)
+    say(f"re-running {len(runs)} failing case(s) with {fmt.upper()} waveforms")
     try:
         build(design)
     except SimError as e:
-        say(f"no waveform for {run.id}: the tracing build failed: {e}")
-        return None
-    test_dir = run.case_dir / "waves"
-    replay(design, [{"id": run.id, "run_dir": str(run.run_dir),
-                     "max_cycles": max(MIN_CYCLE_BUDGET, 20 * run.fsim_cycles)}],
-           test_dir, options.timeout_s or 120)
-    fst = test_dir / "dump.fst"
-    return fst if fst.exists() else None
+        say(f"no waveforms: the tracing build failed: {e}")
+        return {}
+    found = {}
+    for run in runs:
+        test_dir = run.case_dir / "waves"
+        budget = options.cycle_budget or max(MIN_CYCLE_BUDGET, 20 * run.fsim_cycles)
+        replay(design, [{"id": run.id, "run_dir": str(run.run_dir), "max_cycles": budget}],
+               test_dir, options.timeout_s or 120)
+        if (test_dir / f"dump.{fmt}").exists():
+            found[run.id] = test_dir / f"dump.{fmt}"
+    return found
 
 
 def _rows(outcomes: list[Outcome], runs: list[CaseRun], call_base: int | None) -> list[Row]:
@@ -230,5 +237,5 @@ def _rows(outcomes: list[Outcome], runs: list[CaseRun], call_base: int | None) -
             per_call = timing.snap_cycles - call_base
             extents = ", ".join(f"{a}={n}" for a, n in timed[timing.id].case.extents.items())
         rows.append(Row(name, len(group), sum(not o.passed for o in group), per_call, extents,
-                        sum(o.rtl_cycles for o in group), sum(o.wall_s for o in group)))
+                        sum(o.sim_cycles for o in group), sum(o.wall_s for o in group)))
     return rows

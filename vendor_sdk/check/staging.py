@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from reference_npu.isa.encoding import MemId
+from vendor_sdk.intrinsics.lang import Access
 from vendor_sdk.intrinsics.semantics import Case, Semantics
 from vendor_sdk.target import Target
 
@@ -154,7 +155,7 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
     ext = dict(case.extents)
     outer, inner, iter_out, iter_in = _loops(sem, ext, split=index % 2 == 1)
     stmt = sem.statements[variant]
-    result = getattr(stmt.target, "operand", None) or getattr(stmt.target, "name")
+    result = stmt.target.operand if isinstance(stmt.target, Access) else stmt.target.name
     cursor = {m: 3 + (index + i) % 5 for i, m in enumerate(target.memories)}
     descriptor = [n for n, o in sem.operands.items()
                   if roles[n] == "param" and o.scope == DESCRIPTOR_MEMORY]

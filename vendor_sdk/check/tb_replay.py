@@ -19,6 +19,7 @@ import time
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 
 from reference_npu.driver.replay import load_trace
 from reference_npu.isa.encoding import ErrorCode, Reg
@@ -100,7 +101,7 @@ async def replay_cases(dut: object) -> None:
         run_dir = pathlib.Path(case["run_dir"])
         trace = load_trace(run_dir)
         result: dict[str, object]
-        start = time.perf_counter()
+        start, sim_start = time.perf_counter(), get_sim_time("ns")
         if trace.hw_config["dim"] != dim:
             result = {"harness_error": f"the RTL has DIM {dim}, the case was traced for DIM "
                                        f"{trace.hw_config['dim']}"}
@@ -109,6 +110,7 @@ async def replay_cases(dut: object) -> None:
             if result.pop("dram"):
                 (run_dir / "rtl_dram_out.bin").write_bytes(tb.files["NPU_DRAM_OUT"].read_bytes())
         result["wall_s"] = time.perf_counter() - start
+        result["sim_cycles"] = int((get_sim_time("ns") - sim_start) // CLOCK_NS)
         tmp = run_dir / "rtl_result.json.tmp"
         tmp.write_text(json.dumps(result))
         tmp.replace(run_dir / "rtl_result.json")  # complete or absent, never half written

@@ -53,14 +53,15 @@ class CocotbDesign:
     cpp_sources: tuple[pathlib.Path, ...] = ()  # DPI implementations
     include_dirs: tuple[pathlib.Path, ...] = ()
     extra_args: tuple[str, ...] = ()
-    waves: bool = False  # FST tracing compiled in; runs then write dump.fst in their test dir
+    waves: str = ""  # "fst" or "vcd": tracing compiled in; runs write dump.<fmt> in test_dir
 
     def key(self) -> str:
         cpp = [*self.cpp_sources, *(h for d in self.include_dirs for h in sorted(d.glob("*.h")))]
         # Only a waves build adds to the key, so existing cached builds stay valid.
+        waves = (f"waves-{self.waves}",) if self.waves else ()
         return source_hash([*self.sources, *cpp], self.toplevel, repr(self.parameters),
                            " ".join(self.extra_args), verilator_version(), PCH_MAKEFLAGS,
-                           OPT_MAKEFLAGS, "cocotb", *(("waves-fst",) if self.waves else ()))
+                           OPT_MAKEFLAGS, "cocotb", *waves)
 
 
 def build_cocotb(design: CocotbDesign) -> pathlib.Path:
@@ -74,9 +75,9 @@ def build_cocotb(design: CocotbDesign) -> pathlib.Path:
             runner.build(
                 sources=list(design.sources), hdl_toplevel=design.toplevel,
                 parameters=dict(design.parameters), build_dir=tmp / "build",
-                build_args=[*design.extra_args, *(["--trace-fst"] if design.waves else []),
+                build_args=[*design.extra_args, *(["--trace-fst"] if design.waves == "fst" else []),
                             *cflags, *map(str, design.cpp_sources)],
-                log_file=tmp / "build.log", timescale=("1ns", "1ps"), waves=design.waves,
+                log_file=tmp / "build.log", timescale=("1ns", "1ps"), waves=bool(design.waves),
             )
         except (SystemExit, Exception) as exc:
             log = (tmp / "build.log").read_text() if (tmp / "build.log").exists() else ""
@@ -120,7 +121,7 @@ def run_cocotb(
             test_module=test_module, hdl_toplevel=design.toplevel, hdl_toplevel_lang="verilog",
             build_dir=build_dir, test_dir=test_dir, testcase=testcase,
             extra_env=dict(extra_env or {}), results_xml=str(test_dir / "results.xml"),
-            log_file=test_dir / "sim.log", timescale=("1ns", "1ps"), waves=design.waves,
+            log_file=test_dir / "sim.log", timescale=("1ns", "1ps"), waves=bool(design.waves),
         )
     except SystemExit:
         # the runner exits when the simulator dies before writing results
