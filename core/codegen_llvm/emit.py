@@ -129,6 +129,14 @@ class _FuncEmitter:
         if chain is not None:
             self.reduction(*chain)
             return
+        if s.kind == "unrolled" and isinstance(s.extent, Const):
+            # One copy per iteration with the variable a constant: register blocking only
+            # works if LLVM sees the copies' accumulators as distinct scalars early.
+            for i in range(int(s.extent.value)):
+                self.env[s.var.name] = ir.Constant(I64, i)
+                self.stmt(s.body)
+            self.env.pop(s.var.name, None)
+            return
         self.loop(s.var, self.expr(s.extent), lambda: self.stmt(s.body))
 
     def reduction(self, loops: list[For], blk: Block) -> None:

@@ -184,29 +184,38 @@ def _reduced(x: Buffer, axis: int, name: str) -> Buffer:
 
 
 def softmax(x: Buffer, axis: int, out: Buffer, log: bool = False) -> Stmt:
-    """max, sum of exp(x - max), then exp(x - max) / sum along ``axis``."""
+    """max, ``out = exp(x - max)``, the sum of ``out``, then ``out / sum`` (or
+    ``x - max - log(sum)``).
+
+    Each ``exp`` is computed once, in a loop of its own: the sum then reads a plain
+    buffer, so code generators can interleave rows without calling ``exp`` per row.
+    """
     mx, sm = _reduced(x, axis, f"{out.name}_max"), _reduced(x, axis, f"{out.name}_sum")
 
     def at(i: list, k: Var | Expr) -> tuple[Expr, ...]:
         return (*i[:axis], k, *i[axis:])
 
+    def rest(i: list) -> tuple[Expr, ...]:
+        return tuple(v for d, v in enumerate(i) if d != axis)
+
     lo = const(float("-inf"), x.dtype)
     s1 = nest("softmax_max", mx.shape, (x.shape[axis],), lambda i, k: Store(
         mx, tuple(i), binop("max", Load(mx, tuple(i)), Load(x, at(i, k[0])))),
         lambda i: Store(mx, tuple(i), lo))
-    s2 = nest("softmax_sum", sm.shape, (x.shape[axis],), lambda i, k: Store(
-        sm, tuple(i), Bin("+", Load(sm, tuple(i)), Unary("exp", Bin(
-            "-", Load(x, at(i, k[0])), Load(mx, tuple(i)))))),
+    s2 = nest("softmax_exp", out.shape, (), lambda i, _: Store(out, tuple(i), Unary(
+        "exp", Bin("-", Load(x, tuple(i)), Load(mx, rest(i))))))
+    s3 = nest("softmax_sum", sm.shape, (x.shape[axis],), lambda i, k: Store(
+        sm, tuple(i), Bin("+", Load(sm, tuple(i)), Load(out, at(i, k[0])))),
         lambda i: Store(sm, tuple(i), const(0, x.dtype)))
 
     def norm(i: list, _: list) -> Store:
-        rest = [v for d, v in enumerate(i) if d != axis]
-        shifted = Bin("-", Load(x, tuple(i)), Load(mx, tuple(rest)))
         if log:
-            return Store(out, tuple(i), Bin("-", shifted, Unary("log", Load(sm, tuple(rest)))))
-        return Store(out, tuple(i), Bin("/", Unary("exp", shifted), Load(sm, tuple(rest))))
+            shifted = Bin("-", Load(x, tuple(i)), Load(mx, rest(i)))
+            return Store(out, tuple(i), Bin("-", shifted, Unary("log", Load(sm, rest(i)))))
+        return Store(out, tuple(i), Bin("/", Load(out, tuple(i)), Load(sm, rest(i))))
 
-    return Allocate(mx, Allocate(sm, seq(s1, s2, nest("softmax_norm", out.shape, (), norm))))
+    return Allocate(mx, Allocate(sm, seq(s1, s2, s3, nest("softmax_norm", out.shape, (),
+                                                         norm))))
 
 
 def layer_norm(x: Buffer, scale: Buffer, bias: Buffer | None, axis: int, eps: float,

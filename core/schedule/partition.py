@@ -31,9 +31,9 @@ from core.tir.expr import INDEX, Bin, Const, Expr, Select, Var, binop, logical_a
 from core.tir.stmt import Allocate, Block, For, IterVar, PrimFunc, Seq, Stmt
 from core.tir.visit import free_vars, map_stmt, stmt_exprs, substitute, walk_expr, walk_stmt
 
-# Constant-extent loops shorter than this are not split: three copies of a short loop
-# cost code size and branch mispredictions and save almost nothing.
-MIN_EXTENT = 16
+# Innermost loops of at most this many iterations are not split: three copies of a short
+# vectorised loop cost code size and branch mispredictions and save almost nothing.
+SHORT_INNER = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,9 @@ def _stmt(s: Stmt, used: set[str]) -> Stmt:
 
 def _split(loop: For, used: set[str]) -> tuple[For, ...] | None:
     """The three-way split of ``loop``, or None when nothing qualifies."""
-    if isinstance(loop.extent, Const) and loop.extent.value < MIN_EXTENT:
+    if isinstance(loop.extent, Const) and (loop.extent.value < 3 or (
+            loop.extent.value <= SHORT_INNER
+            and not any(isinstance(x, For) for x in walk_stmt(loop.body)))):
         return None
     if any(isinstance(x, Allocate) for x in walk_stmt(loop.body)):
         return None  # copies would declare the scratch buffer twice
