@@ -242,8 +242,9 @@ def _build(module: Module, view: GraphView, groups: list[list[Match]], sel: Sele
         inside: set[str] = set()
         calls: list[Binding] = []
         inputs: dict[str, Var] = {}
-        for m in g:
-            cname = _fresh(f"{rname}_{m.pattern.name}", taken)
+        for k, m in enumerate(g):
+            # Numbered from the start: probing one shared base name would be quadratic.
+            cname = _fresh(f"{rname}_{k}_{m.pattern.name}", taken)
             comp, params = _composite(view, m, cname)
             funcs.append(comp)
             for p in params:
