@@ -129,14 +129,19 @@ def function_name(intrinsic: str, variant: str) -> str:
     return f"chk_{intrinsic}__{variant or 'compute'}"
 
 
+@functools.lru_cache(maxsize=256)
+def _emit_line(path: pathlib.Path, text: str, intrinsic: str) -> int:
+    """Line of the intrinsic's `emit` in target.yaml, for the C compiler's messages."""
+    try:
+        return read_source(str(path), text).diag(("intrinsics", intrinsic, "emit"), "").line
+    except Exception:  # locations only improve messages; the target already loaded
+        return 1
+
+
 def render_c(target: Target, sem: Semantics) -> str:
     """The C source of one intrinsic's check functions (one per variant)."""
     spec = target.spec.intrinsics[sem.name]
-    try:
-        src = read_source(str(target.path), target.path.read_text())
-        line = src.diag(("intrinsics", sem.name, "emit"), "").line
-    except Exception:  # locations only improve messages; the target already loaded
-        line = 1
+    line = _emit_line(target.path, target.path.read_text(), sem.name)
     c_file = f"check_{sem.name}.c"
     text = _PRELUDE
     env = environment()
@@ -210,10 +215,11 @@ def _compiler_errors(stderr: str) -> str:
     return "\n".join(lines[:12]) or stderr.strip()[-2000:]
 
 
-def compile_intrinsic(target: Target, sem: Semantics) -> CheckLibrary:
+def compile_intrinsic(target: Target, sem: Semantics,
+                      driver: pathlib.Path | None = None) -> CheckLibrary:
     """Render and compile (cached) one intrinsic's check functions."""
     text = render_c(target, sem)
-    driver = build_driver()
+    driver = driver or build_driver()
     key = hashlib.sha256("\0".join((text, CC, " ".join(CFLAGS), str(driver),
                                     (DRIVER_DIR / "npu.h").read_text())).encode())
     c_file = f"check_{sem.name}.c"

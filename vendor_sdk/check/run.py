@@ -19,11 +19,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from reference_npu.driver.build import build_driver
 from vendor_sdk.check.compare import Outcome, judge, write_failure
 from vendor_sdk.check.emit_c import CheckLibrary, EmitError, compile_intrinsic
 from vendor_sdk.check.report import Row, write_junit
 from vendor_sdk.check.rtl import build, design_for, replay, rtl_params, waveform_format
 from vendor_sdk.check.staging import CheckError, layout
+from vendor_sdk.check.stimulus import all_cases
 from vendor_sdk.check.trace import CALIBRATION, CaseRun, snap_cycles, trace_calibration, trace_case
 from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.sim.errors import SimError
@@ -76,8 +78,7 @@ def rerun_command(options: CheckOptions, target: Target, cid: str) -> str:
 
 def _plan(target: Target, sem: Semantics, options: CheckOptions,
           cases_dir: pathlib.Path) -> list[CaseRun]:
-    test = target.spec.intrinsics[sem.name].test
-    cases = sem.cases(test.random, tuple(test.corners), test.seed)
+    cases = all_cases(target, sem)
     runs = []
     for variant in sem.variants:
         # The largest case runs once more with counter snapshots around the call.
@@ -101,8 +102,7 @@ def _failed_setup(sem: Semantics, variant_cases: list[str], message: str) -> lis
 
 
 def _all_ids(target: Target, sem: Semantics, only: tuple[str, ...]) -> list[str]:
-    test = target.spec.intrinsics[sem.name].test
-    names = [c.name for c in sem.cases(test.random, tuple(test.corners), test.seed)]
+    names = [c.name for c in all_cases(target, sem)]
     ids = [case_id(sem.name, v, n) for v in sem.variants for n in [*names, "timing"]]
     return [i for i in ids if selected(i, only)]
 
@@ -122,9 +122,11 @@ def check_intrinsics(target: Target, options: CheckOptions) -> CheckReport:
     if not sems:
         raise CheckError(f"--only {' '.join(options.only)} selects no case of {target.name}")
 
+    driver = build_driver()
+
     def compiled(sem: Semantics) -> CheckLibrary | str:
         try:
-            return compile_intrinsic(target, sem)
+            return compile_intrinsic(target, sem, driver)
         except EmitError as e:
             return str(e)
 

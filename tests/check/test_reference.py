@@ -1,0 +1,65 @@
+"""check-intrinsics on the reference NPU: every intrinsic passes, through the CLI,
+with a JUnit report; the cold (builds included) and warm runs meet their budgets."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+
+from typer.testing import CliRunner
+
+from vendor_sdk.cli import app
+from vendor_sdk.plugins import resolve_target
+
+COLD_BUDGET_S = 120
+WARM_BUDGET_S = 20
+
+
+def _cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", "from vendor_sdk.cli import main; main()",
+                           *args], capture_output=True, text=True, env=env, check=False)
+    return done, time.perf_counter() - start
+
+
+def test_all_reference_intrinsics_pass_cold_and_warm(tmp_path: pathlib.Path) -> None:
+    """A fresh build cache: the first run builds the driver and the RTL, the second
+    reuses them. Both must pass every case; the times are printed for the notes."""
+    env = {**os.environ, "VENDOR_SDK_CACHE": str(tmp_path / "cache"), "COLUMNS": "200"}
+    args = ["check-intrinsics", "reference_npu", "--workdir", str(tmp_path / "work")]
+    cold, cold_s = _cli(args, env)
+    assert cold.returncode == 0, cold.stdout + cold.stderr
+    warm, warm_s = _cli(args, env)
+    assert warm.returncode == 0, warm.stdout + warm.stderr
+    print(f"\ncheck-intrinsics reference_npu DIM 8: cold {cold_s:.1f} s, warm {warm_s:.1f} s")
+    print(warm.stdout)
+    assert cold_s < COLD_BUDGET_S and warm_s < WARM_BUDGET_S, (cold_s, warm_s)
+    target = resolve_target("reference_npu")
+    for name in target.semantics:
+        row = next(line for line in warm.stdout.splitlines() if f" {name} " in line)
+        assert "pass" in row, row
+    assert "all passed" in warm.stdout
+
+
+def test_junit_report_lists_every_case(tmp_path: pathlib.Path) -> None:
+    junit = tmp_path / "report.xml"
+    result = CliRunner().invoke(app, ["check-intrinsics", "reference_npu", "--only",
+                                      "gemm_i8_i32", "--only", "requant_i32_i8_pc/edges",
+                                      "--workdir", str(tmp_path), "--junit", str(junit)])
+    assert result.exit_code == 0, result.output
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0"
+    cases = suite.findall("testcase")
+    target = resolve_target("reference_npu")
+    sem = target.semantics["gemm_i8_i32"]
+    # every declared case of both variants, plus one timing case each
+    expected = len(sem.variants) * (len(sem.cases()) + 1) + 1
+    assert len(cases) == int(suite.get("tests", "0")) == expected
+    assert {c.get("classname") for c in cases} == {
+        "reference_npu.gemm_i8_i32", "reference_npu.gemm_i8_i32.init",
+        "reference_npu.requant_i32_i8_pc"}
+    assert all(c.find("failure") is None for c in cases)
