@@ -81,7 +81,8 @@ def rtl_result(run: CaseRun, row_elems: dict[str, int]) -> tuple[dict[str, objec
 
 def judge(run: CaseRun, row_elems: dict[str, int], sim_failure: str) -> Outcome:
     """Every way the case differs from its declared semantics (empty: it passed)."""
-    o = Outcome(run.id, run.intrinsic, run.variant, run.case.name, case_dir=run.case_dir)
+    o = Outcome(run.id, run.intrinsic, run.variant, run.id.rpartition("/")[2],
+                case_dir=run.case_dir)
     if run.setup_error:
         o.problems.append(run.setup_error)
         return o
