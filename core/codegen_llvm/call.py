@@ -47,6 +47,10 @@ class CompiledFunc:
         self._dims = [tuple(_digest(d) for d in p.shape) for p in func.params]
         # Extents other than constants and plain variables need the interpreter's solver.
         self._simple = all(not isinstance(d, Expr) for ds in self._dims for d in ds)
+        self._n_in = len(func.params) - func.num_outputs
+        # Whether every size variable is some parameter's extent: then no per-call check.
+        named = {d for ds in self._dims for d in ds if isinstance(d, str)}
+        self._all_named = self._simple and set(sig.sizes) <= named
 
     @property
     def name(self) -> str:
@@ -88,25 +92,29 @@ class CompiledFunc:
         """Execute in place on ``arrays`` (every parameter, outputs last)."""
         env = self.sizes(arrays)
         f = self.func
-        n_in = len(f.params) - f.num_outputs
-        for k in range(n_in, len(arrays)):
-            for j, other in enumerate(arrays):
-                if j != k and np.may_share_memory(arrays[k], other):
+        # The arrays are C-contiguous (checked above), so each occupies exactly
+        # [address, address + nbytes): overlap is an interval test, not np.may_share_memory.
+        ptrs = [a.ctypes.data for a in arrays]
+        for k in range(self._n_in, len(arrays)):
+            lo, hi = ptrs[k], ptrs[k] + arrays[k].nbytes
+            for j, other in enumerate(arrays):  # empty arrays share no memory
+                if j != k and other.nbytes and lo < ptrs[j] + other.nbytes and ptrs[j] < hi:
                     raise CodegenError(f"{f.name}: output {f.params[k].name} overlaps "
                                        f"{f.params[j].name}; compiled code assumes no aliasing")
-        missing = [s for s in self.artifact.signature.sizes if s not in env]
-        if missing:
-            raise CodegenError(f"{f.name}: size variables {missing} are not determined by the "
-                               "argument shapes")
-        self._cfunc(*(a.ctypes.data for a in arrays),
-                    *(env[s] for s in self.artifact.signature.sizes))
+        sizes = self.artifact.signature.sizes
+        if not self._all_named:
+            missing = [s for s in sizes if s not in env]
+            if missing:
+                raise CodegenError(f"{f.name}: size variables {missing} are not determined by "
+                                   "the argument shapes")
+        self._cfunc(*ptrs, *(env[s] for s in sizes))
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        f = self.func
-        arrays = [np.asarray(a) for a in inputs]
-        n_in = len(f.params) - f.num_outputs
+        arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in inputs]
+        n_in = self._n_in
         env = self.sizes(arrays, n_in)
-        outs = [np.empty(self._shape(k, env), self._dtypes[k]) for k in range(n_in, len(f.params))]
+        outs = [np.empty(self._shape(k, env), self._dtypes[k])
+                for k in range(n_in, len(self.func.params))]
         self.run([*arrays, *outs])
         return outs
 
