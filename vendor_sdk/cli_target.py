@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from vendor_sdk.target import Target, TargetError
+
+if TYPE_CHECKING:
+    from vendor_sdk.wizard import UpdateReport
 
 console = Console()
 err_console = Console(stderr=True)
@@ -60,6 +63,31 @@ def print_target(t: Target) -> None:
     console.print(pats)
 
 
+def print_update(directory: Path, report: UpdateReport) -> None:
+    """One line per file that changed or needs the vendor's attention."""
+    said = {
+        "update": "[green]updated[/]", "add": "[green]added[/]", "remove": "[yellow]removed[/]",
+        "keep-dropped": "[yellow]kept[/] (no longer in the skeleton; you changed it)",
+        "keep-deleted": "[yellow]not restored[/] (you deleted it; the skeleton changed it)",
+    }
+    for f in report.files:
+        if f.action == "merge":
+            how = "[red]conflict[/]" if f.conflicts else "[green]merged[/] (yours + skeleton)"
+        elif f.action in said:
+            how = said[f.action]
+        else:
+            continue
+        console.print(f"  {how} {escape(f.path)}", highlight=False)
+    for name, value in report.new_answers.items():
+        console.print(f"  [cyan]new question[/] {name} = {value!r}", highlight=False)
+    if not report.had_base:
+        console.print("  no base snapshot (package from an older vendor-sdk): your files were "
+                      "kept as they are; later updates merge", highlight=False)
+    moved = "" if report.old_version == report.new_version else \
+        f" (skeleton {report.old_version or 'unversioned'} -> {report.new_version})"
+    console.print(f"[bold green]updated[/] {directory}{moved}", highlight=False)
+
+
 def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[None]]) -> None:
     """Add the target commands to ``app``; ``user_errors`` maps stage errors to exit 2."""
 
@@ -93,26 +121,43 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         defaults: Annotated[bool, typer.Option(
             "--defaults", help="Answer every question with its default (for CI).")] = False,
         update: Annotated[bool, typer.Option(
-            "--update", help="Re-apply a newer skeleton, keeping your edits.")] = False,
+            "--update", help="Merge a newer skeleton into the package, keeping your edits; "
+            "exits 1 if both changed the same lines (conflict markers written).")] = False,
         data: Annotated[list[str] | None, typer.Option(
             "--data", "-d", help="Answer a question: NAME=VALUE (repeatable).")] = None,
+        skeleton: Annotated[Path | None, typer.Option(
+            "--skeleton", hidden=True,
+            help="A skeleton directory instead of the bundled one (for developing the "
+            "skeleton: try a change against existing packages).")] = None,
     ) -> None:
         """Create (or update) a target plugin package: target.yaml, templates, tests."""
-        from vendor_sdk.wizard import WizardError, create, parse_answers, update_package
+        from vendor_sdk.packaging import find_targets
+        from vendor_sdk.wizard import TEMPLATE, WizardError, create, parse_answers, update_package
 
+        template = skeleton or TEMPLATE
         try:
-            answers = parse_answers(data or [])
-            if update:
-                update_package(directory, answers, defaults=defaults)
-                console.print(f"[bold green]updated[/] {directory}")
-            else:
-                create(directory, answers, defaults=defaults)
+            answers = parse_answers(data or [], template)
+            if not update:
+                create(directory, answers, defaults=defaults, template=template)
+                # `validate` wants the target.yaml (or its directory), not the package root.
+                targets = " ".join(str(p.parent) for p in find_targets(directory))
                 console.print(f"[bold green]created[/] {directory}; next: "
-                              f"vendor-sdk validate {directory}, vendor-sdk package {directory}")
+                              f"vendor-sdk validate {targets}, vendor-sdk package {directory}")
+                return
+            report = update_package(directory, answers, defaults=defaults, template=template)
         except WizardError as e:
             err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
                               soft_wrap=True)
             raise typer.Exit(2) from None
+        print_update(directory, report)
+        if report.conflicted:
+            n = len(report.conflicted)
+            err_console.print(
+                f"[bold red]{n} conflict{'s' if n != 1 else ''}:[/] "
+                f"{escape(', '.join(report.conflicted))}: you and the new skeleton changed the "
+                "same lines; edit each <<<<<<< yours ... ======= ... >>>>>>> block to what it "
+                "should be, then run `vendor-sdk validate`", highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
 
     @app.command()
     def package(

@@ -1,41 +1,73 @@
 """The onboarding wizard: `vendor-sdk init` renders a plugin package with copier.
 
 The skeleton ships as package data (vendor_sdk/wizard/template/, questions in
-its copier.yml). Answers are recorded in the generated package
-(.vendor-sdk-answers.yml). `--update` re-renders the skeleton from the
-recorded answers with copier's recopy: skeleton-owned files (tests,
-pyproject.toml, __init__.py) are replaced, vendor-owned files (target.yaml,
-templates/, README.md, listed in `_skip_if_exists`) are never touched. That
-is coarser than copier's three-way `update`, which needs the template in a
-git repository with the old version tagged; the SDK ships only the current
-skeleton.
+its copier.yml). A generated package records its answers and the skeleton's
+version in `.vendor-sdk-answers.yml`, and the skeleton-owned files as rendered
+in `.vendor-sdk/base/`. `init --update` renders the current skeleton from the
+same answers and merges it file by file with the vendor's files against that
+base (see merge.py); vendor-owned files (copier's `_skip_if_exists`:
+target.yaml, templates/, README.md) are never touched after creation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import copier
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parent / "template"
-ANSWERS_FILE = ".vendor-sdk-answers.yml"
+from vendor_sdk.wizard.merge import FileUpdate, apply, plan, unresolved
+from vendor_sdk.wizard.skeleton import (
+    ANSWERS_FILE,
+    BASE_DIR,
+    TEMPLATE,
+    WizardError,
+    questions,
+    read_answers,
+    read_base,
+    render,
+    write_answers,
+    write_base,
+    write_files,
+)
+
+__all__ = ["ANSWERS_FILE", "BASE_DIR", "TEMPLATE", "UpdateReport", "WizardError", "create",
+           "parse_answers", "questions", "update_package"]
 
 
-class WizardError(Exception):
-    """A bad answer or an unusable destination."""
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    """What `init --update` did.
+
+    Attributes:
+        old_version: skeleton version the package was generated (last updated) from,
+            None for packages that recorded none.
+        new_version: skeleton version now applied.
+        files: one entry per skeleton-owned file, old or new.
+        new_answers: answers to questions the recorded answers did not have.
+        had_base: False when the package had no base snapshot; then every existing
+            file was kept as the vendor's and only missing files were added.
+    """
+
+    old_version: str | None
+    new_version: str
+    files: tuple[FileUpdate, ...]
+    new_answers: Mapping[str, Any]
+    had_base: bool
+
+    def paths(self, *actions: str) -> list[str]:
+        return [f.path for f in self.files if f.action in actions]
+
+    @property
+    def conflicted(self) -> list[str]:
+        return [f.path for f in self.files if f.conflicts]
 
 
-def questions() -> dict[str, Any]:
-    """The wizard's questions (name -> copier spec), for docs and `--data` checks."""
-    spec = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
-    return {k: v for k, v in spec.items() if not k.startswith("_")}
-
-
-def parse_answers(items: list[str]) -> dict[str, Any]:
+def parse_answers(items: list[str], template: Path = TEMPLATE) -> dict[str, Any]:
     """NAME=VALUE pairs; values are YAML (`dim=16`, `intrinsics=[gemm, add]`)."""
-    known = questions()
+    known = questions(template)
     out: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -50,25 +82,62 @@ def parse_answers(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def create(directory: Path, answers: dict[str, Any], defaults: bool = False) -> None:
+def create(directory: Path, answers: dict[str, Any], defaults: bool = False,
+           template: Path = TEMPLATE) -> None:
     """Render a new plugin package into directory (asking the rest unless defaults)."""
     if (directory / ANSWERS_FILE).exists():
         raise WizardError(f"{directory} already holds a generated package; use --update")
-    try:
-        copier.run_copy(str(TEMPLATE), directory, data=answers, defaults=defaults,
-                        quiet=True, unsafe=False)
-    except (copier.errors.CopierError, ValueError) as e:
-        raise WizardError(str(e)) from None
+    skeleton = render(template, answers, defaults)
+    # Starters that already exist are the vendor's (copier's _skip_if_exists);
+    # a differing skeleton file would be silently lost, so refuse instead.
+    clashes = [rel for rel, content in skeleton.files.items()
+               if (directory / rel).exists() and (directory / rel).read_bytes() != content]
+    if clashes:
+        raise WizardError(f"{directory} already has {', '.join(clashes)}; move them away "
+                          "or choose another directory")
+    write_files(directory, skeleton.files)
+    write_files(directory, {rel: content for rel, content in skeleton.starters.items()
+                            if not (directory / rel).exists()})
+    write_base(directory, skeleton.files)
+    write_answers(directory, skeleton, template)
 
 
-def update_package(directory: Path, answers: dict[str, Any], defaults: bool = False) -> None:
-    """Re-apply the current skeleton with the recorded answers (plus any new ones)."""
-    if not (directory / ANSWERS_FILE).exists():
-        raise WizardError(f"{directory / ANSWERS_FILE} not found: not created by "
-                          "`vendor-sdk init` (or the answers file was removed)")
-    try:
-        copier.run_recopy(directory, data=answers, answers_file=ANSWERS_FILE,
-                          defaults=defaults, overwrite=True, skip_answered=True, quiet=True,
-                          unsafe=False)
-    except (copier.errors.CopierError, ValueError) as e:
-        raise WizardError(str(e)) from None
+def update_package(directory: Path, answers: dict[str, Any], defaults: bool = False,
+                   template: Path = TEMPLATE) -> UpdateReport:
+    """Merge the skeleton at `template` into a generated package, keeping the vendor's edits.
+
+    The recorded answers are reused; `answers` overrides them; questions the
+    package never answered are asked (or take their default with `defaults`).
+    Conflicting edits are written with conflict markers and listed in the
+    report's `conflicted`.
+
+    Raises:
+        WizardError: not a generated package, conflict markers left from an
+            earlier update, a bad answer, or git missing.
+    """
+    recorded, meta = read_answers(directory)
+    base = read_base(directory)
+    left = unresolved(directory, sorted(base or {}))
+    if left:
+        raise WizardError(f"conflict markers from an earlier update remain in {', '.join(left)}; "
+                          "resolve them (keep what you want between <<<<<<< and >>>>>>>) first")
+    known = questions(template)
+    # Answers to questions the skeleton no longer asks are dropped, not passed on
+    # as stray template variables.
+    data = {k: v for k, v in recorded.items() if k in known} | answers
+    new = render(template, data, defaults)
+    had_base = base is not None
+    if base is None:
+        # Packages from before the base snapshot: assume the skeleton did not move,
+        # so every existing file counts as the vendor's and nothing is overwritten.
+        base = {rel: content for rel, content in new.files.items() if (directory / rel).is_file()}
+    ours = {rel: (directory / rel).read_bytes() for rel in base.keys() | new.files.keys()
+            if (directory / rel).is_file()}
+    old_version = meta.get("_skeleton")
+    labels = ("yours", f"skeleton {old_version or 'as generated'}", f"skeleton {new.version}")
+    files = plan(base, ours, new.files, labels)
+    apply(directory, files)
+    write_base(directory, new.files)
+    write_answers(directory, new, template)
+    new_answers = {k: v for k, v in new.answers.items() if k not in recorded}
+    return UpdateReport(old_version, new.version, files, new_answers, had_base)
