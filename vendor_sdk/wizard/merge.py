@@ -66,11 +66,14 @@ def merge3(ours: bytes, base: bytes, theirs: bytes,
         paths = [Path(tmp, name) for name in ("ours", "base", "theirs")]
         for path, content in zip(paths, (ours, base, theirs), strict=True):
             path.write_bytes(content)
-        cmd = ["git", "merge-file", "-p"]
+        # Plain two-sided markers whatever the user's merge.conflictStyle, so the
+        # conflict message and the docs describe what is in the file.
+        cmd = ["git", "-c", "merge.conflictStyle=merge", "merge-file", "-p"]
         for label in labels:
             cmd += ["-L", label]
         try:
-            done = subprocess.run([*cmd, *map(str, paths)], capture_output=True, check=False)
+            done = subprocess.run([*cmd, *map(str, paths)], capture_output=True, check=False,
+                                  cwd=tmp)
         except FileNotFoundError:
             raise WizardError("`git` not found: --update merges your edits with "
                               "`git merge-file`; install git") from None
