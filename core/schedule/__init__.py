@@ -5,6 +5,7 @@ from core.schedule.compute_at import compute_at
 from core.schedule.loops import annotate, fuse, reorder, split, split_names, tile
 from core.schedule.memory import cache_read, cache_write, double_buffer
 from core.schedule.pad import pad
+from core.schedule.partition import partition_loops
 from core.schedule.reduction import decompose_reduction
 from core.schedule.tensorize import blockize, tensorize
 
@@ -20,6 +21,7 @@ __all__ = [
     "double_buffer",
     "fuse",
     "pad",
+    "partition_loops",
     "reorder",
     "split",
     "split_names",

@@ -8,6 +8,11 @@ A flat list of rewrites, each keeping results identical to the interpreter's:
    spatial loop by ``LANES`` and moving the lanes inside the reduce loops makes
    ``LANES`` independent chains the vectoriser turns into one vector
    operation; every output element still accumulates in its original order.
+   Where some input does not depend on an outer spatial loop (conv weights
+   and output rows), that loop is blocked by ``BLOCK`` too, so one load feeds
+   ``BLOCK`` accumulators. The init moves out (``decompose_reduction``) and
+   short loops are marked ``unrolled``: the emitter copies their bodies, and
+   LLVM keeps the accumulators in registers and packs the lanes into vectors.
 2. ``partition_loops`` — border/interior splitting, so padding ``select``s and
    split guards leave the loops that run most (see :mod:`core.schedule.partition`).
 """
@@ -114,7 +119,7 @@ def interleave_reductions(f: PrimFunc) -> PrimFunc:
             # Unrolled lanes with exp/log/tanh/erf would call scalar libm; left as a
             # loop, the vectoriser gathers them and calls the vector variant.
             scalar = [] if _calls_libm(blk) else inner
-            for name in [*reduce[1:], *scalar]:
+            for name in scalar:
                 g = _unroll_short(g, name)
             f = decompose_reduction(g, blk.name, reduce[0])
         except ScheduleError:

@@ -139,7 +139,10 @@ def _renamed(s: Stmt, used: set[str], tag: str) -> Stmt:
 
     def st(x: Stmt) -> Stmt | None:
         if isinstance(x, For) and x.var.name in names:
-            return For(Var(names[x.var.name]), x.extent, x.body, x.kind, x.annotations)
+            # Borders run a few iterations: unrolled copies there would only multiply
+            # code size (and compile time) by the number of borders.
+            kind = "serial" if x.kind == "unrolled" else x.kind
+            return For(Var(names[x.var.name]), x.extent, x.body, kind, x.annotations)
         if isinstance(x, Block):
             iters = tuple(IterVar(Var(names[iv.var.name], iv.var.dtype), iv.extent, iv.kind)
                           for iv in x.iters)
