@@ -1,0 +1,289 @@
+"""Element-wise composites (QDQ Add [+Relu], MaxPool) -> ALU intrinsic sequences.
+
+auto_tensorize maps reductions; element-wise patterns are lowered here, by
+choosing the target's ALU intrinsics by what their `compute` says
+(vendor_sdk.codegen.intrinsic_roles) and staging data with the same copy
+nests and emitter as tensorized layers. Decisions (Python, not templates):
+
+- Add: ``y = q(sa (a - za) + sb (b - zb))`` is computed on the integers
+  ``(a - za) * Ma + (b - zb) * Mb`` with ``Ma/Mb = sa/sb`` to 15 bits
+  (``Ma, Mb <= 2**14``, so the sum stays below 2**24) and requantized per
+  tensor by ``s / sy``. A constant ``b`` (a bias) is folded to int32 in Python.
+- MaxPool: the running maximum over the window taps, padding reads -128
+  (int8's lowest), and an identity requantization (mult 2**30, shift 30) to int8.
+Tensors are viewed as flat rows of DIM channels (channel-last layout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.graph import Call, Constant, Function, Var
+from core.tir.expr import Bin, Const, Expr, Load, binop, const, logical_and, select
+from core.tir.expr import Var as TVar
+from core.tir.stmt import Block, Buffer, For, IterVar, Store
+from core.tir.visit import substitute
+from vendor_sdk.codegen.cexpr import CodegenError, c_expr
+from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
+from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to
+from vendor_sdk.codegen.nest import NestEmitter, Requant
+from vendor_sdk.codegen.requant import FixedPoint, fixed_point
+from vendor_sdk.target.templates import OperandView
+
+SCALE_BITS = 14
+
+
+@dataclass(frozen=True)
+class EltLayer:
+    name: str
+    pattern: str
+    lower: str
+    source: str
+    op: str                       # Add | MaxPool
+    in_shape: tuple
+    out_shape: tuple
+    inputs: tuple[str, ...]       # variable inputs, composite param names in order
+    a: QParams | None = None
+    b_const: np.ndarray | None = None   # folded (b - zb) * Mb per padded channel, int32
+    mults: tuple[int, int] = (1, 1)     # Ma, Mb
+    zps: tuple[int, int] = (0, 0)
+    requant: tuple[FixedPoint, ...] = ()
+    out_zp: int = 0
+    lo: int = -128
+    hi: int = 127
+    pool: dict = field(default_factory=dict)
+
+    def macs(self, batch: int) -> int:
+        return 0
+
+
+def _scalar(c: object) -> float:
+    return float(np.asarray(c.value).reshape(-1)[0])  # type: ignore[attr-defined]
+
+
+def analyze_elementwise(f: Function, dim: int) -> EltLayer:
+    calls = _bindings(f)
+    main = [(n, c) for n, c in calls.items() if c.op in ("Add", "Sum", "MaxPool")]
+    if len(main) != 1:
+        raise CodegenError(f"{f.name}: expected one Add or MaxPool")
+    name, c = main[0]
+    users = {a.name: n for n, cc in calls.items() for a in cc.args if isinstance(a, Var)}
+    cur, relu = name, False
+    while (nxt := users.get(cur)) is not None and calls[nxt].op != "QuantizeLinear":
+        if calls[nxt].op not in ("Relu", "Clip"):
+            raise CodegenError(f"{f.name}: {calls[nxt].op} after {c.op}")
+        relu, cur = True, nxt
+    if nxt is None:
+        raise CodegenError(f"{f.name}: the result is not quantized")
+    q = calls[nxt]
+    sy, zy = _scalar(q.args[1]), int(_scalar(q.args[2])) if len(q.args) > 2 else 0
+    out_shape = tuple(f.outputs[0].type.shape)  # type: ignore[union-attr]
+    common = dict(name=f.name, pattern=str(f.attrs.get("pattern", "")),
+                  lower=str(f.attrs.get("lower", "")), source=name, op=c.op,
+                  out_shape=out_shape, out_zp=zy, lo=max(-128, zy) if relu else -128)
+    if c.op == "MaxPool":
+        x, xq = _dq(calls, c.args[0], f"{f.name}: input")
+        if abs(float(xq.scale[0]) - sy) > 1e-12 * sy or int(xq.zero_point[0]) != zy:
+            raise CodegenError(f"{f.name}: MaxPool that changes the quantization")
+        assert isinstance(x, Var)
+        pool = {"kernel": tuple(c.attrs["kernel_shape"]), "strides": tuple(c.attrs["strides"]),
+                "pads": tuple(c.attrs["pads"]), "dilations": tuple(c.attrs["dilations"])}
+        if int(c.attrs.get("ceil_mode", 0)) or any(d != 1 for d in pool["dilations"]):
+            raise CodegenError(f"{f.name}: MaxPool with ceil_mode or dilation")
+        return EltLayer(**common, in_shape=tuple(x.type.shape), inputs=(x.name,),  # type: ignore[arg-type]
+                        requant=(FixedPoint(1 << 30, 30),), pool=pool)
+    (a, aq), (b, bq) = (_dq(calls, arg, f"{f.name}: input") for arg in c.args)
+    if isinstance(a, Constant):
+        (a, aq), (b, bq) = (b, bq), (a, aq)
+    if not isinstance(a, Var) or len(aq.scale) != 1 or len(bq.scale) != 1:
+        raise CodegenError(f"{f.name}: Add needs per-tensor scales and a variable input")
+    sa, sb = float(aq.scale[0]), float(bq.scale[0])
+    sc = max(sa, sb) / (1 << SCALE_BITS)
+    ma, mb = round(sa / sc), round(sb / sc)
+    za, zb = int(aq.zero_point[0]), int(bq.zero_point[0])
+    shape = tuple(a.type.shape)  # type: ignore[union-attr]
+    folded = None
+    inputs = (a.name,)
+    if isinstance(b, Constant):
+        bv = np.asarray(b.value, np.int64)
+        chans = int(shape[1] if len(shape) == 4 else shape[-1])
+        flat = bv.reshape(-1)
+        if bv.size not in (1, chans) or (bv.size == chans and bv.ndim and
+                                          bv.shape[len(shape) == 4 and -3 or -1] != chans):
+            raise CodegenError(f"{f.name}: a constant operand must be per channel")
+        vals = np.broadcast_to(flat, (chans,))
+        folded = np.zeros(pad_to(chans, dim), np.int64)
+        folded[:chans] = (vals - zb) * mb
+        folded = folded.astype(np.int32)
+    elif isinstance(b, Var):
+        if tuple(b.type.shape) != shape:  # type: ignore[union-attr]
+            raise CodegenError(f"{f.name}: Add with broadcasting between two variables")
+        inputs = (a.name, b.name)
+    return EltLayer(**common, in_shape=shape, inputs=inputs, a=aq, b_const=folded,
+                    mults=(ma, mb), zps=(za, zb), requant=(fixed_point(sc / sy),))
+
+
+def _flat(shape: tuple, dim: int) -> tuple[Expr, int]:
+    """(pixels as an expression, channel blocks) of a tensor in the NPU layout."""
+    npu = nhwc_shape(shape, dim)
+    rows: Expr = Const(1)
+    for d in npu[:-1]:
+        rows = binop("*", rows, Const(d) if isinstance(d, int) else TVar(str(d)))
+    return rows, int(npu[-1]) // dim
+
+
+def _copy(name: str, loops: list[tuple[TVar, Expr]], dst: Buffer, idx: tuple[Expr, ...],
+          value: Expr, pred: Expr | None = None) -> For:
+    """A copy nest over ``loops`` (the last is the lane loop) with its own block iters."""
+    ivs = [TVar(f"{name}_{v.name}") for v, _ in loops]
+    env = {v.name: iv for (v, _), iv in zip(loops, ivs, strict=True)}
+    blk = Block(name, tuple(IterVar(iv, e) for iv, (_, e) in zip(ivs, loops, strict=True)),
+                tuple(v for v, _ in loops),
+                Store(dst, tuple(substitute(i, env) for i in idx), substitute(value, env)),
+                predicate=substitute(pred, env) if pred is not None else None)
+    out: object = blk
+    for v, e in reversed(loops):
+        out = For(v, e, out)
+    return out  # type: ignore[return-value]
+
+
+class _Layer:
+    """Imperative emission of one element-wise layer into a NestEmitter."""
+
+    def __init__(self, em: NestEmitter, dim: int) -> None:
+        self.em, self.dim = em, dim
+
+    def alloc(self, buf: Buffer, shadow: bool = False) -> None:
+        rows = self.em.rows_of(buf)
+        self.em.base[buf.name] = (buf.scope, self.em._alloc(buf.scope, rows, buf.name))
+        if shadow:
+            self.em.shadow[buf.name] = self.em._alloc("out", rows, f"{buf.name} (requantized)")
+
+    def row(self, buf: Buffer) -> str:
+        return c_expr(self.em.sram_row(buf, (Const(0), Const(0))))
+
+    def alu(self, name: str, views: Mapping[str, Buffer], rows: int,
+            imm: Mapping[str, int] | None = None) -> None:
+        fixed = {k: OperandView("0", "0", "0", "0", str(v)) for k, v in (imm or {}).items()}
+        vs = {k: (b.scope, self.row(b), 1) for k, b in views.items()}
+        self.em._render(name, vs, fixed, str(rows), "", name)
+
+    def loop(self, var: TVar, extent: Expr) -> None:
+        self.em.out(f"for (int64_t {var.name} = 0; {var.name} < {c_expr(extent)}; "
+                    f"{var.name}++) {{")
+        self.em.loops.append((var, extent))
+
+    def end(self) -> None:
+        self.em.loops.pop()
+        self.em.out("}")
+
+
+def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
+                     sizes: Mapping[str, int], form: RequantForm, qp: str,
+                     fn: str) -> tuple[str, str]:
+    """(C definition of the layer function, explanation)."""
+    dim = int(target.params["DIM"])  # type: ignore[attr-defined]
+    em = NestEmitter(target, dram, {k: max(v, 2) for k, v in sizes.items()},
+                     Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x, form.y))
+    cap = min(target.memories["acc"].rows // 4, 1023)  # type: ignore[attr-defined]
+    pref = [x.strip() for x in layer.lower.partition(":")[2].split(",")]
+    lay = _Layer(em, dim)
+    if layer.op == "MaxPool":
+        explain = _maxpool(layer, target, lay, dim, cap, pref)
+    else:
+        explain = _add(layer, target, lay, dim, cap, pref)
+    em.out("vsdk_flush(rt);")
+    args = "".join(f", int64_t {s}" for s in sizes)
+    head = (f"/* {layer.name}: {layer.op} from ONNX node '{layer.source}', pattern "
+            f"{layer.pattern}: {explain} */\n")
+    text = (head + f"static void {fn}(vsdk_rt *rt{args}, uint32_t X0, uint32_t X1, "
+            "uint32_t Y, uint32_t c) {\n    (void)X1;\n    (void)c;\n"
+            + "\n".join(em.lines) + "\n}\n")
+    return text, explain
+
+
+def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
+         pref: list[str]) -> str:
+    rows, cb = _flat(layer.in_shape, dim)
+    total = binop("*", rows, Const(cb))
+    tile = max(cb, cap // cb * cb)  # whole pixels per tile: the bias rows repeat
+    add, mul = find_alu(target, "+", False, pref), find_alu(target, "*", False, pref)
+    addi = find_alu(target, "+", True, pref)
+    a = Buffer("A", "int8", (total, Const(dim)))
+    y = Buffer("Y", "int32", (total, Const(dim)))
+    mr = Buffer("Mr", "int32", (Const(2), Const(dim)))
+    ra, rb, rm = (Buffer(n, "int32", (Const(tile), Const(dim)), "acc") for n in ("RA", "RB", "RM"))
+    lay.alloc(ra, shadow=True)
+    lay.alloc(rb)
+    lay.alloc(rm)
+    t, e, ln = TVar("t_r"), TVar("e_r"), TVar("e_l")
+    r = t * tile + e
+    inb = Bin("<", r, total)
+    loops = [(e, Const(tile)), (ln, Const(dim))]
+    za, zb = layer.zps
+    ma, mb = layer.mults
+    lay.loop(t, binop("//", binop("+", total, Const(tile - 1)), Const(tile)))
+    em = lay.em
+
+    def scaled(buf: Buffer, src: Buffer, zp: int, m_row: int, m: int, nm: str) -> None:
+        em.emit(_copy(f"{nm}_load", loops, buf, (e, ln),
+                      select(inb, Load(src, (r, ln)), const(0, "int8"))))
+        if zp:
+            lay.alu(addi, {"D": buf}, tile, {"imm": -zp})
+        if m != 1:
+            em.emit(_copy(f"{nm}_scale", loops, rm, (e, ln), Load(mr, (Const(m_row), ln))))
+            lay.alu(mul, {"D": buf, "S": rm}, tile)
+
+    scaled(ra, a, za, 0, ma, "A")
+    if layer.b_const is not None:
+        bc = Buffer("Bc", "int32", (Const(cb), Const(dim)))
+        em.emit(_copy("B_load", loops, rb, (e, ln), Load(bc, (binop("%", r, Const(cb)), ln))))
+    else:
+        scaled(rb, Buffer("B", "int8", (total, Const(dim))), zb, 1, mb, "B")
+    lay.alu(add, {"D": ra, "S": rb}, tile)
+    em.emit(_copy("Y_store", loops, y, (r, ln), Load(ra, (e, ln)), inb))
+    lay.end()
+    return f"{addi}, {mul}, {add}; Ma={ma}, Mb={mb}; requantized per tensor"
+
+
+def _maxpool(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
+             pref: list[str]) -> str:
+    n_, c_, h, w = layer.in_shape
+    _, _, oh, ow = layer.out_shape
+    cb = pad_to(int(c_), dim) // dim
+    cp = cb * dim
+    kh, kw = layer.pool["kernel"]
+    sh, sw = layer.pool["strides"]
+    ph, pw = layer.pool["pads"][:2]
+    mx = find_alu(target, "max", False, pref)
+    batch = Const(n_) if isinstance(n_, int) else TVar(str(n_))
+    pix = binop("*", batch, Const(int(oh) * int(ow)))
+    tile = max(1, min(cap // cb, 1023 // cb))
+    x = Buffer("X", "int8", (batch, Const(int(h)), Const(int(w)), Const(cp)))
+    y = Buffer("Y", "int32", (pix, Const(cp)))
+    d, s = (Buffer(nm, "int32", (Const(tile), Const(cp)), "acc") for nm in ("D", "S"))
+    lay.alloc(d, shadow=True)
+    lay.alloc(s)
+    lay.em.dram["X"] = "X0"
+    t, e, ln = TVar("t_p"), TVar("e_p"), TVar("e_c")
+    q = t * tile + e
+    n, o_h, o_w = q // (int(oh) * int(ow)), q // int(ow) % int(oh), q % int(ow)
+    loops = [(e, Const(tile)), (ln, Const(cp))]
+    lay.loop(t, binop("//", binop("+", pix, Const(tile - 1)), Const(tile)))
+    for i in range(kh):
+        for j in range(kw):
+            ih, iw = o_h * sh + (i - ph), o_w * sw + (j - pw)
+            cond = logical_and(Bin("<", q, pix), Bin(">=", ih, Const(0)),
+                               Bin("<", ih, Const(int(h))), Bin(">=", iw, Const(0)),
+                               Bin("<", iw, Const(int(w))))
+            dst = d if (i, j) == (0, 0) else s
+            lay.em.emit(_copy(f"tap{i}{j}", loops, dst, (e, ln),
+                              select(cond, Load(x, (n, ih, iw, ln)), const(-128, "int8"))))
+            if dst is s:
+                lay.alu(mx, {"D": d, "S": s}, tile * cb)
+    lay.em.emit(_copy("Y_store", loops, y, (q, ln), Load(d, (e, ln)), Bin("<", q, pix)))
+    lay.end()
+    return f"{mx} over {kh}x{kw} taps; identity requantization"

@@ -1,0 +1,91 @@
+"""A partitioned module -> the C files of its NPU regions (templates only format).
+
+Output per model: ``<model>.h`` (runtime types, region prototypes),
+``<model>_runtime.c`` (token tracker and row coalescing), one
+``<model>_<region>.c`` per region, and per region its constants blob
+(weights in the NPU's tile layout, biases, requantization descriptors).
+Deterministic: the same model and target give byte-identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import version as dist_version
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from core.graph import Module
+from vendor_sdk.codegen.cexpr import CodegenError, c_name
+from vendor_sdk.codegen.region import RegionCode, region_code
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "codegen_templates"
+
+
+@dataclass(frozen=True)
+class CModel:
+    model: str
+    target: str
+    files: Mapping[str, str]       # file name -> C text
+    regions: tuple[RegionCode, ...]
+
+    def write(self, out: Path) -> list[Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in self.files.items():
+            (out / name).write_text(text)
+            paths.append(out / name)
+        for r in self.regions:
+            (out / f"{c_name(r.name)}.bin").write_bytes(r.consts)
+            paths.append(out / f"{c_name(r.name)}.bin")
+        return paths
+
+
+def _env() -> SandboxedEnvironment:
+    return SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                                autoescape=False, keep_trailing_newline=True, trim_blocks=True,
+                                lstrip_blocks=True)
+
+
+def _render(template: str, **ctx: object) -> str:
+    try:
+        return _env().get_template(template).render(**ctx)
+    except TemplateError as e:
+        line = getattr(e, "lineno", None)
+        raise CodegenError(f"template {template}{f', line {line}' if line else ''}: {e}") from None
+
+
+def sdk_version() -> str:
+    try:
+        return dist_version("vendor-sdk")
+    except Exception:  # running from a source tree without installed metadata
+        return "dev"
+
+
+def emit_c(module: Module, regions: list[str], target: object, model: str,
+           hints: Mapping[str, int]) -> CModel:
+    """C for each region function of ``module`` named in ``regions``."""
+    model_c = c_name(model)
+    header = f"{model_c}.h"
+    codes = tuple(region_code(module, module[r], target, hints) for r in regions)
+    version = sdk_version()
+    infos = []
+    for r in codes:
+        slots = [f"{s.name} {list(map(str, s.npu_shape))}" for s in r.slots]
+        sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr",
+                         *(f"int64_t {s}" for s in r.sizes)])
+        infos.append({"name": c_name(r.name), "signature": sig, "buffers": slots,
+                      "doc": f"{len(r.layers)} layer(s)"})
+    tname = str(getattr(target, "name", ""))
+    files = {header: _render("header.h.j2", version=version, model=model_c, target=tname,
+                             regions=infos, guard=f"VSDK_{model_c.upper()}_H"),
+             f"{model_c}_runtime.c": _render("runtime.c.j2", version=version, model=model_c,
+                                             header=header)}
+    for r, info in zip(codes, infos, strict=True):
+        files[f"{model_c}_{c_name(r.name)}.c"] = _render(
+            "region.c.j2", version=version, name=info["name"], model=model_c, target=tname,
+            layers=r.layers, const_bytes=len(r.consts), slots=info["buffers"], header=header,
+            body=r.body)
+    return CModel(model_c, tname, files, codes)

@@ -1,0 +1,124 @@
+"""Find a target's requantization intrinsic by what its `compute` says, not by name.
+
+The SDK knows no vendor's intrinsic names. A requantization is recognised
+structurally: ``Y = clamp(zp + rshift_round(X * mult, shift, mode), lo, hi)``
+(operands in either order of ``+`` and ``*``), X int32 on chip, Y int8 on chip,
+``mult``/``shift`` per channel (shape [c]) for per-channel use. The roles
+tell the code generator which descriptor param gets which value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.intrinsics.lang import Access, Binary, Call, Name
+
+
+@dataclass(frozen=True, slots=True)
+class RequantForm:
+    intrinsic: str
+    x: str
+    y: str
+    mult: str
+    shift: str
+    zp: str
+    lo: str
+    hi: str
+    mode: str
+    per_channel: bool
+    descriptor: tuple[str, ...]  # descriptor params in declaration order
+
+
+def _operand(e: object) -> str | None:
+    if isinstance(e, Access):
+        return e.operand
+    if isinstance(e, Name):
+        return e.name
+    return None
+
+
+def requant_form(name: str, sem: object) -> RequantForm | None:
+    st = sem.statements[""]  # type: ignore[attr-defined]
+    v = st.value
+    if not (isinstance(v, Call) and v.func == "clamp" and len(v.args) == 3):
+        return None
+    add, lo, hi = v.args
+    if not (isinstance(add, Binary) and add.op == "+"):
+        return None
+    for zp, rs in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
+        if isinstance(rs, Call) and rs.func == "rshift_round" and len(rs.args) == 3:
+            break
+    else:
+        return None
+    prod, shift, mode = rs.args
+    if not (isinstance(prod, Binary) and prod.op == "*" and isinstance(mode, Name)):
+        return None
+    ops = sem.operands  # type: ignore[attr-defined]
+    a, b = _operand(prod.lhs), _operand(prod.rhs)
+    x, mult = (a, b) if a in ops and ops[a].dtype == "int32" and ops[a].shape else (b, a)
+    names = [x, mult, _operand(shift), _operand(zp), _operand(lo), _operand(hi)]
+    if any(n is None or n not in ops for n in names):
+        return None
+    y = st.target.operand if isinstance(st.target, Access) else None
+    if y is None or ops[y].dtype != "int8":
+        return None
+    per_channel = bool(ops[names[1]].shape)
+    desc = tuple(n for n in ops if n not in (x, y))
+    return RequantForm(name, *names[:1], y, *names[1:], mode.name,  # type: ignore[arg-type]
+                       per_channel, desc)
+
+
+def find_requant(target: object, candidates: list[str] | None = None,
+                 per_channel: bool = True) -> RequantForm:
+    sems = target.semantics  # type: ignore[attr-defined]
+    names = candidates if candidates else sorted(sems)
+    for n in names:
+        if n in sems and (f := requant_form(n, sems[n])) and f.per_channel == per_channel:
+            return f
+    kind = "per-channel" if per_channel else "per-tensor"
+    raise CodegenError(f"no {kind} requantization intrinsic among {names} (a statement "
+                       "Y = clamp(zp + rshift_round(X * mult, shift, mode), lo, hi))")
+
+
+def _is_self(e: object, out: str) -> bool:
+    return isinstance(e, Access) and e.operand == out
+
+
+def alu_form(sem: object) -> tuple[str, str, str] | None:
+    """(op, other operand, output) of ``D = D op S`` / ``D = max|min(D, S)`` statements;
+    op in + - * max min; the other operand is an on-chip row operand or a scalar param."""
+    st = sem.statements[""]  # type: ignore[attr-defined]
+    out = st.target.operand if isinstance(st.target, Access) else None
+    v = st.value
+    if out is None:
+        return None
+    if isinstance(v, Binary) and v.op in "+-*":
+        pairs = [(v.lhs, v.rhs)] + ([(v.rhs, v.lhs)] if v.op != "-" else [])
+    elif isinstance(v, Call) and v.func in ("max", "min") and len(v.args) == 2:
+        pairs = [(v.args[0], v.args[1]), (v.args[1], v.args[0])]
+    else:
+        return None
+    op = v.op if isinstance(v, Binary) else v.func  # type: ignore[union-attr]
+    for a, b in pairs:
+        if _is_self(a, out) and (n := _operand(b)) is not None and n != out:
+            return op, n, out
+    return None
+
+
+def find_alu(target: object, op: str, immediate: bool, prefer: list[str] | None = None) -> str:
+    """An intrinsic computing ``D = D op S`` (S on chip) or ``D = D op imm``."""
+    sems = target.semantics  # type: ignore[attr-defined]
+    names = [*(prefer or []), *sorted(sems)]
+    for n in names:
+        if n not in sems:
+            continue
+        f = alu_form(sems[n])
+        if f is None or f[0] != op:
+            continue
+        other = sems[n].operands[f[1]]
+        if bool(other.scope) != (not immediate) or bool(other.shape) == immediate:
+            continue
+        return n
+    what = "an immediate" if immediate else "an on-chip operand"
+    raise CodegenError(f"no intrinsic computes D = D {op} S with S {what}")

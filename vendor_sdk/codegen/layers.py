@@ -1,0 +1,250 @@
+"""Composite functions (QDQ patterns) -> integer layers in the NPU's data layout.
+
+A composite's body is ``DequantizeLinear -> Conv/MatMul [-> Add bias] [-> Relu]
+-> QuantizeLinear`` (docs/partitioning.md, QDQ). Decided here, in Python:
+
+- activations are channel-last (NHWC, or ``[M, K]``) with channels padded to a
+  multiple of DIM, so a row of lanes is DIM channels of one pixel;
+- weights are packed once as the GEMM's ``[K, N]`` matrix, K in the order
+  (kh, kw, ci) so a reduction tile of DIM never straddles a kernel tap;
+- the input zero point is folded into the bias: ``sum (x - zx) w + b =
+  sum x w + (b - zx sum w)``; spatial padding then reads ``zx`` (real 0);
+- Relu is the requantization's lower bound (``max(q(v), q(0))``);
+- the output requantization is (mult, shift) per channel (vendor_sdk.codegen.requant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.graph import Call, Constant, Function, Var
+from core.lower.build import nest
+from core.tir.expr import Bin, Const, Expr, Load, Var as TVar, binop, cast, const, logical_and
+from core.tir.expr import select as sel
+from core.tir.stmt import Buffer, PrimFunc, Store
+from core.tir.verify import check
+from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.codegen.requant import FixedPoint, fixed_point
+
+
+def pad_to(n: int, dim: int) -> int:
+    return -(-n // dim) * dim
+
+
+@dataclass(frozen=True)
+class QParams:
+    scale: np.ndarray  # float, per tensor (1,) or per channel
+    zero_point: np.ndarray
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One offloaded composite as integer data and a tensor program."""
+
+    name: str            # composite function name
+    pattern: str
+    lower: str           # the pattern's `lower` ("tensorize: ..." / "template: f")
+    source: str          # ONNX node names it came from (comments)
+    op: str              # Conv | MatMul
+    in_shape: tuple      # logical (graph) input shape, NCHW / [M, K]
+    out_shape: tuple     # logical output shape
+    x_zp: int
+    weight: np.ndarray   # int8 [K, Np]
+    bias: np.ndarray     # int32 [Np], zero point folded
+    requant: tuple[FixedPoint, ...]  # per padded output channel
+    out_zp: int
+    lo: int
+    hi: int
+    conv: dict = field(default_factory=dict)  # kernel, strides, pads, dilations
+
+    def macs(self, batch: int) -> int:
+        """Multiply-accumulates per call, padded channels included (what the array does)."""
+        rows = (int(self.out_shape[2]) * int(self.out_shape[3]) if self.op == "Conv"
+                else int(np.prod([int(d) for d in self.in_shape[1:-1]], dtype=np.int64)))
+        return batch * rows * self.weight.shape[0] * self.weight.shape[1]
+
+
+def _bindings(f: Function) -> dict[str, Call]:
+    return {b.var.name: b.value for blk in f.blocks for b in blk.bindings
+            if isinstance(b.value, Call)}
+
+
+def _dq(calls: dict[str, Call], arg: object, what: str) -> tuple[object, QParams]:
+    """The quantized value behind a DequantizeLinear and its scale / zero point."""
+    if not isinstance(arg, Var) or arg.name not in calls or \
+            calls[arg.name].op != "DequantizeLinear":
+        raise CodegenError(f"{what} is not a DequantizeLinear output")
+    c = calls[arg.name]
+    scale, zp = c.args[1], c.args[2] if len(c.args) > 2 else None
+    if not isinstance(scale, Constant) or (zp is not None and not isinstance(zp, Constant)):
+        raise CodegenError(f"{what}: scale and zero point must be constants")
+    zpv = zp.value if zp is not None else np.zeros(1, np.int64)
+    return c.args[0], QParams(np.asarray(scale.value, np.float64).reshape(-1),
+                              np.asarray(zpv, np.int64).reshape(-1))
+
+
+def analyze(f: Function, dim: int) -> Layer:
+    """The integer layer of a Conv / MatMul composite (raises CodegenError otherwise)."""
+    calls = _bindings(f)
+    comp = [(n, c) for n, c in calls.items() if c.op in ("Conv", "MatMul")]
+    if len(comp) != 1:
+        raise CodegenError(f"{f.name}: expected one Conv or MatMul, found "
+                           f"{[c.op for c in calls.values()]}")
+    cname, cc = comp[0]
+    x, xq = _dq(calls, cc.args[0], f"{f.name}: input")
+    w, wq = _dq(calls, cc.args[1], f"{f.name}: weight")
+    if not isinstance(x, Var) or not isinstance(w, Constant):
+        raise CodegenError(f"{f.name}: needs a variable input and constant weights")
+    if len(xq.scale) != 1 or np.any(wq.zero_point != 0):
+        raise CodegenError(f"{f.name}: needs a per-tensor input scale and symmetric weights")
+    bias_arg = cc.args[2] if cc.op == "Conv" and len(cc.args) > 2 else None
+    cur = cname
+    relu = False
+    users = {a.name: n for n, c in calls.items() for a in c.args if isinstance(a, Var)}
+    while (nxt := users.get(cur)) is not None and calls[nxt].op != "QuantizeLinear":
+        c = calls[nxt]
+        if c.op == "Add":
+            bias_arg = next(a for a in c.args if not (isinstance(a, Var) and a.name == cur))
+        elif c.op in ("Relu", "Clip"):
+            relu = True
+        else:
+            raise CodegenError(f"{f.name}: {c.op} after {cc.op} has no NPU epilogue")
+        cur = nxt
+    if nxt is None:
+        raise CodegenError(f"{f.name}: the result is not quantized (no QuantizeLinear)")
+    q = calls[nxt]
+    y_scale = float(np.asarray(q.args[1].value).reshape(-1)[0])  # type: ignore[union-attr]
+    y_zp = int(np.asarray(q.args[2].value).reshape(-1)[0]) if len(q.args) > 2 else 0  # type: ignore[union-attr]
+    wv = np.asarray(w.value, np.int64)
+    sx, zx = float(xq.scale[0]), int(xq.zero_point[0])
+    if cc.op == "Conv":
+        co, ci, kh, kw = wv.shape
+        if int(cc.attrs.get("group", 1)) != 1:
+            raise CodegenError(f"{f.name}: grouped Conv")
+        cip, cop = pad_to(ci, dim), pad_to(co, dim)
+        packed = np.zeros((kh, kw, cip, cop), np.int64)
+        packed[:, :, :ci, :co] = wv.transpose(2, 3, 1, 0)
+        packed = packed.reshape(kh * kw * cip, cop)
+        conv = {"kernel": (kh, kw), "strides": tuple(cc.attrs["strides"]),
+                "pads": tuple(cc.attrs["pads"]), "dilations": tuple(cc.attrs["dilations"])}
+    else:
+        k, co = wv.shape
+        packed = np.zeros((pad_to(k, dim), pad_to(co, dim)), np.int64)
+        packed[:k, :co] = wv
+        conv = {}
+    sw = np.broadcast_to(wq.scale, (co,)).astype(np.float64)
+    acc_scale = sx * sw
+    bias = np.zeros(packed.shape[1], np.int64)
+    if bias_arg is not None:
+        b, bq = _dq(calls, bias_arg, f"{f.name}: bias")
+        if not isinstance(b, Constant):
+            raise CodegenError(f"{f.name}: the bias must be constant")
+        bf = (np.asarray(b.value, np.float64).reshape(-1) - bq.zero_point) * bq.scale
+        bias[:co] = np.round(np.broadcast_to(bf, (co,)) / acc_scale).astype(np.int64)
+    bias -= zx * packed.sum(axis=0)
+    if np.abs(bias).max(initial=0) >= 2**31:
+        raise CodegenError(f"{f.name}: folded bias exceeds int32")
+    fps = [fixed_point(float(s / y_scale)) for s in acc_scale]
+    fps += [FixedPoint(0, 0)] * (packed.shape[1] - co)
+    lo = max(-128, y_zp) if relu else -128
+    x_type, out_var = x.type, f.outputs[0]
+    return Layer(f.name, str(f.attrs.get("pattern", "")), str(f.attrs.get("lower", "")),
+                 cname, cc.op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
+                 packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, lo, 127,
+                 conv)
+
+
+def nhwc_shape(shape: tuple, dim: int) -> tuple:
+    """Logical NCHW / [M, K] shape -> the on-NPU channel-last padded shape."""
+    if len(shape) == 4:
+        n, c, h, w = shape
+        return (n, h, w, pad_to(int(c), dim))
+    return (*shape[:-1], pad_to(int(shape[-1]), dim))
+
+
+def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
+    """``Y = B + sum i32(X) * i32(W)`` in the NPU layout (int32 result, before requant)."""
+    kdim, npad = layer.weight.shape
+    wbuf = Buffer("W", "int8", (Const(kdim), Const(npad)))
+    bbuf = Buffer("B", "int32", (Const(npad),))
+    if layer.op == "MatMul":
+        xs = nhwc_shape(layer.in_shape, dim)
+        xbuf = Buffer("X", "int8", (batch, Const(xs[-1])))
+        ybuf = Buffer("Y", "int32", (batch, Const(npad)))
+
+        def body(i: list, k: list) -> Store:
+            upd = Bin("*", cast("int32", Load(xbuf, (i[0], k[0]))),
+                      cast("int32", Load(wbuf, (k[0], i[1]))))
+            return Store(ybuf, tuple(i), Bin("+", Load(ybuf, tuple(i)), upd))
+
+        stmt = nest("dense", ybuf.shape, (Const(kdim),), body,
+                    lambda i: Store(ybuf, tuple(i), Load(bbuf, (i[1],))))
+        return check(PrimFunc(c_safe(layer.name), (xbuf, wbuf, bbuf, ybuf), stmt))
+    _, h, w, cip = nhwc_shape(layer.in_shape, dim)
+    _, _, oh, ow = layer.out_shape
+    kh, kw = layer.conv["kernel"]
+    sh, sw = layer.conv["strides"]
+    dh, dw = layer.conv["dilations"]
+    ph, pw = layer.conv["pads"][:2]
+    xbuf = Buffer("X", "int8", (batch, Const(h), Const(w), Const(cip)))
+    ybuf = Buffer("Y", "int32", (batch, Const(int(oh)), Const(int(ow)), Const(npad)))
+    w4 = Buffer("W", "int8", (Const(kh), Const(kw), Const(cip), Const(npad)))
+
+    def cbody(i: list, k: list) -> Store:
+        n, y, x_, co = i
+        r, s, ci = k
+        iy = binop("-", binop("+", binop("*", y, sh), binop("*", r, dh)), ph)
+        ix = binop("-", binop("+", binop("*", x_, sw), binop("*", s, dw)), pw)
+        conds = [Bin(">=", iy, Const(0)), Bin("<", iy, Const(h)), Bin(">=", ix, Const(0)),
+                 Bin("<", ix, Const(w))] if any(layer.conv["pads"]) else []
+        xv: Expr = Load(xbuf, (n, iy, ix, ci))
+        inb = logical_and(*conds)
+        if inb is not None:
+            xv = sel(inb, xv, const(layer.x_zp, "int8"))
+        upd = Bin("*", cast("int32", xv), cast("int32", Load(w4, (r, s, ci, co))))
+        return Store(ybuf, tuple(i), Bin("+", Load(ybuf, tuple(i)), upd))
+
+    stmt = nest("conv", ybuf.shape, (Const(kh), Const(kw), Const(cip)), cbody,
+                lambda i: Store(ybuf, tuple(i), Load(bbuf, (i[3],))))
+    return check(PrimFunc(c_safe(layer.name), (xbuf, w4, bbuf, ybuf), stmt))
+
+
+def c_safe(name: str) -> str:
+    from vendor_sdk.codegen.cexpr import c_name
+
+    return c_name(name)
+
+
+def reference(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """The layer's exact integer result on a logical int8 input (what the NPU must give)."""
+    from vendor_sdk.codegen.requant import requant_reference
+
+    dim = 1
+    co = layer.out_shape[1] if layer.op == "Conv" else layer.out_shape[-1]
+    xi = x.astype(np.int64)
+    if layer.op == "MatMul":
+        k = xi.shape[-1]
+        acc = xi @ layer.weight[:k, :].astype(np.int64) + layer.bias
+    else:
+        kh, kw = layer.conv["kernel"]
+        cin = xi.shape[1]
+        cip = layer.weight.shape[0] // (kh * kw)
+        w4 = layer.weight.astype(np.int64).reshape(kh, kw, cip, -1)[:, :, :cin, :]
+        (sh, sw), (dh, dw) = layer.conv["strides"], layer.conv["dilations"]
+        p = layer.conv["pads"]
+        xp = np.pad(xi, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])),
+                    constant_values=layer.x_zp)
+        n, _, oh, ow = x.shape[0], 0, layer.out_shape[2], layer.out_shape[3]
+        acc = np.broadcast_to(layer.bias, (n, oh, ow, layer.bias.shape[0])).copy()
+        for r in range(kh):
+            for s in range(kw):
+                patch = xp[:, :, r * dh:r * dh + sh * (oh - 1) + 1:sh,
+                           s * dw:s * dw + sw * (ow - 1) + 1:sw]
+                acc += np.einsum("nchw,cd->nhwd", patch, w4[r, s])
+        acc = acc.transpose(0, 3, 1, 2)
+    del dim
+    y = requant_reference(acc, list(layer.requant), layer.out_zp, layer.lo, layer.hi, axis=1
+                          if layer.op == "Conv" else -1)
+    return y[:, :co] if layer.op == "Conv" else y[..., :co]

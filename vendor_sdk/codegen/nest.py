@@ -1,0 +1,427 @@
+"""Tensorized PrimFunc -> C that builds the NPU's instruction stream.
+
+The generic loop-nest emitter: loops become C loops (symbolic extents are C
+arguments), each ``IntrinCall`` renders its intrinsic's ``emit`` snippet
+(sandboxed Jinja, StrictUndefined) with SRAM rows and strides from the
+layout below, and each staging copy (a loop nest around one copy block
+between a global buffer and an on-chip scope) becomes one call per SRAM row
+into the runtime, which merges rows into LOAD/STORE instructions.
+
+Layouts (docs/compile.md):
+- on chip, a buffer of shape ``(d0, ..., dn)`` occupies rows of ``row_elems``
+  lanes, lane blocks outermost: element ``(i0..in)`` is in row
+  ``base + (in // DIM) * R + flat(i0..i(n-1))`` (``R = d0*...*d(n-1)``), lane
+  ``in % DIM``; so every DIM-wide slice of the last axis over a run of
+  leading indices is a run of rows, which is what an instruction streams;
+- in DRAM, a buffer is row-major; its last axis is a multiple of DIM, so a
+  row of lanes is DIM consecutive elements.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from core.tir.expr import Const, Expr, Load, Select, Var, binop
+from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
+from core.tir.visit import substitute
+from vendor_sdk.check.staging import MEM_IDS
+from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name, evaluate
+from vendor_sdk.target.templates import OperandView, environment
+
+SAMPLES = 48  # sample points per staging copy for the lane-contiguity check
+ESIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "uint32": 4, "int64": 8}
+
+
+def mem_c(scope: str) -> str:
+    if scope not in MEM_IDS:
+        raise CodegenError(f"scope '{scope}' is not a memory of the driver ABI "
+                           f"({', '.join(MEM_IDS)})")
+    return f"NPU_MEM_{MEM_IDS[scope].name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Requant:
+    """Replace the store of the int32 program output ``output`` by requantization
+    (``intrinsic``, descriptors at DRAM ``qp_dram``, one per DIM channels) into the
+    out memory and a store of int8 rows to ``dram``."""
+
+    output: str
+    dram: str
+    qp_dram: str
+    intrinsic: str
+    descriptor: tuple[str, ...]  # the intrinsic's descriptor params, declaration order
+    x: str = "X"                 # its int32 input and int8 output operands
+    y: str = "Y"
+
+
+class NestEmitter:
+    def __init__(self, target: object, dram: Mapping[str, str], sizes: Mapping[str, int],
+                 requant: Requant | None = None) -> None:
+        self.target = target
+        self.dim = int(target.params["DIM"])  # type: ignore[attr-defined]
+        self.dram = dict(dram)
+        self.sizes = dict(sizes)  # sample values of symbolic extents for checks
+        self.requant = requant
+        self.lines: list[str] = []
+        self.cursor: dict[str, int] = {}
+        self.base: dict[str, tuple[str, int]] = {}
+        self.shadow: dict[str, int] = {}  # acc buffer -> first out row of its requant copy
+        self.loops: list[tuple[Var, Expr]] = []
+        self.env = environment()
+
+    # ---- layout ----
+    def rows_of(self, buf: Buffer) -> int:
+        lead = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
+        last = int(buf.shape[-1].value)  # type: ignore[union-attr]
+        return lead * -(-last // self.dim)
+
+    def _alloc(self, scope: str, rows: int, what: str) -> int:
+        mems = self.target.memories  # type: ignore[attr-defined]
+        start = -(-self.cursor.get(scope, 0) // self.dim) * self.dim  # tiles start aligned
+        if start + rows > mems[scope].rows:
+            raise CodegenError(f"{what}: {rows} rows of '{scope}' from row {start} exceed its "
+                               f"{mems[scope].rows} rows")
+        self.cursor[scope] = start + rows
+        return start
+
+    def sram_row(self, buf: Buffer, idx: tuple[Expr, ...], base: int | None = None) -> Expr:
+        if base is None:
+            base = self.base[buf.name][1]
+        lead = Const(0)
+        for d, i in zip(buf.shape[:-1], idx[:-1], strict=True):
+            lead = binop("+", binop("*", lead, d), i)
+        total = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
+        blk = binop("//", idx[-1], Const(self.dim))
+        return binop("+", Const(base), binop("+", binop("*", blk, Const(total)), lead))
+
+    def row_stride(self, buf: Buffer, dim: int) -> int:
+        return math.prod(int(d.value) for d in buf.shape[dim + 1:-1])  # type: ignore[union-attr]
+
+    def dram_addr(self, buf: Buffer, idx: tuple[Expr, ...], base: str | None = None,
+                  esize: int | None = None) -> str:
+        flat: Expr = Const(0)
+        for d, i in zip(buf.shape, idx, strict=True):
+            flat = binop("+", binop("*", flat, d), i)
+        size = esize or ESIZE[buf.dtype]
+        where = base or self.dram.get(buf.name)
+        if where is None:
+            raise CodegenError(f"buffer '{buf.name}' has no DRAM address")
+        return f"(uint32_t)({where} + {size} * {c_expr(flat)})"
+
+    # ---- statements ----
+    def out(self, text: str) -> None:
+        pad = "    " * (len(self.loops) + 1)
+        self.lines.extend(pad + ln if ln else ln for ln in text.split("\n"))
+
+    def emit(self, s: Stmt) -> None:
+        match s:
+            case Seq(stmts):
+                for x in stmts:
+                    self.emit(x)
+            case Allocate(buf, body):
+                saved = dict(self.cursor)
+                rows = self.rows_of(buf)
+                self.base[buf.name] = (buf.scope, self._alloc(buf.scope, rows, buf.name))
+                if self.requant is not None and buf.scope == "acc":
+                    self.shadow[buf.name] = self._alloc("out", rows, f"{buf.name} (requantized)")
+                self.out(f"/* {buf.name}: {buf.dtype}{list(map(str, buf.shape))} in "
+                         f"{buf.scope} rows {self.base[buf.name][1]}..+{rows} */")
+                self.emit(body)
+                self.cursor = saved
+            case For() if (copy := _copy_nest(s)) is not None:
+                self.emit_copy(*copy)
+            case For(var, extent, body, kind, _):
+                v = c_name(var.name)
+                note = f"  /* {kind} */" if kind != "serial" else ""
+                self.out(f"for (int64_t {v} = 0; {v} < {c_expr(extent)}; {v}++) {{{note}")
+                self.loops.append((var, extent))
+                self.emit(body)
+                self.loops.pop()
+                self.out("}")
+            case IntrinCall():
+                self.emit_intrin(s)
+            case _:
+                raise CodegenError(f"statement {type(s).__name__} has no NPU form here "
+                                   "(only loops, staging copies and intrinsic calls do)")
+
+    # ---- staging copies ----
+    def emit_copy(self, loops: list[tuple[Var, Expr]], blk: Block) -> None:
+        env = {iv.var.name: b for iv, b in zip(blk.iters, blk.bindings, strict=True)}
+        st = blk.body
+        assert isinstance(st, Store)
+        idx = tuple(substitute(i, env) for i in st.indices)
+        value = substitute(st.value, env)
+        pred = substitute(blk.predicate, env) if blk.predicate is not None else None
+        if st.buffer.scope != "global":
+            self._emit_load(loops, st.buffer, idx, value, pred, blk.name)
+            return
+        if not isinstance(value, Load) or value.buffer.scope == "global":
+            raise CodegenError(f"copy {blk.name}: a store to DRAM must read one on-chip row")
+        self._emit_store(loops, st.buffer, idx, value, pred, blk.name)
+
+    def _lane_loop(self, loops: list[tuple[Var, Expr]], idx: Expr, what: str) -> int:
+        pos = next((k for k, (v, _) in enumerate(loops) if idx == v), None)
+        ext = loops[pos][1] if pos is not None else None
+        if pos is None or not isinstance(ext, Const) or int(ext.value) % self.dim:
+            raise CodegenError(f"{what}: the lane axis must be a loop over a multiple of "
+                               f"{self.dim} elements")
+        return pos
+
+    def _open_rows(self, loops: list[tuple[Var, Expr]], lane: int) -> list[str]:
+        """C loops over rows: the lane loop outermost in steps of DIM (SRAM order)."""
+        order = [lane] + [k for k in range(len(loops)) if k != lane]
+        opened = []
+        for k in order:
+            var, ext = loops[k]
+            v = c_name(var.name)
+            step = f"{v} += {self.dim}" if k == lane else f"{v}++"
+            opened.append(f"for (int64_t {v} = 0; {v} < {c_expr(ext)}; {step}) {{")
+        return opened
+
+    def _check_lanes(self, loops: list[tuple[Var, Expr]], lane: int, exprs: list[Expr],
+                     last: Expr, what: str) -> None:
+        """Each DIM lanes of a row are DIM consecutive elements in DRAM: ``exprs`` do not
+        change along the lane, ``last`` grows by one per lane (checked on samples)."""
+        rng = random.Random(0)
+        outer = [(v, e) for v, e in self.loops]
+        lv = loops[lane][0].name
+        for _ in range(SAMPLES):
+            env = dict(self.sizes)
+            for v, e in [*outer, *loops]:
+                n = evaluate(e, env)
+                env[v.name] = rng.randrange(max(n, 1))
+            env[lv] -= env[lv] % self.dim
+            ref = [evaluate(x, env) for x in exprs]
+            start = evaluate(last, env)
+            for k in range(1, self.dim):
+                env2 = {**env, lv: env[lv] + k}
+                if [evaluate(x, env2) for x in exprs] != ref or \
+                        evaluate(last, env2) != start + k:
+                    raise CodegenError(f"{what}: the {self.dim} lanes of a row are not "
+                                       "consecutive elements in DRAM (no LOAD/STORE moves them)")
+
+    def _emit_load(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
+                   value: Expr, pred: Expr | None, name: str) -> None:
+        lane = self._lane_loop(loops, idx[-1], f"copy {name}")
+        cond, src, pad = _split_value(value, name)
+        mem = dst.scope
+        if src is not None and mem == "acc" and src.buffer.dtype == "int8":
+            mem = "acc8"
+        self.out(f"/* stage {name}: {src.buffer.name if src else 'constant'} -> "
+                 f"{dst.name} ({dst.scope}) */")
+        if src is not None:
+            self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c in (cond, pred) if c)],
+                              src.indices[-1], f"copy {name}")
+        opened = self._open_rows(loops, lane)
+        for ln in opened:
+            self.out(ln)
+            self.loops.append((Var("_"), Const(1)))
+        row = c_expr(self.sram_row(dst, idx))
+        mem_id = "NPU_MEM_ACC8" if mem == "acc8" else mem_c(mem)
+        body = []
+        if src is not None:
+            load = f"vsdk_load_row(rt, {mem_id}, (uint32_t){row}, " \
+                   f"{self.dram_addr(src.buffer, src.indices)});"
+            padrow = f"vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {pad});"
+            body = [f"if ({c_expr(cond)}) {load} else {padrow}"] if cond is not None else [load]
+        else:
+            body = [f"vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {pad});"]
+        if pred is not None:
+            body = [f"if ({c_expr(pred)}) {{", *("    " + b for b in body), "}"]
+        for b in body:
+            self.out(b)
+        for _ in opened:
+            self.loops.pop()
+            self.out("}")
+
+    def _emit_store(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
+                    src: Load, pred: Expr | None, name: str) -> None:
+        lane = self._lane_loop(loops, src.indices[-1], f"copy {name}")
+        self._check_lanes(loops, lane, [*idx[:-1], *((pred,) if pred is not None else ())],
+                          idx[-1], f"copy {name}")
+        rq = self.requant if self.requant and dst.name == self.requant.output else None
+        mem, base, esize, where = src.buffer.scope, None, None, None
+        if rq is not None:
+            self._emit_requant(loops, lane, src, idx[-1], name)
+            mem, base, esize, where = "out", self.shadow[src.buffer.name], 1, rq.dram
+        self.out(f"/* store {name}: {src.buffer.name} ({mem}) -> {dst.name} */")
+        opened = self._open_rows(loops, lane)
+        for ln in opened:
+            self.out(ln)
+            self.loops.append((Var("_"), Const(1)))
+        row = c_expr(self.sram_row(src.buffer, src.indices, base))
+        call = (f"vsdk_store_row(rt, {mem_c(mem)}, (uint32_t){row}, "
+                f"{self.dram_addr(dst, idx, where, esize)});")
+        self.out(f"if ({c_expr(pred)}) {call}" if pred is not None else call)
+        for _ in opened:
+            self.loops.pop()
+            self.out("}")
+
+    def _emit_requant(self, loops: list[tuple[Var, Expr]], lane: int, src: Load,
+                      channel: Expr, name: str) -> None:
+        rq = self.requant
+        assert rq is not None
+        rows = [k for k in range(len(loops)) if k != lane]
+        if len(rows) != 1:
+            raise CodegenError(f"copy {name}: requantization streams one row loop, "
+                               f"the copy has {len(rows)}")
+        rvar, rext = loops[rows[0]]
+        lvar, lext = loops[lane]
+        zero = {rvar.name: Const(0), lvar.name: Const(0)}
+        out_idx = tuple(substitute(i, zero) for i in src.indices)
+        blocks = int(lext.value) // self.dim  # type: ignore[union-attr]
+        stride = self._stride_of(src, rvar)
+        self.out(f"/* requantize {name}: {blocks} x {self.dim} channels */")
+        self.out("{")
+        self.loops.append((Var("_"), Const(1)))
+        chan0 = substitute(channel, zero)  # first output channel of the tile
+        self.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {self.dim});")
+        self.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + blk0 * "
+                 f"{3 * self.dim * 4}), 1, {3 * blocks}, 0, 0, 0, 0);")
+        for b in range(blocks):
+            i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * self.dim)))
+            xrow = c_expr(self.sram_row(src.buffer, i))
+            yrow = c_expr(self.sram_row(src.buffer, i, self.shadow[src.buffer.name]))
+            views = {rq.x: ("acc", xrow, stride), rq.y: ("out", yrow, stride)}
+            self._render(rq.intrinsic, views, {p: str(b) for p in rq.descriptor},
+                         c_expr(rext), "", name)
+        self.loops.pop()
+        self.out("}")
+
+    def _stride_of(self, ld: Load, var: Var) -> int:
+        dims = [d for d, i in enumerate(ld.indices[:-1]) if var.name in _names(i)]
+        if len(dims) != 1 or ld.indices[dims[0]] != var and not _is_var_plus(
+                ld.indices[dims[0]], var):
+            raise CodegenError(f"{ld.buffer.name}: rows are not a unit-stride run of one axis")
+        return self.row_stride(ld.buffer, dims[0])
+
+    # ---- intrinsic calls ----
+    def emit_intrin(self, call: IntrinCall) -> None:
+        payload = dict(call.intrin.payload)
+        name, variant = str(payload["intrinsic"]), str(payload["variant"])
+        sem = self.target.semantics[name]  # type: ignore[attr-defined]
+        streamed = {a.name for a in sem.axes.values() if a.min != a.max}
+        names = [p.name for p in call.intrin.desc.params]
+        views: dict[str, tuple[str, str, int]] = {}
+        iters: Expr | None = None
+        for n, reg in zip(names, call.args, strict=True):
+            shape = sem.operands[n].shape
+            buf = reg.buffer
+            if buf.scope == "global":
+                raise CodegenError(f"{name}: operand {n} is not staged on chip")
+            row = c_expr(self.sram_row(buf, tuple(reg.starts)))
+            dims = range(buf.rank - len(shape), buf.rank)
+            stride = 0
+            for d, axis in zip(dims, shape, strict=True):
+                if axis in streamed and d < buf.rank - 1:
+                    stride, iters = self.row_stride(buf, d), reg.extents[d]
+            views[n] = (buf.scope, row, stride)
+        self._render(name, views, {}, c_expr(iters) if iters is not None else "1", variant,
+                     call.intrin.name)
+
+    def _render(self, name: str, views: Mapping[str, tuple[str, str, int]],
+                fixed: Mapping[str, OperandView | str], iters: str, variant: str,
+                what: str) -> None:
+        """Render one intrinsic call: ``views`` are on-chip operands (scope, first row,
+        row stride), ``fixed`` descriptor indices (str) or immediates (OperandView)."""
+        sem = self.target.semantics[name]  # type: ignore[attr-defined]
+        spec = self.target.spec.intrinsics[name]  # type: ignore[attr-defined]
+        ctx: dict[str, object] = {"ctx": "rt->ctx", "deps": "deps", "variant": variant,
+                                  "iter_out": f"(uint32_t)({iters})", "iter_in": "1",
+                                  "params": dict(self.target.params)}  # type: ignore[attr-defined]
+        access = []
+        for n, op in sem.operands.items():
+            if n in fixed:
+                f = fixed[n]
+                ctx[n] = f if isinstance(f, OperandView) else OperandView(f, f, "0", "0", "0")
+                continue
+            if n not in views:
+                raise CodegenError(f"{what}: operand {n} of {name} has no value here")
+            scope, row, stride = views[n]
+            rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(
+                self.dim if scope == "wgt" else 1)
+            ctx[n] = OperandView(f"(uint32_t)({row})", f"(uint32_t)(({row}) / {self.dim})",
+                                 str(stride), "0", "0")
+            rd, wr = int(op.kind in ("input", "inout")), int(op.kind in ("output", "inout"))
+            access.append(f"{{{mem_c(scope)}, (uint32_t)({row}), (uint32_t)({rows}), "
+                          f"{rd}, {wr}}}")
+        try:
+            snippet = self.env.from_string(spec.emit).render(ctx).strip()
+        except Exception as e:  # a vendor snippet: name it, with the template's own message
+            raise CodegenError(f"{name}: emit snippet does not render: {e}") from None
+        self.out(f"{{ /* {what} */")
+        self.out(f"    const vsdk_access acc_[{len(access)}] = {{{', '.join(access)}}};")
+        self.out("    vsdk_flush(rt);")
+        self.out(f"    uint32_t deps = vsdk_exec(rt, {len(access)}, acc_);")
+        self.out("    uint32_t n0_ = npu_insn_count(rt->ctx);")
+        self.out(f"    {snippet}")
+        self.out("    if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;")
+        self.out("}")
+
+
+def _names(e: Expr) -> set[str]:
+    from core.tir.visit import free_vars
+
+    return free_vars(e)
+
+
+def _is_var_plus(e: Expr, v: Var) -> bool:
+    from core.tir.expr import Bin
+
+    return isinstance(e, Bin) and e.op == "+" and (e.a == v or e.b == v)
+
+
+def _split_value(value: Expr, name: str) -> tuple[Expr | None, Load | None, int]:
+    """(in-bounds condition, source load, pad value) of a staged value."""
+    from core.tir.expr import Cast
+
+    while isinstance(value, Cast):
+        value = value.a
+    if isinstance(value, Const):
+        return None, None, int(value.value)
+    if isinstance(value, Load):
+        return None, value, 0
+    if isinstance(value, Select):
+        a, b = value.a, value.b
+        while isinstance(a, Cast):
+            a = a.a
+        if isinstance(b, Const) and isinstance(a, Const) and a.value == b.value:
+            return None, None, int(a.value)
+        if isinstance(b, Const) and isinstance(a, Load):
+            return value.cond, a, int(b.value)
+    raise CodegenError(f"copy {name}: value {value} is neither a load, a padded load nor a "
+                       "constant")
+
+
+def _copy_nest(s: For) -> tuple[list[tuple[Var, Expr]], Block] | None:
+    """The loops and block of a staging copy nest, or None."""
+    loops: list[tuple[Var, Expr]] = []
+    cur: Stmt = s
+    while isinstance(cur, For):
+        loops.append((cur.var, cur.extent))
+        cur = cur.body
+    if not isinstance(cur, Block) or not isinstance(cur.body, Store) or cur.init is not None:
+        return None
+    st = cur.body
+    scopes = {st.buffer.scope} | {x.buffer.scope for x in _loads(st.value)}
+    if scopes == {"global"}:
+        return None
+    return loops, cur
+
+
+def _loads(e: Expr) -> list[Load]:
+    from core.tir.visit import walk_expr
+
+    return [x for x in walk_expr(e) if isinstance(x, Load)]
+
+
+def emit_prim_func(f: PrimFunc, target: object, dram: Mapping[str, str],
+                   sizes: Mapping[str, int], requant: Requant | None = None) -> list[str]:
+    """C statements (in a function with ``vsdk_rt *rt`` and the size variables)."""
+    em = NestEmitter(target, dram, sizes, requant)
+    em.emit(f.body)
+    em.out("vsdk_flush(rt);")
+    return em.lines

@@ -1,0 +1,307 @@
+"""One offloaded region -> the C of its layers, its constants and its DRAM plan.
+
+Per composite, by its pattern's ``lower``:
+- ``tensorize: [...]``: the layer's integer program (vendor_sdk.codegen.layers)
+  is auto-tensorized onto the target's intrinsics; the loop-nest emitter turns
+  the result into C, with the requantization intrinsic as the epilogue;
+- ``template: file``: the vendor's kernel template renders (sandboxed,
+  StrictUndefined) with the layer's tensors; its int32 result is requantized
+  by the same epilogue.
+Layers are separated by barriers (their data flows through DRAM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from jinja2 import TemplateError
+
+from core import symbolic as sym
+from core.graph import CallFunc, Function, Module, Var
+from core.tir.expr import Bin, Const, Expr
+from core.tir.expr import Var as TVar
+from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Store, seq
+from core.tir.verify import check
+from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
+from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elementwise_code
+from vendor_sdk.codegen.layers import Layer, analyze, nhwc_shape, program
+from vendor_sdk.codegen.nest import Requant, emit_prim_func
+from vendor_sdk.intrinsics.tensorize import auto_tensorize
+from vendor_sdk.target.templates import environment
+
+CONST_ALIGN = 64
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A DRAM tensor of a region call: the NPU layout of a graph value."""
+
+    name: str              # graph variable
+    shape: tuple           # logical shape (dims may be symbolic)
+    npu_shape: tuple       # channel-last, channels padded to DIM
+
+
+@dataclass(frozen=True)
+class LayerCode:
+    layer: Layer
+    function: str          # C function name
+    text: str              # C definition
+    explain: str           # tensorize trace or "template ..."
+    ideal_macs_note: str = ""
+
+
+@dataclass(frozen=True)
+class RegionCode:
+    name: str
+    target: str
+    params: tuple[str, ...]   # region inputs (graph vars)
+    outputs: tuple[str, ...]
+    slots: tuple[Slot, ...]   # addr[1 + i]; addr[0] is the constants blob
+    layers: tuple[LayerCode, ...]
+    consts: bytes
+    sizes: tuple[str, ...]    # symbolic extents, C arguments in this order
+    body: str                 # C of the region entry function
+
+    def slot_index(self, name: str) -> int:
+        return 1 + next(i for i, s in enumerate(self.slots) if s.name == name)
+
+
+class _Consts:
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, arr: np.ndarray) -> int:
+        off = self.size
+        data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
+        pad = -len(data) % CONST_ALIGN
+        self.parts.append(data + b"\0" * pad)
+        self.size += len(data) + pad
+        return off
+
+
+def qp_table(layer: Layer, form: RequantForm, dim: int) -> np.ndarray:
+    """Descriptors, one per DIM channels: [mult], [shift], [zp, lo, hi] (declaration order
+    of the descriptor params: the first two are rows, the rest lanes of the third)."""
+    if form.mode != "half_up":
+        raise CodegenError(f"{form.intrinsic}: rounding {form.mode}; the SDK derives "
+                           "(mult, shift) for half_up")
+    blocks = layer.weight.shape[1] // dim
+    t = np.zeros((blocks, 3, dim), np.int32)
+    mult = np.array([fp.mult for fp in layer.requant], np.int64)
+    shift = np.array([fp.shift for fp in layer.requant], np.int64)
+    values = {form.mult: mult, form.shift: shift, form.zp: layer.out_zp, form.lo: layer.lo,
+              form.hi: layer.hi}
+    for slot, p in enumerate(form.descriptor):
+        v = values[p]
+        if slot < 2:
+            t[:, slot, :] = np.asarray(v).reshape(blocks, dim)
+        else:
+            t[:, 2, slot - 2] = v
+    return t
+
+
+def _dim_expr(d: sym.Dim) -> Expr:
+    return Const(int(d)) if isinstance(d, int) else TVar(str(d))
+
+
+def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int) -> PrimFunc:
+    """Requantize an int32 [rows, Np] DRAM result: stage tiles into acc, store (requantized)."""
+    npad = layer.weight.shape[1]
+    tile = max(1, min(1023, acc_rows // 2 // max(1, npad // dim)))
+    s = Buffer("S", "int32", (rows, Const(npad)))
+    y = Buffer("Y", "int32", (rows, Const(npad)))
+    acc = Buffer("S_acc", "int32", (Const(tile), Const(npad)), "acc")
+    t, m, n = TVar("t_m"), TVar("e_m"), TVar("e_n")
+    vm, vn, vt = TVar("v_m"), TVar("v_n"), TVar("v_t")
+    load = Block("S_load", (IterVar(vt, Const(1 << 30)), IterVar(vm, Const(tile)),
+                            IterVar(vn, Const(npad))), (t, m, n),
+                 Store(acc, (vm, vn), _sel(Bin("<", vt * tile + vm, rows), s, (vt * tile + vm, vn))))
+    store = Block("S_store", (IterVar(vt, Const(1 << 30)), IterVar(vm, Const(tile)),
+                              IterVar(vn, Const(npad))), (t, m, n),
+                  Store(y, (vt * tile + vm, vn), _ld(acc, (vm, vn))),
+                  predicate=Bin("<", vt * tile + vm, rows))
+    body = For(t, (rows + (tile - 1)) // tile, Allocate(acc, seq(
+        For(m, Const(tile), For(n, Const(npad), load)),
+        For(m, Const(tile), For(n, Const(npad), store)))))
+    return PrimFunc(f"{c_name(layer.name)}_requant", (s, y), body)
+
+
+def _ld(b: Buffer, idx: tuple) -> Expr:
+    from core.tir.expr import Load
+
+    return Load(b, idx)
+
+
+def _sel(cond: Expr, b: Buffer, idx: tuple) -> Expr:
+    from core.tir.expr import const, select
+
+    return select(cond, _ld(b, idx), const(0, b.dtype))
+
+
+def _calls(f: Function) -> list:
+    from core.graph import Call
+
+    return [b.value for blk in f.blocks for b in blk.bindings if isinstance(b.value, Call)]
+
+
+def _mult_rows(elt: EltLayer, dim: int) -> np.ndarray:
+    return np.repeat(np.array(elt.mults, np.int32)[:, None], dim, axis=1)
+
+
+def elt_qp_table(elt: EltLayer, form: RequantForm, dim: int, blocks: int) -> np.ndarray:
+    """Per-tensor descriptors, repeated for each block of DIM channels."""
+    fp = elt.requant[0]
+    values = {form.mult: fp.mult, form.shift: fp.shift, form.zp: elt.out_zp, form.lo: elt.lo,
+              form.hi: elt.hi}
+    t = np.zeros((blocks, 3, dim), np.int32)
+    for slot, p in enumerate(form.descriptor):
+        if slot < 2:
+            t[:, slot, :] = values[p]
+        else:
+            t[:, 2, slot - 2] = values[p]
+    return t
+
+
+def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Expr,
+               hints: Mapping[str, int], form: RequantForm, qp: str, fn: str) -> LayerCode:
+    dim = int(target.params["DIM"])  # type: ignore[attr-defined]
+    kind, _, arg = layer.lower.partition(":")
+    rq = Requant("Y", dram["Y"], qp, form.intrinsic, form.descriptor, form.x, form.y)
+    head = (f"/* {layer.name}: {layer.op} from ONNX node '{layer.source}', pattern "
+            f"{layer.pattern} ({layer.lower}) */\n")
+    sig = f"static void {fn}(vsdk_rt *rt{''.join(f', int64_t {s}' for s in hints)}, " \
+          f"uint32_t X, uint32_t Y, uint32_t c, uint32_t S)"
+    if kind.strip() == "tensorize":
+        f = program(layer, dim, batch)
+        res = auto_tensorize(f, target, sizes=dict(hints))
+        if not res.ok:
+            raise CodegenError(f"{layer.name}: no intrinsic tensorizes it:\n{res.explain()}")
+        lines = emit_prim_func(res.func, target, dram, {k: max(v, 2) for k, v in hints.items()},
+                               rq)
+        text = head + sig + " {\n    (void)S;\n" + "\n".join(lines) + "\n}\n"
+        return LayerCode(layer, fn, text, res.explain())
+    if kind.strip() != "template":
+        raise CodegenError(f"{layer.name}: unknown lowering '{layer.lower}'")
+    if layer.op != "MatMul":
+        raise CodegenError(f"{layer.name}: template kernels are supported for MatMul layers")
+    kpad, npad = layer.weight.shape
+    # The kernel's signature is the template's (ctx, M); its tensors' addresses are
+    # file-scope variables the wrapper sets just before the call.
+    g = f"{fn}_dram"
+    views = {"x": {"name": "x", "addr": f"{g}[0]", "dtype": "int8",
+                   "shape": ["M", str(kpad)]},
+             "w": {"name": "w", "addr": f"{g}[1]", "dtype": "int8",
+                   "shape": [str(kpad), str(npad)]},
+             "b": {"name": "b", "addr": f"{g}[2]", "dtype": "int32", "shape": [str(npad)]}}
+    out = {"name": "out", "addr": f"{g}[3]", "dtype": "int32", "shape": ["M", str(npad)]}
+    kernel = f"{fn}_kernel"
+    env = environment(target.templates_dir if hasattr(target, "templates_dir")  # type: ignore[attr-defined]
+                      else target.path.parent / "templates")  # type: ignore[attr-defined]
+    try:
+        kt = env.get_template(arg.strip()).render(
+            name=kernel, pattern=layer.pattern, params=dict(target.params),  # type: ignore[attr-defined]
+            attrs={}, tensors=views, out=out)
+    except TemplateError as e:
+        line = getattr(e, "lineno", None)
+        raise CodegenError(f"template {arg.strip()}{f', line {line}' if line else ''}: "
+                           f"{e}") from None
+    ep = _epilogue_program(layer, batch, dim, target.memories["acc"].rows)  # type: ignore[attr-defined]
+    lines = emit_prim_func(ep, target, {"S": "S", "Y": "Y"},
+                           {k: max(v, 2) for k, v in hints.items()},
+                           Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x,
+                                   form.y))
+    m = c_expr(batch)
+    text = (head + f"static uint32_t {g}[4];\n" + kt + "\n" + sig + " {\n"
+            f"    {g}[0] = X;\n    {g}[1] = {dram['W']};\n    {g}[2] = {dram['B']};\n"
+            f"    {g}[3] = S;\n"
+            "    vsdk_barrier(rt); /* the kernel manages its own tokens */\n"
+            f"    if ({kernel}(rt->ctx, (uint32_t){m}) && !rt->err) rt->err = -1;\n"
+            "    vsdk_barrier(rt);\n" + "\n".join(lines) + "\n}\n")
+    return LayerCode(layer, fn, text, f"template {arg.strip()} + requantization epilogue")
+
+
+def region_code(module: Module, region: Function, target: object,
+                hints: Mapping[str, int]) -> RegionCode:
+    dim = int(target.params["DIM"])  # type: ignore[attr-defined]
+    consts = _Consts()
+    slots: dict[str, Slot] = {}
+
+    def slot(v: Var) -> Slot:
+        if v.name not in slots:
+            shape = tuple(v.type.shape)  # type: ignore[union-attr]
+            slots[v.name] = Slot(v.name, shape, nhwc_shape(shape, dim))
+        return slots[v.name]
+
+    for p in region.params:
+        slot(p)
+    codes: list[LayerCode] = []
+    calls: list[str] = []
+    sizes: list[str] = []
+    for blk in region.blocks:
+        for b in blk.bindings:
+            if not isinstance(b.value, CallFunc):
+                raise CodegenError(f"{region.name}: binding {b.var.name} is not a composite call")
+            comp = module[b.value.func]
+            fn = c_name(comp.name)
+            lower = str(comp.attrs.get("lower", ""))
+            cands = [x.strip() for x in lower.partition(":")[2].split(",")] \
+                if lower.startswith("tensorize") else None
+            args = [a for a in b.value.args if isinstance(a, Var)]
+            batch_dim = args[0].type.shape[0]  # type: ignore[union-attr]
+            batch = _dim_expr(batch_dim)
+            if isinstance(batch, TVar) and batch.name not in sizes:
+                sizes.append(batch.name)
+            names = {s: hints.get(s, 1) for s in sizes}
+            size_args = "".join(f", {s}" for s in names)
+            xs = [slot(a) for a in args]
+            yi = slot(b.var)
+
+            def at(name: str) -> str:
+                return f"addr[{1 + list(slots).index(name)}]"
+
+            if any(c.op in ("Conv", "MatMul") for c in _calls(comp)):
+                layer = analyze(comp, dim)
+                form = find_requant(target, cands)
+                w_off, b_off = consts.add(layer.weight), consts.add(layer.bias)
+                q_off = consts.add(qp_table(layer, form, dim))
+                dram = {"X": "X", "Y": "Y", "W": f"(c + {w_off}u)", "B": f"(c + {b_off}u)"}
+                codes.append(layer_code(layer, target, dram, batch, names, form,
+                                        f"(c + {q_off}u)", fn))
+                scratch = "0"
+                if layer.lower.startswith("template"):  # the kernel's int32 result
+                    acc32 = f"{b.var.name}__acc32"
+                    slots[acc32] = Slot(acc32, (batch_dim, layer.weight.shape[1]),
+                                        (batch_dim, 4 * layer.weight.shape[1]))
+                    scratch = at(acc32)
+                call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
+            else:
+                elt = analyze_elementwise(comp, dim)
+                form = find_requant(target, cands, per_channel=False)
+                cb = int(nhwc_shape(elt.out_shape, dim)[-1]) // dim
+                q_off = consts.add(elt_qp_table(elt, form, dim, cb))
+                dram = {"A": "X0", "B": "X1", "X": "X0", "Y": "Y"}
+                if elt.op != "MaxPool":
+                    dram["Mr"] = f"(c + {consts.add(_mult_rows(elt, dim))}u)"
+                if elt.b_const is not None:
+                    dram["Bc"] = f"(c + {consts.add(elt.b_const.reshape(-1, dim))}u)"
+                text, explain = elementwise_code(elt, target, dram, names, form,
+                                                 f"(c + {q_off}u)", fn)
+                codes.append(LayerCode(elt, fn, text, explain))  # type: ignore[arg-type]
+                x1 = at(xs[1].name) if len(xs) > 1 else "0"
+                call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {x1}, {at(yi.name)}, addr[0]);"
+            ins = ", ".join(a.name for a in args)
+            calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
+                         f"    {call}\n    vsdk_barrier(&rt);")
+    outs = tuple(o.name for o in region.outputs if isinstance(o, Var))
+    sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr", *(f"int64_t {s}" for s in sizes)])
+    body = (f"int {c_name(region.name)}({sig}) {{\n    vsdk_rt rt;\n"
+            "    npu_clear_insns(ctx);\n    if (vsdk_open(&rt, ctx)) return -1;\n"
+            + "\n".join(calls) + "\n    vsdk_flush(&rt);\n    int err = rt.err;\n"
+            "    vsdk_close(&rt);\n    return err;\n}\n")
+    return RegionCode(region.name, str(region.attrs.get("target", "")),
+                      tuple(p.name for p in region.params), outs, tuple(slots.values()),
+                      tuple(codes), b"".join(consts.parts), tuple(sizes), body)

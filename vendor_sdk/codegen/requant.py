@@ -1,0 +1,79 @@
+"""Fixed-point requantization parameters from QDQ scales.
+
+The NPU requantizes an int32 accumulator ``acc`` (in the scale ``s_in``) to
+int8 (scale ``s_out``, zero point ``zp``) as
+
+    y = clamp(zp + round_shift(acc * mult, shift), lo, hi)
+
+with ``round_shift`` rounding halves towards +infinity (reference_npu/README.md,
+REQ). The real multiplier ``M = s_in / s_out`` is written as
+``mult * 2**-shift`` with ``mult`` a 31-bit integer in ``[2**30, 2**31)``:
+``M = f * 2**e`` with ``f`` in ``[0.5, 1)`` (``math.frexp``), ``mult =
+round_half_even(f * 2**31)``, ``shift = 31 - e``. The relative error of ``mult``
+is below ``2**-31``, so the only visible difference from onnxruntime's float
+requantization (``round_half_even(acc * M) + zp``) is how exact ties round
+(half up here, half to even there): at most 1 LSB, on ties only.
+
+Multipliers that need ``shift > 63`` (``M < 2**-32``) drop low bits of ``mult``
+(still exact to within one LSB of the output, which is 0 or -1 for such
+tiny factors); ``M >= 2**31`` is an error (no int8 model has it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_SHIFT = 63
+
+
+class RequantError(ValueError):
+    """A scale ratio the NPU's (mult, shift) requantization cannot represent."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixedPoint:
+    mult: int
+    shift: int
+
+    def apply(self, acc: np.ndarray) -> np.ndarray:
+        """``round_shift(acc * mult, shift)`` exactly as the NPU computes it (int64)."""
+        p = np.asarray(acc, np.int64) * np.int64(self.mult)
+        if self.shift == 0:
+            return p
+        return (p >> self.shift) + ((p >> (self.shift - 1)) & 1)
+
+
+def fixed_point(real: float) -> FixedPoint:
+    """``real ~= mult * 2**-shift`` with a 31-bit ``mult`` (see the module docstring)."""
+    if not math.isfinite(real) or real < 0:
+        raise RequantError(f"requantization factor {real!r} is not a finite non-negative number")
+    if real == 0.0:
+        return FixedPoint(0, 0)
+    f, e = math.frexp(real)
+    mult = round(f * (1 << 31))  # Python's round: half to even
+    shift = 31 - e
+    if mult == 1 << 31:
+        mult, shift = mult >> 1, shift - 1
+    if shift < 0:
+        raise RequantError(f"requantization factor {real:.6g} >= 2**31 needs a left shift")
+    if shift > MAX_SHIFT:
+        drop = shift - MAX_SHIFT
+        mult = (mult + (1 << (drop - 1))) >> drop
+        shift = MAX_SHIFT
+    return FixedPoint(int(mult), int(shift))
+
+
+def requant_reference(acc: np.ndarray, fps: list[FixedPoint], zp: int, lo: int,
+                      hi: int, axis: int = -1) -> np.ndarray:
+    """The NPU's REQ on ``acc`` with one FixedPoint per channel along ``axis`` (or one)."""
+    acc = np.asarray(acc, np.int64)
+    moved = np.moveaxis(acc, axis, -1)
+    out = np.empty(moved.shape, np.int64)
+    for c in range(moved.shape[-1]):
+        fp = fps[c] if len(fps) > 1 else fps[0]
+        out[..., c] = fp.apply(moved[..., c])
+    y = np.clip(np.clip(out + zp, lo, hi), -128, 127)
+    return np.moveaxis(y, -1, axis).astype(np.int8)

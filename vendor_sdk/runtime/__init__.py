@@ -1,0 +1,1 @@
+"""Running compiled models: quantization front door, example models, execution."""

@@ -1,0 +1,170 @@
+"""Execute a compiled model: host remainder as machine code, regions on the NPU.
+
+The generated library builds each region's instruction stream (C, against
+the driver API); this module owns the DRAM (constants written once per
+driver context, activations per batch size), converts region inputs and
+outputs between the graph layout (NCHW / [M, K]) and the NPU layout
+(channel-last, channels padded to DIM), runs the driver backend chosen at
+run time (``fsim`` or ``rtl``) and keeps each region call's counters.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core import symbolic as sym
+from core.executor import Executor
+from core.graph import Binding, Block, CallExtern, CallFunc, Function, Module
+from core.lower import lower_module
+from reference_npu.bindings import Npu, Stats
+from vendor_sdk.codegen.cexpr import c_name
+from vendor_sdk.codegen.region import RegionCode, Slot
+
+BACKENDS = ("fsim", "rtl")
+
+
+class RunError(Exception):
+    """The NPU program failed to build or run (names the region and the reason)."""
+
+
+@dataclass
+class RegionStats:
+    name: str
+    calls: int = 0
+    cycles: int = 0
+    gemm_rows: int = 0
+    insns: int = 0
+    macs: int = 0          # useful multiply-accumulates of the layers (padded channels in)
+    estimate: bool = False
+
+
+def backend_options(target: object, backend: str) -> str:
+    from vendor_sdk.check.rtl import rtl_params
+
+    p = rtl_params(target)  # type: ignore[arg-type]
+    if backend == "rtl":
+        from vendor_sdk.sim.build import build_rtl_library
+
+        return f"lib={build_rtl_library(p)}"
+    if backend != "fsim":
+        raise RunError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
+    return (f"dim={p.dim},inp_rows={p.inp_rows},wgt_rows={p.wgt_rows},acc_rows={p.acc_rows},"
+            f"out_rows={p.out_rows},qp_rows={p.qp_rows},lut_rows={p.lut_rows},"
+            f"token_depth={p.token_depth},insn_queue_depth={p.queue_depth}")
+
+
+def to_npu(x: np.ndarray, slot: Slot) -> np.ndarray:
+    """Graph layout -> channel-last, channels zero-padded (the padded weights are 0)."""
+    y = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+    c = slot.npu_shape[-1]
+    if y.shape[-1] != c:
+        pad = [(0, 0)] * (y.ndim - 1) + [(0, c - y.shape[-1])]
+        y = np.pad(y, pad)
+    return np.ascontiguousarray(y)
+
+
+def from_npu(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    c = shape[1] if len(shape) == 4 else shape[-1]
+    y = y[..., :c]
+    return np.ascontiguousarray(y.transpose(0, 3, 1, 2) if len(shape) == 4 else y)
+
+
+def _concrete(shape: tuple, env: Mapping[str, int]) -> tuple[int, ...]:
+    return tuple(int(sym.evaluate(d, env)) if not isinstance(d, int) else d for d in shape)
+
+
+@dataclass
+class NpuSession:
+    """One driver context with a loaded model library."""
+
+    library: Path
+    regions: Mapping[str, RegionCode]
+    backend: str
+    options: str
+    stats: dict[str, RegionStats] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.npu = Npu(self.backend, self.options)
+        self.lib = ctypes.CDLL(str(self.library))
+        self._consts: dict[str, int] = {}
+        self._slots: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+        for r in self.regions.values():
+            self._consts[r.name] = self.npu.put(np.frombuffer(r.consts, np.uint8)) \
+                if r.consts else 0
+            self.stats[r.name] = RegionStats(r.name)
+
+    def close(self) -> None:
+        self.npu.close()
+
+    def run_region(self, name: str, *inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        r = self.regions[name]
+        env: dict[str, int] = {}
+        for pname, x in zip(r.params, inputs, strict=True):
+            slot = next(s for s in r.slots if s.name == pname)
+            for d, n in zip(slot.shape, x.shape, strict=True):
+                if not isinstance(d, int):
+                    env.update({v: n for v in sym.free_vars(d)})
+        sizes = tuple(env.get(s, 1) for s in r.sizes)
+        key = (name, sizes)
+        if key not in self._slots:  # DRAM is a bump allocator: allocate once per batch size
+            addrs = [self._consts[name] or 0]
+            for s in r.slots:
+                shape = _concrete(s.npu_shape, env)
+                addrs.append(self.npu.alloc(max(64, int(np.prod(shape)))))
+            self._slots[key] = addrs
+        addrs = self._slots[key]
+        for pname, x in zip(r.params, inputs, strict=True):
+            slot = next(s for s in r.slots if s.name == pname)
+            self.npu.write(addrs[r.slot_index(pname)], to_npu(x, slot))
+        fn = getattr(self.lib, c_name(name))
+        fn.restype = ctypes.c_int
+        arr = (ctypes.c_uint32 * len(addrs))(*addrs)
+        rc = fn(ctypes.c_void_p(self.npu.ctx), arr, *(ctypes.c_int64(s) for s in sizes))
+        if rc != 0:
+            raise RunError(f"{name}: building the instruction stream failed ({rc}): "
+                           f"{self.npu._error()}")
+        stats: Stats = self.npu.run()
+        st = self.stats[name]
+        st.calls += 1
+        st.cycles += stats.cycles
+        st.gemm_rows += stats.gemm_rows
+        st.insns += stats.insns
+        st.estimate = bool(stats.cycles_are_estimate)
+        st.macs += sum(lc.layer.macs(sizes[0] if sizes else 1) for lc in r.layers)
+        outs = []
+        for oname in r.outputs:
+            slot = next(s for s in r.slots if s.name == oname)
+            shape = _concrete(slot.shape, env)
+            raw = self.npu.read(addrs[r.slot_index(oname)], _concrete(slot.npu_shape, env),
+                                np.int8)
+            outs.append(from_npu(raw, shape))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def host_module(module: Module, regions: Sequence[str]) -> Module:
+    """Main with region calls as externs and every lowerable host op as a tensor program."""
+    main: Function = module[module.entry]
+    blocks = []
+    for blk in main.blocks:
+        out = []
+        for b in blk.bindings:
+            v = b.value
+            if isinstance(v, CallFunc) and v.func in regions:
+                out.append(Binding(b.var, CallExtern(v.func, v.args, b.var.type), b.source))
+            else:
+                out.append(b)
+        blocks.append(Block(tuple(out), blk.dataflow))
+    new = Function(main.name, main.params, tuple(blocks), main.outputs, main.attrs)
+    return lower_module(module.with_function(new))
+
+
+def run_model(module: Module, session: NpuSession, inputs: Sequence[np.ndarray],
+              host: str = "llvm") -> list[np.ndarray]:
+    hm = host_module(module, list(session.regions))
+    externs = {n: (lambda *xs, _n=n: session.run_region(_n, *xs)) for n in session.regions}
+    return Executor(hm, externs, host).run(list(inputs))
