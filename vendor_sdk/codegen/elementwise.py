@@ -28,7 +28,7 @@ from core.tir.stmt import Block, Buffer, For, IterVar, Store
 from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
-from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to
+from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to, window_dict
 from vendor_sdk.codegen.nest import NestEmitter, Requant
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point
 from vendor_sdk.target.templates import OperandView
@@ -89,10 +89,12 @@ def analyze_elementwise(f: Function, dim: int) -> EltLayer:
         if abs(float(xq.scale[0]) - sy) > 1e-12 * sy or int(xq.zero_point[0]) != zy:
             raise CodegenError(f"{f.name}: MaxPool that changes the quantization")
         assert isinstance(x, Var)
-        pool = {"kernel": tuple(c.attrs["kernel_shape"]), "strides": tuple(c.attrs["strides"]),
-                "pads": tuple(c.attrs["pads"]), "dilations": tuple(c.attrs["dilations"])}
+        pool = window_dict(c.attrs, None, "MaxPool", f.name)
         if int(c.attrs.get("ceil_mode", 0)) or any(d != 1 for d in pool["dilations"]):
             raise CodegenError(f"{f.name}: MaxPool with ceil_mode or dilation")
+        # values stay in the input's quantization: the identity requantization adds no
+        # zero point (a fused Relu still clamps at the zero point)
+        common |= {"out_zp": 0}
         return EltLayer(**common, in_shape=tuple(x.type.shape), inputs=(x.name,),  # type: ignore[arg-type]
                         requant=(FixedPoint(1 << 30, 30),), pool=pool)
     (a, aq), (b, bq) = (_dq(calls, arg, f"{f.name}: input") for arg in c.args)

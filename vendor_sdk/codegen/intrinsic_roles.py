@@ -72,7 +72,7 @@ def requant_form(name: str, sem: object) -> RequantForm | None:
 def find_requant(target: object, candidates: list[str] | None = None,
                  per_channel: bool = True) -> RequantForm:
     sems = target.semantics  # type: ignore[attr-defined]
-    names = candidates if candidates else sorted(sems)
+    names = [*(candidates or []), *sorted(sems)]  # the pattern's own list first
     for n in names:
         if n in sems and (f := requant_form(n, sems[n])) and f.per_channel == per_channel:
             return f

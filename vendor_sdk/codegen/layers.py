@@ -127,8 +127,7 @@ def analyze(f: Function, dim: int) -> Layer:
         packed = np.zeros((kh, kw, cip, cop), np.int64)
         packed[:, :, :ci, :co] = wv.transpose(2, 3, 1, 0)
         packed = packed.reshape(kh * kw * cip, cop)
-        conv = {"kernel": (kh, kw), "strides": tuple(cc.attrs["strides"]),
-                "pads": tuple(cc.attrs["pads"]), "dilations": tuple(cc.attrs["dilations"])}
+        conv = window_dict(cc.attrs, (kh, kw), "Conv", f.name)
     else:
         k, co = wv.shape
         packed = np.zeros((pad_to(k, dim), pad_to(co, dim)), np.int64)
@@ -154,6 +153,18 @@ def analyze(f: Function, dim: int) -> Layer:
                  cname, cc.op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
                  packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, lo, 127,
                  conv)
+
+
+def window_dict(attrs: object, kernel: tuple[int, int] | None, op: str,
+                where: str) -> dict:
+    """Kernel, strides, dilations, pads of a 2-D window with ONNX defaults resolved."""
+    from core.ops.window import window_of
+
+    win = window_of(attrs, kernel, 2, op)  # type: ignore[arg-type]
+    if win.auto_pad not in ("NOTSET", "VALID"):
+        raise CodegenError(f"{where}: {op} with auto_pad {win.auto_pad}")
+    return {"kernel": win.kernel, "strides": win.strides, "dilations": win.dilations,
+            "pads": win.pads, "ceil_mode": win.ceil_mode}
 
 
 def nhwc_shape(shape: tuple, dim: int) -> tuple:
