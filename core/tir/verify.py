@@ -58,18 +58,31 @@ def size_vars(f: PrimFunc) -> list[str]:
     return list(seen)
 
 
-def _monotone(e: Expr) -> bool:
+def _extent(e: Expr, sizes: frozenset[str]) -> bool:
+    """A provably positive extent: positive constants and size variables (each >= 1)."""
+    match e:
+        case Const():
+            return e.value > 0
+        case Var(name):
+            return name in sizes
+        case Bin("+" | "*", a, b):
+            return _extent(a, sizes) and _extent(b, sizes)
+    return False
+
+
+def _monotone(e: Expr, sizes: frozenset[str] = frozenset()) -> bool:
     match e:
         case Var() | Const():
             return not isinstance(e, Const) or e.value >= 0
         case Bin("+", a, b):
-            return _monotone(a) and _monotone(b)
+            return _monotone(a, sizes) and _monotone(b, sizes)
         case Bin("*", a, Const(c)) | Bin("*", Const(c), a):
-            return c >= 0 and _monotone(a)
+            return c >= 0 and _monotone(a, sizes)
         # What fuse produces (f // n, f % n): the first visit of an element still has
         # the remainder at 0 because the fused loop enumerates (f // n, f % n) in order.
-        case Bin("//" | "%", a, Const(c)):
-            return c > 0 and _monotone(a)
+        # n is the inner loop's extent: a positive constant or a symbolic extent.
+        case Bin("//" | "%", a, d):
+            return _extent(d, sizes) and _monotone(a, sizes)
     return False
 
 
@@ -78,6 +91,7 @@ class _Checker:
         self.f = f
         self.problems: list[str] = []
         self.bound_names: set[str] = set(size_vars(f))
+        self.sizes = frozenset(self.bound_names)
         self.buffers: dict[str, Buffer] = {p.name: p for p in f.params}
 
     def err(self, where: str, msg: str) -> None:
@@ -162,7 +176,7 @@ class _Checker:
                 for iv, b in zip(iters, bindings, strict=False):
                     self.expr(iv.extent, scope, here)
                     self.expr(b, scope, here)
-                    if init is not None and iv.kind == "reduce" and not _monotone(b):
+                    if init is not None and iv.kind == "reduce" and not _monotone(b, self.sizes):
                         self.err(here, f"reduce variable {iv.var.name} is bound to "
                                        f"'{expr_str(b)}', which is not a non-negative "
                                        "combination of loops; init needs its first visit at 0")

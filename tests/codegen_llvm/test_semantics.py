@@ -135,7 +135,10 @@ def test_float_expressions_are_bit_exact(data: st.DataObject, seed: int) -> None
     ins = _inputs(bufs, seed)
     got, want = compile_func(f)(*ins)[0], call(f, ins)[0]
     np.testing.assert_array_equal(got, want)
-    assert np.array_equal(np.signbit(got), np.signbit(want))
+    # The sign of zero is part of exactness; the sign of a NaN is not (IEEE leaves it open,
+    # and LLVM's constant folder and x86 disagree on 0/0).
+    real = ~np.isnan(want)
+    assert np.array_equal(np.signbit(got[real]), np.signbit(want[real]))
 
 
 BINARY = ("Add", "Sub", "Mul", "Max", "Min", "Div")
