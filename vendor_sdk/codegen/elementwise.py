@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.graph import Call, Constant, Function, Var
+from core.graph import Constant, Function, Var
 from core.tir.expr import Bin, Const, Expr, Load, binop, const, logical_and, select
 from core.tir.expr import Var as TVar
 from core.tir.stmt import Block, Buffer, For, IterVar, Store
@@ -114,7 +114,7 @@ def analyze_elementwise(f: Function, dim: int) -> EltLayer:
         chans = int(shape[1] if len(shape) == 4 else shape[-1])
         flat = bv.reshape(-1)
         if bv.size not in (1, chans) or (bv.size == chans and bv.ndim and
-                                          bv.shape[len(shape) == 4 and -3 or -1] != chans):
+                                          bv.shape[(len(shape) == 4 and -3) or -1] != chans):
             raise CodegenError(f"{f.name}: a constant operand must be per channel")
         vals = np.broadcast_to(flat, (chans,))
         folded = np.zeros(pad_to(chans, dim), np.int64)

@@ -46,11 +46,11 @@ def requant_form(name: str, sem: object) -> RequantForm | None:
     add, lo, hi = v.args
     if not (isinstance(add, Binary) and add.op == "+"):
         return None
-    for zp, rs in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
-        if isinstance(rs, Call) and rs.func == "rshift_round" and len(rs.args) == 3:
-            break
-    else:
+    found = next(((z, r) for z, r in ((add.lhs, add.rhs), (add.rhs, add.lhs))
+                  if isinstance(r, Call) and r.func == "rshift_round" and len(r.args) == 3), None)
+    if found is None:
         return None
+    zp, rs = found
     prod, shift, mode = rs.args
     if not (isinstance(prod, Binary) and prod.op == "*" and isinstance(mode, Name)):
         return None

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.graph import Call, Constant, Function, Var
 from core.lower.build import nest
-from core.tir.expr import Bin, Const, Expr, Load, Var as TVar, binop, cast, const, logical_and
+from core.tir.expr import Bin, Const, Expr, Load, binop, cast, const, logical_and
 from core.tir.expr import select as sel
 from core.tir.stmt import Buffer, PrimFunc, Store
 from core.tir.verify import check

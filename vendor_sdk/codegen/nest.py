@@ -206,14 +206,15 @@ class NestEmitter:
     def _emit_load(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
                    value: Expr, pred: Expr | None, name: str) -> None:
         lane = self._lane_loop(loops, idx[-1], f"copy {name}")
-        cond, src, pad = _split_value(value, name)
+        guards, src, pad = _split_value(value, name)
         mem = dst.scope
         if src is not None and mem == "acc" and src.buffer.dtype == "int8":
             mem = "acc8"
         self.out(f"/* stage {name}: {src.buffer.name if src else 'constant'} -> "
                  f"{dst.name} ({dst.scope}) */")
         if src is not None:
-            self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c in (cond, pred) if c)],
+            self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c, _ in guards),
+                                            *((pred,) if pred is not None else ())],
                               src.indices[-1], f"copy {name}")
         opened = self._open_rows(loops, lane)
         for ln in opened:
@@ -221,12 +222,12 @@ class NestEmitter:
             self.loops.append((Var("_"), Const(1)))
         row = c_expr(self.sram_row(dst, idx))
         mem_id = "NPU_MEM_ACC8" if mem == "acc8" else mem_c(mem)
-        body = []
         if src is not None:
-            load = f"vsdk_load_row(rt, {mem_id}, (uint32_t){row}, " \
-                   f"{self.dram_addr(src.buffer, src.indices)});"
-            padrow = f"vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {pad});"
-            body = [f"if ({c_expr(cond)}) {load} else {padrow}"] if cond is not None else [load]
+            body = [f"vsdk_load_row(rt, {mem_id}, (uint32_t){row}, "
+                    f"{self.dram_addr(src.buffer, src.indices)});"]
+            for cond, value in reversed(guards):  # innermost guard last in, first out
+                body = [f"if ({c_expr(cond)}) {{", *("    " + x for x in body), "} else {",
+                        f"    vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {value});", "}"]
         else:
             body = [f"vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {pad});"]
         if pred is not None:
@@ -293,8 +294,8 @@ class NestEmitter:
 
     def _stride_of(self, ld: Load, var: Var) -> int:
         dims = [d for d, i in enumerate(ld.indices[:-1]) if var.name in _names(i)]
-        if len(dims) != 1 or ld.indices[dims[0]] != var and not _is_var_plus(
-                ld.indices[dims[0]], var):
+        if len(dims) != 1 or (ld.indices[dims[0]] != var and not _is_var_plus(
+                ld.indices[dims[0]], var)):
             raise CodegenError(f"{ld.buffer.name}: rows are not a unit-stride run of one axis")
         return self.row_stride(ld.buffer, dims[0])
 
@@ -374,26 +375,36 @@ def _is_var_plus(e: Expr, v: Var) -> bool:
     return isinstance(e, Bin) and e.op == "+" and (e.a == v or e.b == v)
 
 
-def _split_value(value: Expr, name: str) -> tuple[Expr | None, Load | None, int]:
-    """(in-bounds condition, source load, pad value) of a staged value."""
+def _split_value(value: Expr, name: str) -> tuple[list[tuple[Expr, int]], Load | None, int]:
+    """(guards, source load, constant) of a staged value: the row is the load when every
+    guard condition holds, else the pad value of the first failing guard; with no load,
+    the constant."""
     from core.tir.expr import Cast
+    from core.tir.printer import expr_str
 
-    while isinstance(value, Cast):
-        value = value.a
-    if isinstance(value, Const):
-        return None, None, int(value.value)
-    if isinstance(value, Load):
-        return None, value, 0
-    if isinstance(value, Select):
-        a, b = value.a, value.b
-        while isinstance(a, Cast):
-            a = a.a
-        if isinstance(b, Const) and isinstance(a, Const) and a.value == b.value:
-            return None, None, int(a.value)
-        if isinstance(b, Const) and isinstance(a, Load):
-            return value.cond, a, int(b.value)
-    raise CodegenError(f"copy {name}: value {value} is neither a load, a padded load nor a "
-                       "constant")
+    guards: list[tuple[Expr, int]] = []
+    while True:
+        while isinstance(value, Cast):
+            value = value.a
+        if isinstance(value, Const):
+            return guards, None, int(value.value)
+        if isinstance(value, Load):
+            return guards, value, 0
+        if isinstance(value, Select):
+            b = value.b
+            while isinstance(b, Cast):
+                b = b.a
+            if isinstance(b, Const):
+                a = value.a
+                while isinstance(a, Cast):
+                    a = a.a
+                if isinstance(a, Const) and a.value == b.value:
+                    return guards, None, int(a.value)
+                guards.append((value.cond, int(b.value)))
+                value = value.a
+                continue
+        raise CodegenError(f"copy {name}: value {expr_str(value)} is neither a load, a padded "
+                           "load nor a constant")
 
 
 def _copy_nest(s: For) -> tuple[list[tuple[Var, Expr]], Block] | None:

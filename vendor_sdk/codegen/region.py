@@ -23,10 +23,9 @@ from core.graph import CallFunc, Function, Module, Var
 from core.tir.expr import Bin, Const, Expr
 from core.tir.expr import Var as TVar
 from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Store, seq
-from core.tir.verify import check
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
-from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
 from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elementwise_code
+from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
 from vendor_sdk.codegen.layers import Layer, analyze, nhwc_shape, program
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
@@ -67,6 +66,14 @@ class RegionCode:
 
     def slot_index(self, name: str) -> int:
         return 1 + next(i for i, s in enumerate(self.slots) if s.name == name)
+
+
+class CompositeError(CodegenError):
+    """A composite the code generator cannot lower; the compiler sends it to the host."""
+
+    def __init__(self, composite: str, nodes: tuple[str, ...], reason: str) -> None:
+        super().__init__(f"{composite}: {reason}")
+        self.composite, self.nodes, self.reason = composite, nodes, reason
 
 
 class _Consts:
@@ -119,7 +126,8 @@ def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int) -> Prim
     vm, vn, vt = TVar("v_m"), TVar("v_n"), TVar("v_t")
     load = Block("S_load", (IterVar(vt, Const(1 << 30)), IterVar(vm, Const(tile)),
                             IterVar(vn, Const(npad))), (t, m, n),
-                 Store(acc, (vm, vn), _sel(Bin("<", vt * tile + vm, rows), s, (vt * tile + vm, vn))))
+                 Store(acc, (vm, vn), _sel(Bin("<", vt * tile + vm, rows), s,
+                                           (vt * tile + vm, vn))))
     store = Block("S_store", (IterVar(vt, Const(1 << 30)), IterVar(vm, Const(tile)),
                               IterVar(vn, Const(npad))), (t, m, n),
                   Store(y, (vt * tile + vm, vn), _ld(acc, (vm, vn))),
@@ -224,6 +232,44 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     return LayerCode(layer, fn, text, f"template {arg.strip()} + requantization epilogue")
 
 
+def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch: Expr,
+               batch_dim: object, names: Mapping[str, int], size_args: str, xs: list[Slot],
+               yi: Slot, var: str, target: object, consts: _Consts, slots: dict[str, Slot],
+               codes: list[LayerCode], at: object) -> str:
+    """Lower one composite: append its LayerCode, return the C call of it."""
+    if any(c.op in ("Conv", "MatMul") for c in _calls(comp)):
+        layer = analyze(comp, dim)
+        form = find_requant(target, cands)
+        w_off, b_off = consts.add(layer.weight), consts.add(layer.bias)
+        q_off = consts.add(qp_table(layer, form, dim))
+        dram = {"X": "X", "Y": "Y", "W": f"(c + {w_off}u)", "B": f"(c + {b_off}u)"}
+        codes.append(layer_code(layer, target, dram, batch, names, form,
+                                f"(c + {q_off}u)", fn))
+        scratch = "0"
+        if layer.lower.startswith("template"):  # the kernel's int32 result
+            acc32 = f"{var}__acc32"
+            slots[acc32] = Slot(acc32, (batch_dim, layer.weight.shape[1]),
+                                (batch_dim, 4 * layer.weight.shape[1]))
+            scratch = at(acc32)
+        call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
+    else:
+        elt = analyze_elementwise(comp, dim)
+        form = find_requant(target, cands, per_channel=False)
+        cb = int(nhwc_shape(elt.out_shape, dim)[-1]) // dim
+        q_off = consts.add(elt_qp_table(elt, form, dim, cb))
+        dram = {"A": "X0", "B": "X1", "X": "X0", "Y": "Y"}
+        if elt.op != "MaxPool":
+            dram["Mr"] = f"(c + {consts.add(_mult_rows(elt, dim))}u)"
+        if elt.b_const is not None:
+            dram["Bc"] = f"(c + {consts.add(elt.b_const.reshape(-1, dim))}u)"
+        text, explain = elementwise_code(elt, target, dram, names, form,
+                                         f"(c + {q_off}u)", fn)
+        codes.append(LayerCode(elt, fn, text, explain))  # type: ignore[arg-type]
+        x1 = at(xs[1].name) if len(xs) > 1 else "0"
+        call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {x1}, {at(yi.name)}, addr[0]);"
+    return call
+
+
 def region_code(module: Module, region: Function, target: object,
                 hints: Mapping[str, int]) -> RegionCode:
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
@@ -263,36 +309,15 @@ def region_code(module: Module, region: Function, target: object,
             def at(name: str) -> str:
                 return f"addr[{1 + list(slots).index(name)}]"
 
-            if any(c.op in ("Conv", "MatMul") for c in _calls(comp)):
-                layer = analyze(comp, dim)
-                form = find_requant(target, cands)
-                w_off, b_off = consts.add(layer.weight), consts.add(layer.bias)
-                q_off = consts.add(qp_table(layer, form, dim))
-                dram = {"X": "X", "Y": "Y", "W": f"(c + {w_off}u)", "B": f"(c + {b_off}u)"}
-                codes.append(layer_code(layer, target, dram, batch, names, form,
-                                        f"(c + {q_off}u)", fn))
-                scratch = "0"
-                if layer.lower.startswith("template"):  # the kernel's int32 result
-                    acc32 = f"{b.var.name}__acc32"
-                    slots[acc32] = Slot(acc32, (batch_dim, layer.weight.shape[1]),
-                                        (batch_dim, 4 * layer.weight.shape[1]))
-                    scratch = at(acc32)
-                call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
-            else:
-                elt = analyze_elementwise(comp, dim)
-                form = find_requant(target, cands, per_channel=False)
-                cb = int(nhwc_shape(elt.out_shape, dim)[-1]) // dim
-                q_off = consts.add(elt_qp_table(elt, form, dim, cb))
-                dram = {"A": "X0", "B": "X1", "X": "X0", "Y": "Y"}
-                if elt.op != "MaxPool":
-                    dram["Mr"] = f"(c + {consts.add(_mult_rows(elt, dim))}u)"
-                if elt.b_const is not None:
-                    dram["Bc"] = f"(c + {consts.add(elt.b_const.reshape(-1, dim))}u)"
-                text, explain = elementwise_code(elt, target, dram, names, form,
-                                                 f"(c + {q_off}u)", fn)
-                codes.append(LayerCode(elt, fn, text, explain))  # type: ignore[arg-type]
-                x1 = at(xs[1].name) if len(xs) > 1 else "0"
-                call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {x1}, {at(yi.name)}, addr[0]);"
+            try:
+                call = _composite(comp, fn, cands, dim, batch, batch_dim, names, size_args,
+                                  xs, yi, b.var.name, target, consts, slots, codes, at)
+            except CompositeError:
+                raise
+            except CodegenError as e:
+                nodes = tuple(str(n).partition("=")[2] or str(n)
+                              for n in comp.attrs.get("nodes", ()))  # type: ignore[union-attr]
+                raise CompositeError(comp.name, nodes, str(e)) from None
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
                          f"    {call}\n    vsdk_barrier(&rt);")

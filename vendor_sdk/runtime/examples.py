@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ def mlp(path: Path, sizes: tuple[int, ...] = (64, 48, 32, 10), seed: int = 0) ->
     """MatMul + Add (+ Relu between layers), symbolic batch N."""
     rng = np.random.default_rng(seed)
     nodes, inits, cur = [], {}, "x"
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         inits[f"w{i}"] = ((rng.random((a, b), np.float32) - 0.5) * (2.0 / np.sqrt(a))
                           ).astype(np.float32)
         inits[f"b{i}"] = (rng.random(b, np.float32) - 0.5).astype(np.float32) * 0.2

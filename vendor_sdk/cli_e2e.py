@@ -1,0 +1,129 @@
+"""`vendor-sdk quantize | compile | run`: the end-to-end commands."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def print_run(result: object, compiled: object) -> None:
+    """Agreement with onnxruntime and the NPU's cycles / utilization, per region and total."""
+    from vendor_sdk.compile import Compiled
+    from vendor_sdk.runtime.compare import RunResult
+
+    assert isinstance(result, RunResult) and isinstance(compiled, Compiled)
+    for a in result.agreement:
+        lsb = f"{a.lsb:.3g}" if a.lsb else "n/a"
+        console.print(f"  {a.name}: max |ours - onnxruntime| = {a.max_abs:.4g} (1 LSB = {lsb}), "
+                      f"{100 * a.within_1lsb:.2f}% within 1 LSB, {100 * a.exact:.2f}% identical")
+    off, total = compiled.report.coverage
+    est = " (fsim: analytic estimate)" if result.backend == "fsim" else " (RTL: measured)"
+    t = Table(title=f"NPU on {result.backend}{est}, DIM {result.dim}")
+    for col in ("region", "calls", "cycles", "ideal (MAC-bound)", "utilization", "GEMM rows",
+                "instructions"):
+        t.add_column(col, justify="right" if col != "region" else "left")
+    for s in result.stats:
+        ideal = s.macs / (result.dim * result.dim)
+        t.add_row(s.name, str(s.calls), f"{s.cycles:,}", f"{ideal:,.0f}",
+                  f"{100 * ideal / s.cycles:.1f}%" if s.cycles else "-", f"{s.gemm_rows:,}",
+                  f"{s.insns:,}")
+    util = 100 * result.ideal / result.cycles if result.cycles else 0.0
+    t.add_row("total", "", f"{result.cycles:,}", f"{result.ideal:,.0f}", f"{util:.1f}%", "", "")
+    console.print(t)
+    pct = 100.0 * off / total if total else 0.0
+    console.print(f"  offloaded: {off}/{total} compute ops ({pct:.1f}%); the rest runs on the "
+                  "host (llvmlite machine code)")
+    for comp, why in sorted(compiled.host_reasons.items()):
+        console.print(f"  [dim]host fallback {comp}: {why}[/]")
+
+
+def register(app: typer.Typer,
+             user_errors: Callable[[], AbstractContextManager[None]]) -> None:
+    from vendor_sdk.codegen.cexpr import CodegenError
+    from vendor_sdk.runtime.npu import RunError
+    from vendor_sdk.runtime.quantize import QuantizeError
+
+    errors = (CodegenError, RunError, QuantizeError)
+
+    @contextlib.contextmanager
+    def guard() -> Iterator[None]:
+        with user_errors():
+            try:
+                yield
+            except errors as e:
+                err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
+
+    @app.command()
+    def quantize(
+        model: Annotated[Path, typer.Argument(help="Float ONNX model.")],
+        output: Annotated[Path, typer.Option("-o", "--output", help="int8 QDQ model.")],
+        calib: Annotated[Path | None, typer.Option(help="Directory of .npz/.npy samples.")] = None,
+        random: Annotated[int, typer.Option(help="Random calibration samples.")] = 8,
+    ) -> None:
+        """Quantize with onnxruntime's static quantizer (QDQ, per-channel int8 weights)."""
+        from vendor_sdk.runtime.quantize import quantize as q
+
+        with guard():
+            q(model, output, calib, random)
+        console.print(f"wrote {output}")
+
+    @app.command("compile")
+    def compile_cmd(
+        model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
+        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = "reference_npu",
+        output: Annotated[Path, typer.Option("-o", "--output", help="Build directory.")] = Path(
+            "build"),
+        batch: Annotated[int, typer.Option(help="Size hint for a symbolic batch.")] = 1,
+    ) -> None:
+        """Partition, tensorize and generate C; build it; write report and manifest."""
+        from vendor_sdk.compile import compile_model
+
+        with guard(), _progress() as bar:
+            task = bar.add_task("compile")
+            c = compile_model(model, target, {"N": batch},
+                              progress=lambda s: bar.update(task, description=s))
+        paths = c.write(output)
+        console.print(c.report.to_text(), highlight=False, markup=False)
+        for p in paths:
+            console.print(f"  wrote {p}")
+        console.print(f"  library: {c.library}")
+        console.print("  " + ", ".join(f"{k} {v:.2f} s" for k, v in c.seconds.items()))
+
+    @app.command()
+    def run(
+        model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
+        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = "reference_npu",
+        backend: Annotated[str, typer.Option(help="fsim or rtl.")] = "fsim",
+        inputs: Annotated[Path | None, typer.Option(help=".npz with the model inputs.")] = None,
+        batch: Annotated[int, typer.Option(help="Batch for random inputs.")] = 1,
+        seed: Annotated[int, typer.Option(help="Seed of random inputs.")] = 0,
+    ) -> None:
+        """Run on the NPU backend, compare with onnxruntime, print cycles and utilization."""
+        from vendor_sdk.compile import compile_model
+        from vendor_sdk.runtime.compare import model_inputs, run_compiled
+
+        with guard(), _progress() as bar:
+            task = bar.add_task("compile")
+            c = compile_model(model, target, {"N": batch},
+                              progress=lambda s: bar.update(task, description=s))
+            bar.update(task, description=f"run on {backend}")
+            feeds = model_inputs(model, batch, seed, inputs)
+            result = run_compiled(c, model, feeds, backend)
+        print_run(result, c)

@@ -1,0 +1,113 @@
+"""The compile pipeline: model.onnx + target -> C, a built library, a report.
+
+    target  = resolve_target(name)                      target.yaml -> Target
+    module  = prepare(from_onnx(path))                  import (QDQ kept)
+    part    = partition(module, patterns_of(target))    regions of composites
+    cmodel  = emit_c(part.module, regions, target)      layers -> tensorize -> C
+    library = build_library(cmodel)                     gcc against the driver
+
+A composite the code generator cannot lower (CompositeError) goes back to the
+host with its reason and the model is partitioned again, so what runs on the
+NPU is always what the report says.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.graph import Module
+from vendor_sdk.codegen.build import build_library
+from vendor_sdk.codegen.emit import CModel, emit_c, sdk_version
+from vendor_sdk.codegen.region import CompositeError
+from vendor_sdk.frontend.onnx import from_onnx
+from vendor_sdk.patterns.from_target import patterns_of
+from vendor_sdk.patterns.partition import Partition, PartitionOptions, partition, prepare
+from vendor_sdk.patterns.report import Report, build_report
+from vendor_sdk.plugins import resolve_target
+
+MAX_RETRIES = 16  # composites sent back to the host before giving up
+
+
+@dataclass(frozen=True)
+class Compiled:
+    name: str
+    target: object
+    module: Module            # partitioned: main calls region functions
+    partition: Partition
+    report: Report
+    cmodel: CModel
+    library: Path
+    host_reasons: Mapping[str, str]   # composite -> why the code generator refused it
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def regions(self) -> list[str]:
+        return [r.name for r in self.cmodel.regions]
+
+    def manifest(self) -> dict[str, object]:
+        """Deterministic description of the build (no times, no absolute paths)."""
+        return {
+            "model": self.name, "target": self.cmodel.target, "sdk": sdk_version(),
+            "files": sorted([*self.cmodel.files, *(f"{r}.bin" for r in self.regions)]),
+            "coverage": dict(zip(("offloaded", "total"), self.report.coverage, strict=True)),
+            "host_composites": dict(sorted(self.host_reasons.items())),
+            "regions": [{
+                "name": r.name, "sizes": list(r.sizes), "inputs": list(r.params),
+                "outputs": list(r.outputs), "constants_bytes": len(r.consts),
+                "dram": [{"name": s.name, "shape": list(map(str, s.npu_shape))}
+                         for s in r.slots],
+                "layers": [{"function": lc.function, "op": lc.layer.op,
+                            "source": lc.layer.source, "pattern": lc.layer.pattern,
+                            "lowering": lc.explain.splitlines()[0]} for lc in r.layers],
+            } for r in self.cmodel.regions],
+        }
+
+    def write(self, out: Path) -> list[Path]:
+        paths = self.cmodel.write(out)
+        (out / "partition.txt").write_text(self.report.to_text())
+        (out / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")
+        return [*paths, out / "partition.txt", out / "manifest.json"]
+
+
+def compile_model(path: Path, target: str | object = "reference_npu",
+                  sizes: Mapping[str, int] | None = None, name: str | None = None,
+                  build: bool = True,
+                  progress: Callable[[str], None] | None = None) -> Compiled:
+    """Compile an (int8 QDQ) ONNX model for a target; ``sizes`` hint symbolic extents."""
+    say = progress or (lambda _s: None)
+    seconds: dict[str, float] = {}
+
+    def stage(label: str, fn: Callable[[], object]) -> object:
+        say(label)
+        t0 = time.perf_counter()
+        out = fn()
+        seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - t0
+        return out
+
+    tgt = resolve_target(target) if isinstance(target, str) else target
+    model = name or Path(path).name.removesuffix(".onnx").replace(".", "_")
+    module: Module = stage("import", lambda: prepare(from_onnx(path)))  # type: ignore[assignment]
+    patterns = patterns_of(tgt)  # type: ignore[arg-type]
+    host: dict[str, str] = {}
+    host_nodes: set[str] = set()
+    for _ in range(MAX_RETRIES):
+        opts = PartitionOptions(host_nodes=frozenset(host_nodes))
+        part: Partition = stage("partition", lambda o=opts: partition(module, patterns, o))  # type: ignore[assignment]
+        regions = [r.name for r in part.regions]
+        try:
+            cm: CModel = stage("tensorize + C", lambda p=part, rs=regions: emit_c(  # type: ignore[assignment]
+                p.module, rs, tgt, model, sizes or {}))
+            break
+        except CompositeError as e:
+            host[e.composite] = e.reason
+            host_nodes |= set(e.nodes)
+    else:
+        raise CompositeError("model", (), f"gave up after {MAX_RETRIES} host fallbacks")
+    report = build_report(part, patterns, model)
+    lib = stage("build", lambda: build_library(cm)) if build else Path()
+    return Compiled(model, tgt, part.module, part, report, cm, lib, host,  # type: ignore[arg-type]
+                    seconds)
