@@ -150,6 +150,7 @@ def _register_subcommands() -> None:
     cli_target.register(app, user_errors)
     __import__("vendor_sdk.cli_partition").cli_partition.register(app, user_errors)
     __import__("vendor_sdk.cli_check").cli_check.register(app, user_errors)
+    __import__("vendor_sdk.cli_e2e").cli_e2e.register(app, user_errors)
 
 
 _register_subcommands()
