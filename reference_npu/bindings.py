@@ -23,6 +23,8 @@ from numpy.typing import DTypeLike
 
 from reference_npu.driver.build import build_driver
 from reference_npu.isa.encoding import INSN_BYTES, ErrorCode, Insn, encode_program
+from vendor_sdk.sim.abi import HwConfigC as _HwConfig
+from vendor_sdk.sim.abi import NpuStatsC as _Stats
 
 
 class NpuError(RuntimeError):
@@ -38,28 +40,8 @@ class NpuError(RuntimeError):
         self.pc = pc
 
 
-class _HwConfig(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_uint32)
-        for name in ("dim", "inp_rows", "wgt_rows", "acc_rows", "out_rows", "qp_rows",
-                     "lut_rows", "token_depth", "insn_queue_depth")
-    ]
-
-
 _DRAM_FIRST = 64  # npu.c: the allocator starts here, so address 0 is never handed out
 
-_COUNTERS = ("cycles", "gemm_rows", "gemm_busy", "ld_busy", "st_busy", "ex_busy",
-             "dma_rd_bytes", "dma_wr_bytes", "insns")
-
-
-class _Stats(ctypes.Structure):
-    _fields_ = [
-        *((name, ctypes.c_uint64) for name in _COUNTERS),
-        ("status", ctypes.c_uint32),
-        ("error_code", ctypes.c_uint32),
-        ("error_pc", ctypes.c_uint32),
-        ("cycles_are_estimate", ctypes.c_int),
-    ]
 
 
 @dataclass(frozen=True, slots=True)

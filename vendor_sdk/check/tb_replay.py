@@ -23,10 +23,9 @@ from cocotb.utils import get_sim_time
 
 from reference_npu.driver.replay import load_trace
 from reference_npu.isa.encoding import ErrorCode, Reg
+from vendor_sdk.sim.abi import COUNTERS  # perf registers follow npu_stats order
 
 INSN_WINDOW = 0xF000_0000
-COUNTERS = ("cycles", "gemm_rows", "gemm_busy", "ld_busy", "st_busy", "ex_busy",
-            "dma_rd_bytes", "dma_wr_bytes", "insns")
 CLOCK_NS = 10
 
 

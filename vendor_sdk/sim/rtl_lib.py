@@ -14,28 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vendor_sdk.sim.abi import HW_FIELDS
+from vendor_sdk.sim.abi import HwConfigC as _HwConfig
+from vendor_sdk.sim.abi import NpuStatsC as _Stats
 from vendor_sdk.sim.build import build_rtl_library
 from vendor_sdk.sim.errors import SimError
 from vendor_sdk.sim.params import DEFAULT_PARAMS, RtlParams
-
-COUNTERS = ("cycles", "gemm_rows", "gemm_busy", "ld_busy", "st_busy", "ex_busy",
-            "dma_rd_bytes", "dma_wr_bytes", "insns")
-HW_FIELDS = ("dim", "inp_rows", "wgt_rows", "acc_rows", "out_rows", "qp_rows", "lut_rows",
-             "token_depth", "insn_queue_depth")
-
-
-class _Stats(ctypes.Structure):
-    _fields_ = [
-        *((name, ctypes.c_uint64) for name in COUNTERS),
-        ("status", ctypes.c_uint32),
-        ("error_code", ctypes.c_uint32),
-        ("error_pc", ctypes.c_uint32),
-        ("cycles_are_estimate", ctypes.c_int),
-    ]
-
-
-class _HwConfig(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint32) for name in HW_FIELDS]
 
 
 @dataclass(frozen=True, slots=True)
