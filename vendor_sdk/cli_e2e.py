@@ -35,17 +35,18 @@ def print_run(result: object, compiled: object) -> None:
     off, total = compiled.report.coverage
     est = " (fsim: analytic estimate)" if result.backend == "fsim" else " (RTL: measured)"
     t = Table(title=f"NPU on {result.backend}{est}, DIM {result.dim}")
-    for col in ("region", "calls", "cycles", "ideal (MAC-bound)", "utilization", "GEMM rows",
-                "instructions"):
+    for col in ("region", "calls", "cycles", "ideal", "util", "GEMM rows", "insns"):
         t.add_column(col, justify="right" if col != "region" else "left")
     for s in result.stats:
         ideal = s.macs / (result.dim * result.dim)
-        t.add_row(s.name, str(s.calls), f"{s.cycles:,}", f"{ideal:,.0f}",
+        t.add_row(s.name.removeprefix(f"{compiled.cmodel.target}_"), str(s.calls),
+                  f"{s.cycles:,}", f"{ideal:,.0f}",
                   f"{100 * ideal / s.cycles:.1f}%" if s.cycles else "-", f"{s.gemm_rows:,}",
                   f"{s.insns:,}")
     util = 100 * result.ideal / result.cycles if result.cycles else 0.0
     t.add_row("total", "", f"{result.cycles:,}", f"{result.ideal:,.0f}", f"{util:.1f}%", "", "")
     console.print(t)
+    console.print("  ideal = MACs / DIM^2 (the MAC-bound cycle count); util = ideal / cycles")
     pct = 100.0 * off / total if total else 0.0
     console.print(f"  offloaded: {off}/{total} compute ops ({pct:.1f}%); the rest runs on the "
                   "host (llvmlite machine code)")

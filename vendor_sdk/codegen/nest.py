@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.tir.expr import Const, Expr, Load, Select, Var, binop
+from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
 from vendor_sdk.check.staging import MEM_IDS
@@ -127,7 +128,8 @@ class NestEmitter:
                 self.base[buf.name] = (buf.scope, self._alloc(buf.scope, rows, buf.name))
                 if self.requant is not None and buf.scope == "acc":
                     self.shadow[buf.name] = self._alloc("out", rows, f"{buf.name} (requantized)")
-                self.out(f"/* {buf.name}: {buf.dtype}{list(map(str, buf.shape))} in "
+                shape = ", ".join(expr_str(d) for d in buf.shape)
+                self.out(f"/* {buf.name}: {buf.dtype}[{shape}] in "
                          f"{buf.scope} rows {self.base[buf.name][1]}..+{rows} */")
                 self.emit(body)
                 self.cursor = saved

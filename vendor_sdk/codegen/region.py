@@ -115,10 +115,13 @@ def _dim_expr(d: sym.Dim) -> Expr:
     return Const(int(d)) if isinstance(d, int) else TVar(str(d))
 
 
-def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int) -> PrimFunc:
-    """Requantize an int32 [rows, Np] DRAM result: stage tiles into acc, store (requantized)."""
+def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int,
+                      hint: int) -> PrimFunc:
+    """Requantize an int32 [rows, Np] DRAM result: stage tiles into acc, store (requantized).
+    Tiles cover the hinted row count (a power of two), within the accumulator."""
     npad = layer.weight.shape[1]
-    tile = max(1, min(1023, acc_rows // 2 // max(1, npad // dim)))
+    fit = max(1, min(1023, acc_rows // 2 // max(1, npad // dim)))
+    tile = min(fit, 1 << max(0, hint - 1).bit_length())
     s = Buffer("S", "int32", (rows, Const(npad)))
     y = Buffer("Y", "int32", (rows, Const(npad)))
     acc = Buffer("S_acc", "int32", (Const(tile), Const(npad)), "acc")
@@ -217,7 +220,8 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
         line = getattr(e, "lineno", None)
         raise CodegenError(f"template {arg.strip()}{f', line {line}' if line else ''}: "
                            f"{e}") from None
-    ep = _epilogue_program(layer, batch, dim, target.memories["acc"].rows)  # type: ignore[attr-defined]
+    hint = hints.get(batch.name, 1) if isinstance(batch, TVar) else int(batch.value)  # type: ignore[union-attr]
+    ep = _epilogue_program(layer, batch, dim, target.memories["acc"].rows, hint)  # type: ignore[attr-defined]
     lines = emit_prim_func(ep, target, {"S": "S", "Y": "Y"},
                            {k: max(v, 2) for k, v in hints.items()},
                            Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x,
