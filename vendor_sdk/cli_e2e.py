@@ -128,3 +128,47 @@ def register(app: typer.Typer,
             feeds = model_inputs(model, batch, seed, inputs)
             result = run_compiled(c, model, feeds, backend)
         print_run(result, c)
+
+
+DEMO_MODELS = ("squeezenet", "cnn", "mlp")
+
+
+def demo(model: str, work: Path) -> bool:
+    """Quantize a model, compile it for the reference NPU, run it on fsim and on the RTL.
+
+    Returns True when fsim and RTL agree bit for bit and both are within 1 LSB of
+    onnxruntime on at least 99.9% of the elements."""
+    import numpy as np
+
+    from vendor_sdk.compile import compile_model
+    from vendor_sdk.runtime.compare import model_inputs, run_compiled
+    from vendor_sdk.runtime.examples import cnn, light_float, mlp
+    from vendor_sdk.runtime.quantize import quantize as q
+    from vendor_sdk.zoo import ZooError
+
+    if model not in DEMO_MODELS:
+        raise ZooError(f"unknown model '{model}'; available: {', '.join(DEMO_MODELS)}")
+    console.rule(f"[bold]{model}[/] int8 on the reference NPU")
+    make = {"mlp": mlp, "cnn": cnn}.get(model) or (lambda p: light_float(model, p))
+    with _progress() as bar:
+        task = bar.add_task("float model")
+        src = make(work / f"{model}.onnx")
+        bar.update(task, description="quantize (onnxruntime, QDQ, per-channel)")
+        qpath = q(src, work / f"{model}.int8.onnx", random=2)
+        c = compile_model(qpath, "reference_npu", {"N": 1},
+                          progress=lambda s: bar.update(task, description=s))
+    console.print(c.report.to_text().split("\n")[0], highlight=False, markup=False)
+    console.print("  compile: " + ", ".join(f"{k} {v:.2f} s" for k, v in c.seconds.items()))
+    feeds = model_inputs(qpath, 1, 0)
+    results = {}
+    for backend in ("fsim", "rtl"):
+        with _progress() as bar:
+            bar.add_task(f"run on {backend}" + (" (Verilator build on first use)"
+                                                if backend == "rtl" else ""))
+            results[backend] = run_compiled(c, qpath, feeds, backend)
+        print_run(results[backend], c)
+    same = all(np.array_equal(a, b) for a, b in
+               zip(results["fsim"].outputs, results["rtl"].outputs, strict=True))
+    console.print(f"  fsim and RTL outputs bit-identical: {'yes' if same else 'NO'}")
+    close = all(a.within_1lsb >= 0.999 for r in results.values() for a in r.agreement)
+    return same and close

@@ -50,3 +50,20 @@ def test_symbolic_batch_compiles_once_runs_batch_1_and_4(models: dict[str, Path]
 def test_mlp_offloads_every_layer(compiled: dict[str, Compiled]) -> None:
     off, total = compiled["mlp"].report.coverage
     assert off == total == 6  # 3 MatMul + 3 bias Add
+
+
+def test_squeezenet_int8_fsim_rtl_identical_within_1_lsb(tmp_path: Path) -> None:
+    """A real graph shipped in the onnx package (seeded weights), quantized by onnxruntime."""
+    from vendor_sdk.compile import compile_model
+    from vendor_sdk.runtime.examples import light_float
+    from vendor_sdk.runtime.quantize import quantize
+
+    path = quantize(light_float("squeezenet", tmp_path / "sq.onnx"), tmp_path / "sq.int8.onnx",
+                    random=2)
+    c = compile_model(path, "reference_npu")
+    off, total = c.report.coverage
+    assert off >= 29 and not c.host_reasons  # every Conv, ReLU and MaxPool of the body
+    feeds = model_inputs(path, 1, 7)
+    fs, rtl = run_compiled(c, path, feeds, "fsim"), run_compiled(c, path, feeds, "rtl")
+    np.testing.assert_array_equal(fs.outputs[0], rtl.outputs[0])
+    assert fs.agreement[0].within_1lsb >= 0.999, fs.agreement

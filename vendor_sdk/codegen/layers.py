@@ -60,10 +60,13 @@ class Layer:
     conv: dict = field(default_factory=dict)  # kernel, strides, pads, dilations
 
     def macs(self, batch: int) -> int:
-        """Multiply-accumulates per call, padded channels included (what the array does)."""
-        rows = (int(self.out_shape[2]) * int(self.out_shape[3]) if self.op == "Conv"
-                else int(np.prod([int(d) for d in self.in_shape[1:-1]], dtype=np.int64)))
-        return batch * rows * self.weight.shape[0] * self.weight.shape[1]
+        """The model's multiply-accumulates per call (logical channels, no padding)."""
+        if self.op == "Conv":
+            kh, kw = self.conv["kernel"]
+            return (batch * int(self.out_shape[2]) * int(self.out_shape[3]) * int(self.out_shape[1])
+                    * int(self.in_shape[1]) * kh * kw)
+        rows = int(np.prod([int(d) for d in self.in_shape[1:-1]], dtype=np.int64))
+        return batch * rows * int(self.in_shape[-1]) * int(self.out_shape[-1])
 
 
 def _bindings(f: Function) -> dict[str, Call]:
