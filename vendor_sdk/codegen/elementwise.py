@@ -159,10 +159,7 @@ class _Layer:
         self.em, self.dim = em, dim
 
     def alloc(self, buf: Buffer, shadow: bool = False) -> None:
-        rows = self.em.rows_of(buf)
-        self.em.base[buf.name] = (buf.scope, self.em._alloc(buf.scope, rows, buf.name))
-        if shadow:
-            self.em.shadow[buf.name] = self.em._alloc("out", rows, f"{buf.name} (requantized)")
+        self.em.allocate(buf, shadow)
 
     def row(self, buf: Buffer) -> str:
         return c_expr(self.em.sram_row(buf, (Const(0), Const(0))))
@@ -171,16 +168,13 @@ class _Layer:
             imm: Mapping[str, int] | None = None) -> None:
         fixed = {k: OperandView("0", "0", "0", "0", str(v)) for k, v in (imm or {}).items()}
         vs = {k: (b.scope, self.row(b), 1) for k, b in views.items()}
-        self.em._render(name, vs, fixed, str(rows), "", name)
+        self.em.render_call(name, vs, fixed, str(rows), "", name)
 
     def loop(self, var: TVar, extent: Expr) -> None:
-        self.em.out(f"for (int64_t {var.name} = 0; {var.name} < {c_expr(extent)}; "
-                    f"{var.name}++) {{")
-        self.em.loops.append((var, extent))
+        self.em.open_loop(var, extent)
 
     def end(self) -> None:
-        self.em.loops.pop()
-        self.em.out("}")
+        self.em.close_loop()
 
 
 def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],

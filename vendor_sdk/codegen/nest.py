@@ -24,12 +24,13 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.tir.expr import Const, Expr, Load, Select, Var, binop
+from core.tir.expr import Const, Expr, Load, Var, binop
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
 from vendor_sdk.check.staging import MEM_IDS
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name, evaluate
+from vendor_sdk.codegen.copies import copy_nest, is_var_plus, names_of, split_value
 from vendor_sdk.target.templates import OperandView, environment
 
 SAMPLES = 48  # sample points per staging copy for the lane-contiguity check
@@ -79,6 +80,24 @@ class NestEmitter:
         last = int(buf.shape[-1].value)  # type: ignore[union-attr]
         return lead * -(-last // self.dim)
 
+    def allocate(self, buf: Buffer, shadow: bool = False) -> int:
+        """Rows for an on-chip buffer (and, with ``shadow``, the out rows its requantized
+        copy goes to); returns its first row."""
+        rows = self.rows_of(buf)
+        self.base[buf.name] = (buf.scope, self._alloc(buf.scope, rows, buf.name))
+        if shadow:
+            self.shadow[buf.name] = self._alloc("out", rows, f"{buf.name} (requantized)")
+        return self.base[buf.name][1]
+
+    def open_loop(self, var: Var, extent: Expr, note: str = "") -> None:
+        v = c_name(var.name)
+        self.out(f"for (int64_t {v} = 0; {v} < {c_expr(extent)}; {v}++) {{{note}")
+        self.loops.append((var, extent))
+
+    def close_loop(self) -> None:
+        self.loops.pop()
+        self.out("}")
+
     def _alloc(self, scope: str, rows: int, what: str) -> int:
         mems = self.target.memories  # type: ignore[attr-defined]
         start = -(-self.cursor.get(scope, 0) // self.dim) * self.dim  # tiles start aligned
@@ -125,24 +144,18 @@ class NestEmitter:
             case Allocate(buf, body):
                 saved = dict(self.cursor)
                 rows = self.rows_of(buf)
-                self.base[buf.name] = (buf.scope, self._alloc(buf.scope, rows, buf.name))
-                if self.requant is not None and buf.scope == "acc":
-                    self.shadow[buf.name] = self._alloc("out", rows, f"{buf.name} (requantized)")
+                self.allocate(buf, self.requant is not None and buf.scope == "acc")
                 shape = ", ".join(expr_str(d) for d in buf.shape)
                 self.out(f"/* {buf.name}: {buf.dtype}[{shape}] in "
                          f"{buf.scope} rows {self.base[buf.name][1]}..+{rows} */")
                 self.emit(body)
                 self.cursor = saved
-            case For() if (copy := _copy_nest(s)) is not None:
+            case For() if (copy := copy_nest(s)) is not None:
                 self.emit_copy(*copy)
             case For(var, extent, body, kind, _):
-                v = c_name(var.name)
-                note = f"  /* {kind} */" if kind != "serial" else ""
-                self.out(f"for (int64_t {v} = 0; {v} < {c_expr(extent)}; {v}++) {{{note}")
-                self.loops.append((var, extent))
+                self.open_loop(var, extent, f"  /* {kind} */" if kind != "serial" else "")
                 self.emit(body)
-                self.loops.pop()
-                self.out("}")
+                self.close_loop()
             case IntrinCall():
                 self.emit_intrin(s)
             case _:
@@ -208,7 +221,7 @@ class NestEmitter:
     def _emit_load(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
                    value: Expr, pred: Expr | None, name: str) -> None:
         lane = self._lane_loop(loops, idx[-1], f"copy {name}")
-        guards, src, pad = _split_value(value, name)
+        guards, src, pad = split_value(value, name)
         mem = dst.scope
         if src is not None and mem == "acc" and src.buffer.dtype == "int8":
             mem = "acc8"
@@ -289,14 +302,14 @@ class NestEmitter:
             xrow = c_expr(self.sram_row(src.buffer, i))
             yrow = c_expr(self.sram_row(src.buffer, i, self.shadow[src.buffer.name]))
             views = {rq.x: ("acc", xrow, stride), rq.y: ("out", yrow, stride)}
-            self._render(rq.intrinsic, views, {p: str(b) for p in rq.descriptor},
+            self.render_call(rq.intrinsic, views, {p: str(b) for p in rq.descriptor},
                          c_expr(rext), "", name)
         self.loops.pop()
         self.out("}")
 
     def _stride_of(self, ld: Load, var: Var) -> int:
-        dims = [d for d, i in enumerate(ld.indices[:-1]) if var.name in _names(i)]
-        if len(dims) != 1 or (ld.indices[dims[0]] != var and not _is_var_plus(
+        dims = [d for d, i in enumerate(ld.indices[:-1]) if var.name in names_of(i)]
+        if len(dims) != 1 or (ld.indices[dims[0]] != var and not is_var_plus(
                 ld.indices[dims[0]], var)):
             raise CodegenError(f"{ld.buffer.name}: rows are not a unit-stride run of one axis")
         return self.row_stride(ld.buffer, dims[0])
@@ -322,10 +335,10 @@ class NestEmitter:
                 if axis in streamed and d < buf.rank - 1:
                     stride, iters = self.row_stride(buf, d), reg.extents[d]
             views[n] = (buf.scope, row, stride)
-        self._render(name, views, {}, c_expr(iters) if iters is not None else "1", variant,
+        self.render_call(name, views, {}, c_expr(iters) if iters is not None else "1", variant,
                      call.intrin.name)
 
-    def _render(self, name: str, views: Mapping[str, tuple[str, str, int]],
+    def render_call(self, name: str, views: Mapping[str, tuple[str, str, int]],
                 fixed: Mapping[str, OperandView | str], iters: str, variant: str,
                 what: str) -> None:
         """Render one intrinsic call: ``views`` are on-chip operands (scope, first row,
@@ -363,72 +376,6 @@ class NestEmitter:
         self.out(f"    {snippet}")
         self.out("    if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;")
         self.out("}")
-
-
-def _names(e: Expr) -> set[str]:
-    from core.tir.visit import free_vars
-
-    return free_vars(e)
-
-
-def _is_var_plus(e: Expr, v: Var) -> bool:
-    from core.tir.expr import Bin
-
-    return isinstance(e, Bin) and e.op == "+" and (e.a == v or e.b == v)
-
-
-def _split_value(value: Expr, name: str) -> tuple[list[tuple[Expr, int]], Load | None, int]:
-    """(guards, source load, constant) of a staged value: the row is the load when every
-    guard condition holds, else the pad value of the first failing guard; with no load,
-    the constant."""
-    from core.tir.expr import Cast
-    from core.tir.printer import expr_str
-
-    guards: list[tuple[Expr, int]] = []
-    while True:
-        while isinstance(value, Cast):
-            value = value.a
-        if isinstance(value, Const):
-            return guards, None, int(value.value)
-        if isinstance(value, Load):
-            return guards, value, 0
-        if isinstance(value, Select):
-            b = value.b
-            while isinstance(b, Cast):
-                b = b.a
-            if isinstance(b, Const):
-                a = value.a
-                while isinstance(a, Cast):
-                    a = a.a
-                if isinstance(a, Const) and a.value == b.value:
-                    return guards, None, int(a.value)
-                guards.append((value.cond, int(b.value)))
-                value = value.a
-                continue
-        raise CodegenError(f"copy {name}: value {expr_str(value)} is neither a load, a padded "
-                           "load nor a constant")
-
-
-def _copy_nest(s: For) -> tuple[list[tuple[Var, Expr]], Block] | None:
-    """The loops and block of a staging copy nest, or None."""
-    loops: list[tuple[Var, Expr]] = []
-    cur: Stmt = s
-    while isinstance(cur, For):
-        loops.append((cur.var, cur.extent))
-        cur = cur.body
-    if not isinstance(cur, Block) or not isinstance(cur.body, Store) or cur.init is not None:
-        return None
-    st = cur.body
-    scopes = {st.buffer.scope} | {x.buffer.scope for x in _loads(st.value)}
-    if scopes == {"global"}:
-        return None
-    return loops, cur
-
-
-def _loads(e: Expr) -> list[Load]:
-    from core.tir.visit import walk_expr
-
-    return [x for x in walk_expr(e) if isinstance(x, Load)]
 
 
 def emit_prim_func(f: PrimFunc, target: object, dram: Mapping[str, str],

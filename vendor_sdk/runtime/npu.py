@@ -39,6 +39,10 @@ class RegionStats:
     cycles: int = 0
     gemm_rows: int = 0
     insns: int = 0
+    ld_busy: int = 0       # per-unit busy cycles: which unit bounds the region
+    ex_busy: int = 0
+    st_busy: int = 0
+    dma_rd_bytes: int = 0
     macs: int = 0          # useful multiply-accumulates of the layers (padded channels in)
     estimate: bool = False
 
@@ -134,6 +138,10 @@ class NpuSession:
         st.cycles += stats.cycles
         st.gemm_rows += stats.gemm_rows
         st.insns += stats.insns
+        st.ld_busy += stats.ld_busy
+        st.ex_busy += stats.ex_busy
+        st.st_busy += stats.st_busy
+        st.dma_rd_bytes += stats.dma_rd_bytes
         st.estimate = bool(stats.cycles_are_estimate)
         st.macs += sum(lc.layer.macs(sizes[0] if sizes else 1) for lc in r.layers)
         outs = []
