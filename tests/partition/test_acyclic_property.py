@@ -97,3 +97,21 @@ def test_partition_is_acyclic_and_exact(module: Module, patterns: list[Pattern],
     got = run(part.module, [x, y])
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(w, g)
+
+
+def test_merging_two_regions_through_a_node_never_closes_a_cycle() -> None:
+    """a -> host -> c, and u reads a and c: u may join c's region, but merging a's region
+    in as well would put a and c in one region with the host node between them. Random
+    DAGs rarely build this shape, so it is spelt out (it fails if the merge check is off)."""
+    b = FunctionBuilder("main")
+    x = b.param("x", TensorType("float32", (2, 3)))
+    a = b.op("Relu", x)
+    c = b.op("Relu", b.op("Neg", a))
+    module = single_function_module(b.finish([b.op("Add", a, c)]))
+    pats = [pattern("relu", is_op("Relu", name="r")(wildcard("x")), 1, target="npu"),
+            pattern("add", is_op("Add", name="a")(wildcard("x"), wildcard("y")), 1,
+                    target="npu")]
+    part = partition(module, pats)
+    assert _quotient_is_acyclic(part)
+    assert sorted(r.ops for r in part.regions) == [1, 2]
+    verify(part.module)

@@ -41,6 +41,7 @@ class TensorPat:
     rank: int | None = None
     shape: tuple[int | None, ...] | None = None  # None entries match any extent
     const: bool = False
+    optional: bool = False  # the input may be omitted (Gemm without C); then it binds None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +184,15 @@ _counter = itertools.count()
 
 
 def wildcard(name: str = "", dtype: str | None = None, rank: int | None = None,
-             shape: tuple[int | None, ...] | None = None, const: bool = False) -> TensorExpr:
+             shape: tuple[int | None, ...] | None = None, const: bool = False,
+             optional: bool = False) -> TensorExpr:
     name = name or f"t{next(_counter)}"
-    return TensorExpr(name, TensorPat(name, dtype, rank, shape, const))
+    return TensorExpr(name, TensorPat(name, dtype, rank, shape, const, optional))
 
 
-def is_const(name: str = "", dtype: str | None = None, rank: int | None = None) -> TensorExpr:
-    return wildcard(name, dtype, rank, const=True)
+def is_const(name: str = "", dtype: str | None = None, rank: int | None = None,
+             shape: tuple[int | None, ...] | None = None, optional: bool = False) -> TensorExpr:
+    return wildcard(name, dtype, rank, shape, const=True, optional=optional)
 
 
 def is_op(*alternatives: str, name: str = "") -> Callable[..., NodeExpr]:

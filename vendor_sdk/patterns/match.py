@@ -10,6 +10,9 @@ QuantizeLinear``. Matching treats
   as a direct edge whose Q and DQ become part of the match;
 * a root whose only consumer is ``QuantizeLinear`` as producing that Q's int8 output.
 
+Each variant is compiled once per partition into a :class:`Plan` (alternatives
+by op, inputs split into nodes and tensors), so an attempt does lookups, not
+searches: matching is the bulk of partitioning and runs once per candidate root.
 A failed attempt raises :class:`_Fail` carrying how far it got, so the report
 can say which constraint stopped the closest pattern.
 """
@@ -23,106 +26,23 @@ from typing import Any
 
 import numpy as np
 
-from core.graph import Arg, Binding, Call, Constant, Function, Var
-from core.ops.registry import OpError
-from core.ops.window import window_of
+from core.graph import Arg, Binding, Call, Constant, Var
 from core.types import TensorType
 from vendor_sdk.patterns.constraint import OpAlt
 from vendor_sdk.patterns.lang import COMMUTATIVE, NodePat, Pattern, TensorPat, Variant
+from vendor_sdk.patterns.view import GraphView, QParams, qparams_of
 
-_WINDOWED = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool"})
-_WINDOW_ATTRS = frozenset({"kernel_shape", "strides", "dilations", "pads"})
+_DQ, _Q = "DequantizeLinear", "QuantizeLinear"
 
 
 @dataclass(frozen=True, slots=True)
-class QParams:
-    """Quantization parameters of one matched tensor (per-tensor or per-channel)."""
-
-    scale: tuple[float, ...]
-    zero_point: tuple[int, ...]
-    axis: int | None  # None: per-tensor
-    dtype: str  # the quantized dtype
-
-
-class GraphView:
-    """Integer-indexed producers and users of one function's bindings."""
-
-    def __init__(self, f: Function) -> None:
-        self.f = f
-        self.bindings: list[Binding] = list(f.bindings)
-        self.index: dict[str, int] = {b.var.name: i for i, b in enumerate(self.bindings)}
-        n = len(self.bindings)
-        self.users: list[list[int]] = [[] for _ in range(n)]
-        self.preds: list[list[int]] = [[] for _ in range(n)]
-        self.uses = [0] * n  # uses by bindings and by the function's outputs
-        index = self.index
-        for i, b in enumerate(self.bindings):
-            e = b.value
-            args = e.args if not hasattr(e, "index") else (e.value,)  # TupleGetItem
-            for a in args:
-                if type(a) is Var and a.name in index:
-                    j = index[a.name]
-                    self.uses[j] += 1
-                    self.users[j].append(i)
-                    self.preds[i].append(j)
-        for o in f.outputs:
-            if isinstance(o, Var) and o.name in index:
-                self.uses[index[o.name]] += 1
-        self._window: dict[int, dict[str, Any]] = {}
-
-    def op(self, i: int) -> str:
-        e = self.bindings[i].value
-        return e.op if type(e) is Call else ""
-
-    def producer(self, arg: Arg) -> int:
-        return self.index.get(arg.name, -1) if type(arg) is Var else -1
-
-    def attr(self, i: int, name: str) -> Any:
-        """An attribute with ONNX window defaults resolved (kernel from the weight, ...)."""
-        e = self.bindings[i].value
-        assert type(e) is Call
-        if e.op in _WINDOWED and name in _WINDOW_ATTRS:
-            if i not in self._window:
-                self._window[i] = _window_attrs(e)
-            return self._window[i].get(name, e.attrs.get(name))
-        return e.attrs.get(name)
-
-
-def _window_attrs(e: Call) -> dict[str, Any]:
-    x = e.args[0].type if e.args[0] is not None else None
-    if not isinstance(x, TensorType):
-        return {}
-    w = e.args[1].type if e.op.startswith("Conv") and len(e.args) > 1 else None
-    kernel = tuple(w.shape[2:]) if isinstance(w, TensorType) else None
-    try:
-        win = window_of(e.attrs, kernel, x.rank - 2, e.op)
-    except OpError:
-        return {}
-    return {"kernel_shape": win.kernel, "strides": win.strides, "dilations": win.dilations,
-            "pads": win.pads}
-
-
-def qparams_of(dq: Call) -> QParams | None:
-    scale, zp = dq.args[1], dq.args[2] if len(dq.args) > 2 else None
-    if not isinstance(scale, Constant) or not (zp is None or isinstance(zp, Constant)):
-        return None
-    q = dq.args[0]
-    qdtype = q.type.dtype if q is not None else "int8"  # type: ignore[union-attr]
-    zps = zp.value.reshape(-1) if zp is not None else np.zeros(scale.value.size, np.int64)
-    per_channel = scale.value.size > 1
-    return QParams(tuple(float(s) for s in scale.value.reshape(-1)),
-                   tuple(int(z) for z in zps), int(dq.attrs["axis"]) if per_channel else None,
-                   qdtype)
-
-
-@dataclass(frozen=True)
 class Match:
     pattern: Pattern
     variant: Variant
     nodes: Mapping[str, int]  # pattern node -> binding index
     owned: tuple[int, ...]  # bindings that move into the composite, in order
     copied: tuple[int, ...]  # DequantizeLinear bindings duplicated into the composite
-    tensors: Mapping[str, Arg]  # pattern tensor -> the value it binds (seen through DQ)
+    tensors: Mapping[str, Arg]  # pattern tensor -> the value it binds (None: absent optional)
     qparams: Mapping[str, QParams]  # per pattern tensor, and "out" for a quantized result
     output: int  # the binding whose value the composite returns
 
@@ -187,17 +107,15 @@ def _alt_holds(view: GraphView, i: int, alt: OpAlt) -> str:
     return ""
 
 
-def check_node(view: GraphView, i: int, pn: NodePat) -> str:
-    """'' if binding i satisfies the node pattern's op and attributes, else the reason."""
-    op = view.op(i)
+def _check_call(view: GraphView, i: int, pn: NodePat, alts: tuple[OpAlt, ...]) -> str:
+    """'' if binding i (whose op has these alternatives in pn) satisfies pn, else why not."""
     why = ""
-    for alt in pn.alts:
-        if alt.op == op:
-            why = _alt_holds(view, i, alt)
-            if not why:
-                break
+    for alt in alts:
+        why = _alt_holds(view, i, alt) if alt.pinned else ""
+        if not why:
+            break
     else:
-        return why or f"op is {op or 'not a call'}, not {pn.op_text}"
+        return why
     for name, c in pn.attrs:
         value = view.attr(i, name)
         if value is None or not c.holds(value):
@@ -206,93 +124,168 @@ def check_node(view: GraphView, i: int, pn: NodePat) -> str:
     return ""
 
 
+def check_node(view: GraphView, i: int, pn: NodePat) -> str:
+    """'' if binding i satisfies the node pattern's op and attributes, else the reason."""
+    op = view.ops[i]
+    alts = tuple(a for a in pn.alts if a.op == op)
+    if not alts:
+        return f"op is {op or 'not a call'}, not {pn.op_text}"
+    return _check_call(view, i, pn, alts)
+
+
+_DTYPE_NAMES: dict[np.dtype[Any], str] = {}
+
+
+def _constant_type(a: Constant) -> tuple[str, int, tuple[int, ...]]:
+    # str(np.dtype) is slow and Constant.type rebuilds a TensorType on every read.
+    v = a.value
+    name = _DTYPE_NAMES.get(v.dtype)
+    if name is None:
+        name = _DTYPE_NAMES[v.dtype] = str(v.dtype)
+    return name, v.ndim, v.shape
+
+
 def check_tensor(tp: TensorPat, arg: Arg) -> str:
-    t = arg.type if arg is not None else None
-    if not isinstance(t, TensorType):
-        return f"tensor {tp.name} is missing"
-    if tp.dtype is not None and t.dtype != tp.dtype:
-        return f"requires {tp.name} dtype {tp.dtype} (got {t.dtype})"
-    if tp.rank is not None and t.rank != tp.rank:
-        return f"requires {tp.name} rank {tp.rank} (got {t.rank})"
-    if tp.shape is not None and (t.rank != len(tp.shape) or any(
-            want is not None and got != want
-            for want, got in zip(tp.shape, t.shape, strict=False))):
-        return f"requires {tp.name} shape {list(tp.shape)} (got {[str(d) for d in t.shape]})"
-    if tp.const and not isinstance(arg, Constant):
+    if type(arg) is Constant:
+        dtype, rank, shape = _constant_type(arg)
+    else:
+        t = arg.type if arg is not None else None
+        if not isinstance(t, TensorType):
+            return f"tensor {tp.name} is missing"
+        dtype, rank, shape = t.dtype, len(t.shape), t.shape
+    if tp.dtype is not None and dtype != tp.dtype:
+        return f"requires {tp.name} dtype {tp.dtype} (got {dtype})"
+    if tp.rank is not None and rank != tp.rank:
+        return f"requires {tp.name} rank {tp.rank} (got {rank})"
+    if tp.shape is not None and (rank != len(tp.shape) or any(
+            want is not None and got != want for want, got in zip(tp.shape, shape, strict=False))):
+        return f"requires {tp.name} shape {list(tp.shape)} (got {[str(d) for d in shape]})"
+    if tp.const and type(arg) is not Constant:
         return f"requires {tp.name} to be a constant"
     return ""
 
 
-class _Attempt:
-    """One attempt to match a variant rooted at one binding (backtracks on commutative ops)."""
+@dataclass(frozen=True, slots=True)
+class _NodePlan:
+    pat: NodePat
+    by_op: Mapping[str, tuple[OpAlt, ...]]  # the alternatives naming each op
+    pinned: bool  # some alternative pins an attribute or a constant input
+    inputs: tuple[tuple[str, TensorPat | None], ...]  # (name, None for a node | tensor)
+    required: int  # inputs before the trailing optional tensors
+    sees_qdq: bool  # an edge into this node may look through Q -> DQ
 
-    def __init__(self, view: GraphView, pattern: Pattern, variant: Variant) -> None:
-        self.view, self.pattern, self.variant = view, pattern, variant
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One variant of one pattern, compiled for matching."""
+
+    pattern: Pattern
+    variant: Variant
+    nodes: Mapping[str, _NodePlan]
+    root_ops: frozenset[str]
+
+
+def compile_plan(pattern: Pattern, variant: Variant) -> Plan:
+    nodes: dict[str, _NodePlan] = {}
+    for name, pn in variant.nodes.items():
+        by_op: dict[str, tuple[OpAlt, ...]] = {}
+        for alt in pn.alts:
+            by_op[alt.op] = (*by_op.get(alt.op, ()), alt)
+        inputs = tuple((i, None if i in variant.nodes else pattern.tensors[i])
+                       for i in pn.inputs)
+        required = len(inputs)
+        while required and (tp := inputs[required - 1][1]) is not None and tp.optional:
+            required -= 1
+        nodes[name] = _NodePlan(pn, by_op, any(a.pinned for a in pn.alts), inputs, required,
+                                _DQ not in pn.ops)
+    return Plan(pattern, variant, nodes, variant.nodes[variant.root].ops)
+
+
+class _Attempt:
+    """One attempt to match a plan rooted at one binding (backtracks on commutative ops)."""
+
+    __slots__ = ("copied", "nodes", "owned", "plan", "qparams", "tensors", "view")
+
+    def __init__(self, view: GraphView, plan: Plan) -> None:
+        self.view, self.plan = view, plan
         self.nodes: dict[str, int] = {}
         self.tensors: dict[str, Arg] = {}
         self.qparams: dict[str, QParams] = {}
         self.owned: list[int] = []
         self.copied: list[int] = []
 
-    def snapshot(self) -> tuple[dict[str, int], dict[str, Arg], dict[str, QParams], int, int]:
-        return (dict(self.nodes), dict(self.tensors), dict(self.qparams), len(self.owned),
+    def _mark(self) -> tuple[int, int, int, int, int]:
+        return (len(self.nodes), len(self.tensors), len(self.qparams), len(self.owned),
                 len(self.copied))
 
-    def restore(self, s: tuple[dict[str, int], dict[str, Arg], dict[str, QParams], int, int]
-                ) -> None:
-        self.nodes, self.tensors, self.qparams = s[0], s[1], s[2]
-        del self.owned[s[3]:]
-        del self.copied[s[4]:]
+    def _undo(self, mark: tuple[int, int, int, int, int]) -> None:
+        # Bindings are only ever added, so the dicts' insertion order is an undo log.
+        for d, n in ((self.nodes, mark[0]), (self.tensors, mark[1]), (self.qparams, mark[2])):
+            while len(d) > n:
+                d.popitem()
+        del self.owned[mark[3]:]
+        del self.copied[mark[4]:]
 
     def node(self, name: str, i: int) -> None:
-        if name in self.nodes:
-            if self.nodes[name] != i:
-                raise _Fail(f"{name} must be one value but binds two", len(self.nodes))
+        nodes = self.nodes
+        if name in nodes:
+            if nodes[name] != i:
+                raise _Fail(f"{name} must be one value but binds two", len(nodes))
             return
-        pn = self.variant.nodes[name]
-        why = check_node(self.view, i, pn)
-        if why:
-            raise _Fail(f"{name} {why}", len(self.nodes))
-        self.nodes[name] = i
+        plan = self.plan.nodes[name]
+        view = self.view
+        op = view.ops[i]
+        alts = plan.by_op.get(op)
+        if alts is None:
+            raise _Fail(f"{name} op is {op or 'not a call'}, not {plan.pat.op_text}", len(nodes))
+        if plan.pinned or plan.pat.attrs:
+            why = _check_call(view, i, plan.pat, alts)
+            if why:
+                raise _Fail(f"{name} {why}", len(nodes))
+        nodes[name] = i
         self.owned.append(i)
-        e = self.view.bindings[i].value
-        # Inputs pinned by the op alternative (`Clip(min=0)`) are not pattern inputs.
-        pinned = {_named_input(e.op, n) for alt in pn.alts if alt.op == e.op
-                  for n, _ in alt.pinned if n not in e.attrs}
-        args = [a for k, a in enumerate(e.args) if k not in pinned]
+        e = view.bindings[i].value
+        args = list(e.args)  # type: ignore[union-attr]
+        if plan.pinned:  # inputs pinned by the alternative (`Clip(min=0)`) are not inputs
+            pinned = {_named_input(op, n) for alt in alts for n, _ in alt.pinned
+                      if n not in e.attrs}  # type: ignore[union-attr]
+            args = [a for k, a in enumerate(args) if k not in pinned]
         while args and args[-1] is None:
             args.pop()
-        if len(args) != len(pn.inputs):
-            raise _Fail(f"{name} has {len(args)} inputs, the pattern {len(pn.inputs)}",
-                        len(self.nodes))
-        if len(args) == 2 and e.op in COMMUTATIVE:
-            s = self.snapshot()
+        if not plan.required <= len(args) <= len(plan.inputs):
+            raise _Fail(f"{name} has {len(args)} inputs, the pattern {len(plan.inputs)}",
+                        len(nodes))
+        if len(args) == 2 and op in COMMUTATIVE:
+            mark = self._mark()
             try:
-                self.inputs(pn, args)
+                self.inputs(plan, args)
                 return
             except _Fail:
-                self.restore(s)
-            self.inputs(pn, args[::-1])
+                self._undo(mark)
+            self.inputs(plan, args[::-1])
         else:
-            self.inputs(pn, args)
+            self.inputs(plan, args)
 
-    def inputs(self, pn: NodePat, args: list[Arg]) -> None:
-        for name, arg in zip(pn.inputs, args, strict=True):
-            if name in self.variant.nodes:
+    def inputs(self, plan: _NodePlan, args: list[Arg]) -> None:
+        n = len(args)
+        for k, (name, tp) in enumerate(plan.inputs):
+            arg = args[k] if k < n else None
+            if tp is None:
                 self.edge(name, arg)
+            elif arg is None and tp.optional:
+                self.absent(tp)
             else:
-                self.tensor(self.pattern.tensors[name], arg)
+                self.tensor(tp, arg)
 
     def edge(self, name: str, arg: Arg) -> None:
         view = self.view
-        j = view.producer(arg)
+        j = view.index.get(arg.name, -1) if type(arg) is Var else -1
         if j < 0:
             raise _Fail(f"{name} must be computed by an op, not a graph input or constant",
                         len(self.nodes))
-        if view.op(j) == "DequantizeLinear" and "DequantizeLinear" not in \
-                self.variant.nodes[name].ops:
+        if view.ops[j] == _DQ and self.plan.nodes[name].sees_qdq:
             q = view.producer(view.bindings[j].value.args[0])  # type: ignore[union-attr]
-            if q >= 0 and view.op(q) == "QuantizeLinear":
+            if q >= 0 and view.ops[q] == _Q:
                 k = view.producer(view.bindings[q].value.args[0])  # type: ignore[union-attr]
                 if k >= 0 and view.uses[j] == 1 and view.uses[q] == 1:
                     self.owned.extend((q, j))
@@ -300,21 +293,25 @@ class _Attempt:
                     return
         self.node(name, j)
 
+    def absent(self, tp: TensorPat) -> None:
+        if tp.name in self.tensors and self.tensors[tp.name] is not None:
+            raise _Fail(f"{tp.name} must be one value but binds two", len(self.nodes))
+        self.tensors[tp.name] = None
+
     def tensor(self, tp: TensorPat, arg: Arg) -> None:
         view = self.view
-        j = view.producer(arg)
         qp = None
-        if j >= 0 and view.op(j) == "DequantizeLinear" and (
-                tp.dtype is None or not tp.dtype.startswith("float")):
-            dq = view.bindings[j].value
-            assert isinstance(dq, Call)
-            qp = qparams_of(dq)
-            if qp is not None:
-                arg = dq.args[0]
-                self.copied.append(j)
-        bound = self.tensors.get(tp.name)
-        if bound is not None or tp.name in self.tensors:
-            if not _same(bound, arg):
+        if type(arg) is Var and (tp.dtype is None or not tp.dtype.startswith("float")):
+            j = view.index.get(arg.name, -1)
+            if j >= 0 and view.ops[j] == _DQ:
+                dq = view.bindings[j].value
+                assert isinstance(dq, Call)
+                qp = qparams_of(dq)
+                if qp is not None:
+                    arg = dq.args[0]
+                    self.copied.append(j)
+        if tp.name in self.tensors:
+            if not _same(self.tensors[tp.name], arg):
                 raise _Fail(f"{tp.name} must be one value but binds two", len(self.nodes))
             return
         why = check_tensor(tp, arg)
@@ -331,38 +328,37 @@ def _same(a: Arg, b: Arg) -> bool:
     return a is b
 
 
-def match_at(view: GraphView, i: int, pattern: Pattern, variant: Variant) -> Match:
-    """Match ``variant`` rooted at binding ``i``; raises _Fail with the reason."""
-    at = _Attempt(view, pattern, variant)
+def match_at(view: GraphView, i: int, plan: Plan) -> Match:
+    """Match the plan's variant rooted at binding ``i``; raises _Fail with the reason."""
+    at = _Attempt(view, plan)
+    variant = plan.variant
     at.node(variant.root, i)
     # Every node but the output must be used only inside the match: otherwise the
     # composite would have to return an intermediate too.
     owned = set(at.owned)
-    inside: dict[int, int] = {}
-    for k in owned:
-        for p in view.preds[k]:
-            inside[p] = inside.get(p, 0) + 1
-    for k in owned:
-        if k != i and inside.get(k, 0) != view.uses[k]:
-            name = next((n for n, g in at.nodes.items() if g == k), view.op(k))
+    uses, users = view.uses, view.users
+    for k in at.owned:
+        if k != i and (uses[k] != len(users[k]) or any(u not in owned for u in users[k])):
+            name = next((n for n, g in at.nodes.items() if g == k), view.ops[k])
             raise _Fail(f"{name} ({view.bindings[k].var}) is also used outside the pattern",
                         len(at.nodes))
     output = i
-    users = view.users[i]
-    if view.uses[i] == 1 and len(users) == 1 and view.op(users[0]) == "QuantizeLinear":
-        output = users[0]
+    root_users = users[i]
+    if uses[i] == 1 and len(root_users) == 1 and view.ops[root_users[0]] == _Q:
+        output = root_users[0]
         q = view.bindings[output].value
         assert isinstance(q, Call)
-        dq_like = Call("DequantizeLinear", (q.args[0], *q.args[1:]), q.attrs)
-        qp = qparams_of(dq_like)
+        qp = qparams_of(Call(_DQ, (q.args[0], *q.args[1:]), q.attrs))
         if qp is not None:
             at.qparams["out"] = QParams(qp.scale, qp.zero_point, qp.axis,
                                         view.bindings[output].var.type.dtype)  # type: ignore[union-attr]
         owned.add(output)
-    m = Match(pattern, variant, dict(at.nodes), tuple(sorted(owned)),
-              tuple(sorted(set(at.copied) - owned)), dict(at.tensors), dict(at.qparams), output)
-    if pattern.check is not None:
-        verdict = pattern.check(MatchContext(view, m))
+    copied = tuple(sorted(set(at.copied) - owned)) if at.copied else ()
+    m = Match(plan.pattern, variant, at.nodes, tuple(sorted(owned)), copied, at.tensors,
+              at.qparams, output)
+    check = plan.pattern.check
+    if check is not None:
+        verdict = check(MatchContext(view, m))
         if verdict is not True:
             reason = verdict if isinstance(verdict, str) and verdict else "its check rejected it"
             raise _Fail(f"check: {reason}", len(at.nodes) + 1)

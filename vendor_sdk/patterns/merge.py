@@ -14,14 +14,20 @@ reach R through some node outside R. Then
 Every region member precedes u, so no path from u can re-enter R: the check
 is complete, and regions stay convex by induction. Sets are shared between a
 unit and its single predecessor, so chains and parallel chains cost O(1) per
-unit; a node merging many branches pays for the union of their region sets.
+unit. A region none of whose members still has an unprocessed reader is
+*closed*: no later unit can join or merge it, so whenever a set is rebuilt its
+closed regions are dropped. That keeps the sets as small as the open frontier:
+an alternating NPU/host chain, or one host chain that many regions feed, stays
+linear (a set that only ever grows would make both quadratic). What remains
+super-linear is a frontier of many regions that all stay open for long.
 Region ids are joined with union-find; the sets hold ids as they were, so a
-membership test canonicalises them (only once any merge has happened).
+membership test canonicalises them (only once any merge has happened); a
+rebuilt set holds canonical ids again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 _EMPTY: frozenset[int] = frozenset()
 
@@ -31,6 +37,7 @@ class _Regions:
         self.parent: list[int] = []
         self.target: list[str] = []
         self.ext: list[frozenset[int]] = []
+        self.open: list[int] = []  # members with readers still to come (per root)
         self.merged = False
 
     def new(self, target: str) -> int:
@@ -38,7 +45,13 @@ class _Regions:
         self.parent.append(r)
         self.target.append(target)
         self.ext.append(_EMPTY)
+        self.open.append(0)
         return r
+
+    def rebuilt(self, ids: Iterable[int]) -> frozenset[int]:
+        """The open regions among ``ids``, as canonical ids."""
+        find, open_ = self.find, self.open
+        return frozenset(r for r in map(find, ids) if open_[r] > 0)
 
     def find(self, r: int) -> int:
         parent = self.parent
@@ -55,7 +68,8 @@ class _Regions:
 
     def union(self, a: int, b: int) -> int:
         self.parent[b] = a
-        self.ext[a] = self.ext[a] | self.ext[b]
+        self.ext[a] = self.rebuilt(self.ext[a] | self.ext[b])
+        self.open[a] += self.open[b]
         self.merged = True
         return a
 
@@ -70,57 +84,71 @@ def merge_regions(preds: Sequence[Sequence[int]], targets: Sequence[str | None])
     regions = _Regions()
     region = [-1] * n
     anc: list[frozenset[int]] = [_EMPTY] * n
+    readers = [0] * n  # readers of each unit not yet processed
+    for ps in preds:
+        for p in ps:
+            readers[p] += 1
     find = regions.find
     for u in range(n):
         ps = preds[u]
-        if not ps:
-            a = _EMPTY
-        elif len(ps) == 1:
-            a = anc[ps[0]]
-        else:
-            sets = sorted({id(anc[p]): anc[p] for p in ps}.values(), key=len, reverse=True)
-            a = sets[0]
-            for s in sets[1:]:
-                if not s <= a:
-                    a = a | s
         t = targets[u]
-        if t is None:
-            anc[u] = a
-            continue
-        cands: list[int] = []
-        for p in ps:
-            r = region[p]
-            if r >= 0:
-                r = find(r)
-                if regions.target[r] == t and r not in cands:
-                    cands.append(r)
         chosen = -1
-        for r in cands:
-            if _may_join(regions, r, ps, region, anc):
-                chosen = r
-                break
-        if chosen < 0:
-            chosen = regions.new(t)
-        else:
-            for r2 in cands:
-                if r2 == chosen or find(r2) == chosen or find(r2) != r2:
-                    continue
-                if _may_merge(regions, chosen, r2, ps, region, anc):
-                    chosen = regions.union(chosen, r2)
-        region[u] = chosen
-        ext = regions.ext[chosen]
-        for p in ps:
-            rp = region[p]
-            if (rp < 0 or find(rp) != chosen) and not anc[p] <= ext:
-                ext = ext | anc[p]
-        regions.ext[chosen] = ext
-        anc[u] = a | {chosen} if chosen not in a else a
+        if t is not None:
+            cands: list[int] = []
+            for p in ps:
+                r = region[p]
+                if r >= 0:
+                    r = find(r)
+                    if regions.target[r] == t and r not in cands:
+                        cands.append(r)
+            for r in cands:
+                if _may_join(regions, r, ps, region, anc):
+                    chosen = r
+                    break
+            if chosen < 0:
+                chosen = regions.new(t)
+            else:
+                for r2 in cands:
+                    if r2 == chosen or find(r2) == chosen or find(r2) != r2:
+                        continue
+                    if _may_merge(regions, chosen, r2, ps, region, anc):
+                        chosen = regions.union(chosen, r2)
+            region[u] = chosen
+            if readers[u]:
+                regions.open[chosen] += 1
+            ext = regions.ext[chosen]
+            outside = [anc[p] for p in ps if (region[p] < 0 or find(region[p]) != chosen)
+                       and not anc[p] <= ext]
+            if outside:
+                regions.ext[chosen] = regions.rebuilt(ext.union(*outside))
+        anc[u] = _ancestors(regions, ps, anc, chosen)
+        for p in ps:  # u has read p: p's region may close
+            readers[p] -= 1
+            if readers[p] == 0 and region[p] >= 0:
+                regions.open[find(region[p])] -= 1
     dense: dict[int, int] = {}
     out = [-1] * n
     for u in range(n):
         if region[u] >= 0:
             out[u] = dense.setdefault(find(region[u]), len(dense))
     return out
+
+
+def _ancestors(regions: _Regions, ps: Sequence[int], anc: list[frozenset[int]],
+               chosen: int) -> frozenset[int]:
+    """anc of a unit: its predecessors' sets plus its own region; shared when unchanged."""
+    if not ps:
+        return frozenset((chosen,)) if chosen >= 0 else _EMPTY
+    a = anc[ps[0]]
+    if len(ps) > 1:
+        sets = sorted({id(anc[p]): anc[p] for p in ps}.values(), key=len, reverse=True)
+        a = sets[0]
+        extra = [s for s in sets[1:] if not s <= a]
+        if extra:
+            return regions.rebuilt(a.union(*extra, (chosen,) if chosen >= 0 else ()))
+    if chosen < 0 or chosen in a:
+        return a
+    return regions.rebuilt(a) | {chosen}
 
 
 def _may_join(regions: _Regions, r: int, ps: Sequence[int], region: list[int],

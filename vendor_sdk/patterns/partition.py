@@ -9,12 +9,15 @@ replaces region calls by ``CallExtern``.
 
 from __future__ import annotations
 
+import gc
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from core.graph import (
     Attrs,
+    AttrValue,
     Binding,
     Block,
     Call,
@@ -28,9 +31,10 @@ from core.graph import (
 from core.types import TupleType
 from vendor_sdk.patterns.errors import PartitionError
 from vendor_sdk.patterns.lang import Pattern
-from vendor_sdk.patterns.match import GraphView, Match
+from vendor_sdk.patterns.match import Match
 from vendor_sdk.patterns.merge import merge_regions
 from vendor_sdk.patterns.select import Selection, select_matches
+from vendor_sdk.patterns.view import GraphView
 
 
 @dataclass(frozen=True)
@@ -90,32 +94,45 @@ def partition(module: Module, patterns: Sequence[Pattern],
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise PartitionError(f"pattern names must be unique; repeated: {', '.join(dup)}")
-    main = module.main
-    view = GraphView(main)
-    host = [view.op(i) in options.host_ops or b.var.name in options.host_nodes
-            or (bool(b.source) and b.source in options.host_nodes)
-            for i, b in enumerate(view.bindings)]
-    sel = select_matches(view, patterns, host)
-    demoted: dict[int, str] = {}
-    chosen = list(sel.matches)
-    for _ in range(2):  # pruning a region never creates a cycle; a second pass settles sizes
-        groups = _regions(view, chosen)
-        keep = _prune(groups, options, demoted)
-        chosen = [m for ms in keep for m in ms]
-        if len(keep) == len(groups):
-            break
-    groups = _regions(view, chosen)
-    part = _build(module, view, groups, sel, demoted)
-    return replace(part, forced=frozenset(i for i, h in enumerate(host) if h))
+    with _paused_gc():
+        view = GraphView(module.main)
+        host = [view.ops[i] in options.host_ops or b.var.name in options.host_nodes
+                or (bool(b.source) and b.source in options.host_nodes)
+                for i, b in enumerate(view.bindings)]
+        sel = select_matches(view, patterns, host)
+        demoted: dict[int, str] = {}
+        groups = _regions(view, sel.matches)
+        for _ in range(2):  # pruning a region never creates a cycle; a second pass settles sizes
+            keep = _prune(groups, options, demoted)
+            if len(keep) == len(groups):
+                break
+            groups = _regions(view, [m for ms in keep for m in ms])
+        part = _build(module, view, groups, sel, demoted)
+        return replace(part, forced=frozenset(i for i, h in enumerate(host) if h))
 
 
-def _units(view: GraphView, matches: Sequence[Match]) -> tuple[list[int], dict[int, Match]]:
-    """Unit of each binding (a match's index, else -1) and the match of each output binding."""
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """Partitioning allocates many small acyclic objects (matches, bindings, functions).
+    Python's cyclic collector would rescan the whole, growing IR each time a generation
+    fills, which costs more than the partitioning itself on large graphs and finds nothing:
+    reference counting frees all of it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _owners(view: GraphView, matches: Sequence[Match]) -> list[int]:
+    """The index of the match owning each binding, else -1."""
     owner = [-1] * len(view.bindings)
     for k, m in enumerate(matches):
         for i in m.owned:
             owner[i] = k
-    return owner, {m.output: m for m in matches}
+    return owner
 
 
 def _needed_dq(view: GraphView, matches: Sequence[Match], owner: list[int]) -> list[bool]:
@@ -134,7 +151,7 @@ def _needed_dq(view: GraphView, matches: Sequence[Match], owner: list[int]) -> l
 
 def _regions(view: GraphView, matches: Sequence[Match]) -> list[list[Match]]:
     """Group matches into maximal acyclic regions (see vendor_sdk.patterns.merge)."""
-    owner, _ = _units(view, matches)
+    owner = _owners(view, matches)
     live = _needed_dq(view, matches, owner)
     # One unit per host binding and per match, ordered by the match's output position:
     # every external input of a match precedes its output, so this order is topological.
@@ -203,30 +220,34 @@ def _prune(groups: list[list[Match]], options: PartitionOptions,
 
 
 def _composite(view: GraphView, m: Match, name: str) -> tuple[Function, tuple[Var, ...]]:
-    body = [view.bindings[i] for i in sorted({*m.owned, *m.copied})]
+    idx = sorted({*m.owned, *m.copied}) if m.copied else m.owned
+    body = tuple(view.bindings[i] for i in idx)
     defined = {b.var.name for b in body}
     params: dict[str, Var] = {}
     for b in body:
         for a in args_of(b.value):
-            if isinstance(a, Var) and a.name not in defined:
+            if type(a) is Var and a.name not in defined:
                 params.setdefault(a.name, a)
-    attrs: dict[str, object] = {"kind": "composite", "pattern": m.pattern.name,
-                                "target": m.pattern.target, "priority": m.pattern.priority,
-                                "lower": m.pattern.lower,
-                                "nodes": tuple(f"{n}={view.bindings[i].var.name}"
-                                               for n, i in m.nodes.items())}
-    for t, q in sorted(m.qparams.items()):
-        attrs |= {f"{t}.scale": q.scale, f"{t}.zero_point": q.zero_point,
-                  f"{t}.axis": -1 if q.axis is None else q.axis, f"{t}.dtype": q.dtype}
+    pat = m.pattern
+    items: list[tuple[str, AttrValue]] = [
+        ("kind", "composite"), ("pattern", pat.name), ("target", pat.target),
+        ("priority", pat.priority), ("lower", pat.lower),
+        ("nodes", tuple([f"{n}={view.bindings[i].var.name}" for n, i in m.nodes.items()]))]
+    for t, q in m.qparams.items():
+        items += [(f"{t}.scale", q.scale), (f"{t}.zero_point", q.zero_point),
+                  (f"{t}.axis", -1 if q.axis is None else q.axis), (f"{t}.dtype", q.dtype)]
+    # Every value above is already a plain int / str / tuple (QParams converts numpy
+    # scalars), so the Attrs is built directly: Attrs.of would re-freeze each element.
+    items.sort()
     out = view.bindings[m.output].var
-    f = Function(name, tuple(params.values()), (Block(tuple(body)),), (out,), Attrs.of(attrs))
-    return f, tuple(params.values())
+    ps = tuple(params.values())
+    return Function(name, ps, (Block(body),), (out,), Attrs(tuple(items))), ps
 
 
 def _build(module: Module, view: GraphView, groups: list[list[Match]], sel: Selection,
            demoted: dict[int, str]) -> Partition:
     matches = [m for g in groups for m in g]
-    owner, _ = _units(view, matches)
+    owner = _owners(view, matches)
     live = _needed_dq(view, matches, owner)
     region_of = [-1] * len(view.bindings)
     for r, g in enumerate(groups):
@@ -259,7 +280,7 @@ def _build(module: Module, view: GraphView, groups: list[list[Match]], sel: Sele
             or any(region_of[u] != r for u in _consumers(view, m.output, live)))
         if not outputs:  # dead code in the input graph: keep the region well-formed
             outputs = (view.bindings[g[-1].output].var,)
-        attrs = Attrs.of({"kind": "region", "target": g[0].pattern.target})
+        attrs = Attrs((("kind", "region"), ("target", g[0].pattern.target)))  # sorted
         funcs.append(Function(rname, tuple(inputs.values()), (Block(tuple(calls)),), outputs,
                               attrs))
         regions.append(Region(rname, g[0].pattern.target, tuple(g), tuple(inputs.values()),
@@ -292,28 +313,27 @@ def _main(view: GraphView, regions: list[Region], region_of: list[int],
           live: list[bool]) -> Function:
     """Main with each region as one call, in a topological order of the quotient graph."""
     n = len(view.bindings)
-    # Quotient nodes: host binding i -> i; region r -> n + r.
-    def node(i: int) -> int:
-        return n + region_of[i] if region_of[i] >= 0 else i
-
-    members: dict[int, list[int]] = {}
-    for i in range(n):
-        if region_of[i] >= 0 or live[i]:
-            members.setdefault(node(i), []).append(i)
-    succs: dict[int, set[int]] = {q: set() for q in members}
-    indeg = dict.fromkeys(members, 0)
-    for q, idx in members.items():
-        for i in idx:
-            for p in view.preds[i]:
-                pq = node(p)
-                if pq != q and pq in members and q not in succs[pq]:
-                    succs[pq].add(q)
-                    indeg[q] += 1
-    heap = [(members[q][0], q) for q, d in indeg.items() if d == 0]
+    # Quotient nodes: host binding i -> i; region r -> n + r; a dropped DQ copy -> -1.
+    q_of = [n + r if r >= 0 else (i if live[i] else -1) for i, r in enumerate(region_of)]
+    first = [-1] * (n + len(regions))  # first member binding: ties keep the original order
+    succs: list[list[int]] = [[] for _ in first]
+    indeg = [0] * len(first)
+    preds = view.preds
+    for i, q in enumerate(q_of):
+        if q < 0:
+            continue
+        if first[q] < 0:
+            first[q] = i
+        for p in preds[i]:
+            pq = q_of[p]
+            if pq >= 0 and pq != q:  # parallel edges are fine: each is counted and released
+                succs[pq].append(q)
+                indeg[q] += 1
+    heap = [first[q] for q, d in enumerate(indeg) if d == 0 and first[q] >= 0]
     heapq.heapify(heap)
     out: list[Binding] = []
     while heap:
-        _, q = heapq.heappop(heap)
+        q = q_of[heapq.heappop(heap)]
         if q < n:
             out.append(view.bindings[q])
         else:
@@ -321,7 +341,7 @@ def _main(view: GraphView, regions: list[Region], region_of: list[int],
         for s in succs[q]:
             indeg[s] -= 1
             if indeg[s] == 0:
-                heapq.heappush(heap, (members[s][0], s))
+                heapq.heappush(heap, first[s])
     if len(out) < sum(1 for i in range(n) if region_of[i] < 0 and live[i]):
         raise PartitionError("the partition has a cycle between regions (SDK bug)")
     f = view.f

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from vendor_sdk.patterns.lang import Pattern, Variant
-from vendor_sdk.patterns.match import GraphView, Match, _Fail, match_at
+from vendor_sdk.patterns.lang import Pattern
+from vendor_sdk.patterns.match import Match, Plan, _Fail, compile_plan, match_at
+from vendor_sdk.patterns.view import GraphView
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +33,16 @@ class Selection:
     beaten: dict[int, tuple[str, str]] = field(default_factory=dict)  # binding -> (lost, winner)
 
 
-def _by_root_op(patterns: Sequence[Pattern]) -> dict[str, list[tuple[Pattern, Variant]]]:
-    table: dict[str, list[tuple[Pattern, Variant]]] = {}
+def _by_root_op(patterns: Sequence[Pattern]) -> dict[str, list[Plan]]:
+    table: dict[str, list[Plan]] = {}
     for p in patterns:
         for v in p.variants:
-            for alt in v.nodes[v.root].alts:
-                table.setdefault(alt.op, []).append((p, v))
+            plan = compile_plan(p, v)
+            for op in plan.root_ops:
+                table.setdefault(op, []).append(plan)
     for entries in table.values():
-        entries.sort(key=lambda pv: (-pv[0].priority, -len(pv[1].nodes), pv[0].name))
+        entries.sort(key=lambda pl: (-pl.pattern.priority, -len(pl.variant.nodes),
+                                     pl.pattern.name))
     return table
 
 
@@ -49,18 +52,19 @@ def select_matches(view: GraphView, patterns: Sequence[Pattern],
     table = _by_root_op(patterns)
     found: list[Match] = []
     misses: dict[int, list[Miss]] = {}
-    op_of = view.op
-    for i in range(len(view.bindings)):
-        entries = table.get(op_of(i))
+    pinned = any(host)
+    for i, op in enumerate(view.ops):
+        entries = table.get(op)
         if not entries or host[i]:
             continue
-        for p, v in entries:
+        for plan in entries:
             try:
-                m = match_at(view, i, p, v)
+                m = match_at(view, i, plan)
             except _Fail as f:
+                p = plan.pattern
                 misses.setdefault(i, []).append(Miss(p.name, p.priority, f.reason, f.progress))
                 continue
-            if any(host[k] for k in m.owned):
+            if pinned and any(host[k] for k in m.owned):
                 continue
             found.append(m)
     found.sort(key=lambda m: (-m.pattern.priority, -len(m.nodes), -len(m.owned), m.output))
