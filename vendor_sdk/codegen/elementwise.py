@@ -183,7 +183,9 @@ def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
     """(C definition of the layer function, explanation)."""
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
     em = NestEmitter(target, dram, {k: max(v, 2) for k, v in sizes.items()},
-                     Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x, form.y))
+                     Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x, form.y,
+                             int(nhwc_shape(layer.out_shape, dim)[-1]) // dim),
+                     activations=("A", "B", "X"))
     cap = min(target.memories["acc"].rows // 4, 1023)  # type: ignore[attr-defined]
     pref = [x.strip() for x in layer.lower.partition(":")[2].split(",")]
     lay = _Layer(em, dim)
@@ -197,7 +199,7 @@ def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
             f"{layer.pattern}: {explain} */\n")
     text = (head + f"static void {fn}(vsdk_rt *rt{args}, uint32_t X0, uint32_t X1, "
             "uint32_t Y, uint32_t c) {\n    (void)X1;\n    (void)c;\n"
-            + "\n".join(em.lines) + "\n}\n")
+            + "\n".join([*(f"    {ln}" for ln in em.prologue), *em.lines]) + "\n}\n")
     return text, explain
 
 

@@ -122,3 +122,20 @@ def find_alu(target: object, op: str, immediate: bool, prefer: list[str] | None 
         return n
     what = "an immediate" if immediate else "an on-chip operand"
     raise CodegenError(f"no intrinsic computes D = D {op} S with S {what}")
+
+
+def find_move(target: object, prefer: list[str] | None = None) -> tuple[str, str, str] | None:
+    """(intrinsic, destination, source) of one computing ``D = S`` between two operands of
+    the same on-chip memory and dtype, or None when the target has none."""
+    sems = target.semantics  # type: ignore[attr-defined]
+    for n in [*(prefer or []), *sorted(sems)]:
+        if n not in sems:
+            continue
+        st, ops = sems[n].statements[""], sems[n].operands
+        out = st.target.operand if isinstance(st.target, Access) else None
+        src = _operand(st.value) if isinstance(st.value, Access) else None
+        if out is None or src is None or src == out or not ops[src].shape:
+            continue
+        if (ops[src].scope, ops[src].dtype) == (ops[out].scope, ops[out].dtype):
+            return n, out, src
+    return None

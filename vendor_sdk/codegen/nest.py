@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from core.tir.expr import Const, Expr, Load, Var, binop
@@ -31,6 +31,7 @@ from core.tir.visit import substitute
 from vendor_sdk.check.staging import MEM_IDS
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name, evaluate
 from vendor_sdk.codegen.copies import copy_nest, is_var_plus, names_of, split_value
+from vendor_sdk.codegen.hoist import emit_fill, emit_requant
 from vendor_sdk.target.templates import OperandView, environment
 
 SAMPLES = 48  # sample points per staging copy for the lane-contiguity check
@@ -57,11 +58,14 @@ class Requant:
     descriptor: tuple[str, ...]  # the intrinsic's descriptor params, declaration order
     x: str = "X"                 # its int32 input and int8 output operands
     y: str = "Y"
+    blocks: int = 0              # descriptors in the table (0: unknown, loaded per tile)
 
 
 class NestEmitter:
     def __init__(self, target: object, dram: Mapping[str, str], sizes: Mapping[str, int],
-                 requant: Requant | None = None) -> None:
+                 requant: Requant | None = None, activations: Iterable[str] = ()) -> None:
+        """``activations``: DRAM buffers earlier layers wrote (their loads wait for those
+        layers' stores: vsdk_dram_fence)."""
         self.target = target
         self.dim = int(target.params["DIM"])  # type: ignore[attr-defined]
         self.dram = dict(dram)
@@ -73,6 +77,13 @@ class NestEmitter:
         self.shadow: dict[str, int] = {}  # acc buffer -> first out row of its requant copy
         self.loops: list[tuple[Var, Expr]] = []
         self.env = environment()
+        # Constants loaded once per layer (before its loops) into rows reserved at the top
+        # of a memory, above every tile: see vendor_sdk.codegen.hoist.
+        self.prologue: list[str] = []
+        self.reserved: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.hoisted: dict[str, int] = {}  # DRAM buffer -> its first reserved row
+        self.activations = frozenset(activations)
 
     # ---- layout ----
     def rows_of(self, buf: Buffer) -> int:
@@ -101,11 +112,42 @@ class NestEmitter:
     def _alloc(self, scope: str, rows: int, what: str) -> int:
         mems = self.target.memories  # type: ignore[attr-defined]
         start = -(-self.cursor.get(scope, 0) // self.dim) * self.dim  # tiles start aligned
-        if start + rows > mems[scope].rows:
+        free = mems[scope].rows - self.reserved.get(scope, 0)
+        if start + rows > free:
             raise CodegenError(f"{what}: {rows} rows of '{scope}' from row {start} exceed its "
-                               f"{mems[scope].rows} rows")
+                               f"{free} free rows")
         self.cursor[scope] = start + rows
+        self.peak[scope] = max(self.peak.get(scope, 0), start + rows)
         return start
+
+    def plan(self, s: Stmt) -> None:
+        """Peak rows per memory of the program's buffers, before emitting it (so rows
+        reserved for hoisted constants never meet a tile allocated later)."""
+        saved = (dict(self.cursor), dict(self.base), dict(self.shadow))
+        self._walk_allocs(s)
+        self.cursor, self.base, self.shadow = saved
+
+    def _walk_allocs(self, s: Stmt) -> None:
+        match s:
+            case Seq(stmts):
+                for x in stmts:
+                    self._walk_allocs(x)
+            case Allocate(buf, body):
+                saved = dict(self.cursor)
+                self.allocate(buf, self.requant is not None and buf.scope == "acc")
+                self._walk_allocs(body)
+                self.cursor = saved
+            case For(_, _, body, _, _):
+                self._walk_allocs(body)
+
+    def reserve(self, scope: str, rows: int) -> int | None:
+        """``rows`` at the top of ``scope`` for the rest of the layer, or None when they
+        would overlap the layer's tiles."""
+        top = self.target.memories[scope].rows - self.reserved.get(scope, 0)  # type: ignore[attr-defined]
+        if top - rows < self.peak.get(scope, 0):
+            return None
+        self.reserved[scope] = self.reserved.get(scope, 0) + rows
+        return top - rows
 
     def sram_row(self, buf: Buffer, idx: tuple[Expr, ...], base: int | None = None) -> Expr:
         if base is None:
@@ -135,6 +177,17 @@ class NestEmitter:
     def out(self, text: str) -> None:
         pad = "    " * (len(self.loops) + 1)
         self.lines.extend(pad + ln if ln else ln for ln in text.split("\n"))
+
+    def open_rows(self, opened: list[str]) -> None:
+        """Open C blocks (row loops, guards) that indent what follows."""
+        for ln in opened:
+            self.out(ln)
+            self.loops.append((Var("_"), Const(1)))
+
+    def close_rows(self, n: int) -> None:
+        for _ in range(n):
+            self.loops.pop()
+            self.out("}")
 
     def emit(self, s: Stmt) -> None:
         match s:
@@ -185,7 +238,7 @@ class NestEmitter:
                                f"{self.dim} elements")
         return pos
 
-    def _open_rows(self, loops: list[tuple[Var, Expr]], lane: int) -> list[str]:
+    def _row_loops(self, loops: list[tuple[Var, Expr]], lane: int) -> list[str]:
         """C loops over rows: the lane loop outermost in steps of DIM (SRAM order)."""
         order = [lane] + [k for k in range(len(loops)) if k != lane]
         opened = []
@@ -231,12 +284,20 @@ class NestEmitter:
             self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c, _ in guards),
                                             *((pred,) if pred is not None else ())],
                               src.indices[-1], f"copy {name}")
-        opened = self._open_rows(loops, lane)
-        for ln in opened:
-            self.out(ln)
-            self.loops.append((Var("_"), Const(1)))
-        row = c_expr(self.sram_row(dst, idx))
+            if mem == "acc" and emit_fill(self, loops, lane, dst, idx, src, guards, pred, name):
+                return
+        opened = self._row_loops(loops, lane)
+        self.open_rows(opened)
         mem_id = "NPU_MEM_ACC8" if mem == "acc8" else mem_c(mem)
+        body = self.row_copy(mem_id, c_expr(self.sram_row(dst, idx)), src, guards, pad, pred)
+        for b in body:
+            self.out(b)
+        self.close_rows(len(opened))
+
+    def row_copy(self, mem_id: str, row: str, src: Load | None, guards: list[tuple[Expr, int]],
+                 pad: int, pred: Expr | None) -> list[str]:
+        """C lines staging one SRAM row: the source row, or the pad value of the first
+        failing guard; nothing when ``pred`` fails."""
         if src is not None:
             body = [f"vsdk_load_row(rt, {mem_id}, (uint32_t){row}, "
                     f"{self.dram_addr(src.buffer, src.indices)});"]
@@ -247,11 +308,7 @@ class NestEmitter:
             body = [f"vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {pad});"]
         if pred is not None:
             body = [f"if ({c_expr(pred)}) {{", *("    " + b for b in body), "}"]
-        for b in body:
-            self.out(b)
-        for _ in opened:
-            self.loops.pop()
-            self.out("}")
+        return body
 
     def _emit_store(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
                     src: Load, pred: Expr | None, name: str) -> None:
@@ -261,53 +318,18 @@ class NestEmitter:
         rq = self.requant if self.requant and dst.name == self.requant.output else None
         mem, base, esize, where = src.buffer.scope, None, None, None
         if rq is not None:
-            self._emit_requant(loops, lane, src, idx[-1], name)
+            emit_requant(self, loops, lane, src, idx[-1], name)
             mem, base, esize, where = "out", self.shadow[src.buffer.name], 1, rq.dram
         self.out(f"/* store {name}: {src.buffer.name} ({mem}) -> {dst.name} */")
-        opened = self._open_rows(loops, lane)
-        for ln in opened:
-            self.out(ln)
-            self.loops.append((Var("_"), Const(1)))
+        opened = self._row_loops(loops, lane)
+        self.open_rows(opened)
         row = c_expr(self.sram_row(src.buffer, src.indices, base))
         call = (f"vsdk_store_row(rt, {mem_c(mem)}, (uint32_t){row}, "
                 f"{self.dram_addr(dst, idx, where, esize)});")
         self.out(f"if ({c_expr(pred)}) {call}" if pred is not None else call)
-        for _ in opened:
-            self.loops.pop()
-            self.out("}")
+        self.close_rows(len(opened))
 
-    def _emit_requant(self, loops: list[tuple[Var, Expr]], lane: int, src: Load,
-                      channel: Expr, name: str) -> None:
-        rq = self.requant
-        assert rq is not None
-        rows = [k for k in range(len(loops)) if k != lane]
-        if len(rows) != 1:
-            raise CodegenError(f"copy {name}: requantization streams one row loop, "
-                               f"the copy has {len(rows)}")
-        rvar, rext = loops[rows[0]]
-        lvar, lext = loops[lane]
-        zero = {rvar.name: Const(0), lvar.name: Const(0)}
-        out_idx = tuple(substitute(i, zero) for i in src.indices)
-        blocks = int(lext.value) // self.dim  # type: ignore[union-attr]
-        stride = self._stride_of(src, rvar)
-        self.out(f"/* requantize {name}: {blocks} x {self.dim} channels */")
-        self.out("{")
-        self.loops.append((Var("_"), Const(1)))
-        chan0 = substitute(channel, zero)  # first output channel of the tile
-        self.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {self.dim});")
-        self.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + blk0 * "
-                 f"{3 * self.dim * 4}), 1, {3 * blocks}, 0, 0, 0, 0);")
-        for b in range(blocks):
-            i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * self.dim)))
-            xrow = c_expr(self.sram_row(src.buffer, i))
-            yrow = c_expr(self.sram_row(src.buffer, i, self.shadow[src.buffer.name]))
-            views = {rq.x: ("acc", xrow, stride), rq.y: ("out", yrow, stride)}
-            self.render_call(rq.intrinsic, views, {p: str(b) for p in rq.descriptor},
-                         c_expr(rext), "", name)
-        self.loops.pop()
-        self.out("}")
-
-    def _stride_of(self, ld: Load, var: Var) -> int:
+    def stride_of(self, ld: Load, var: Var) -> int:
         dims = [d for d, i in enumerate(ld.indices[:-1]) if var.name in names_of(i)]
         if len(dims) != 1 or (ld.indices[dims[0]] != var and not is_var_plus(
                 ld.indices[dims[0]], var)):
@@ -379,9 +401,11 @@ class NestEmitter:
 
 
 def emit_prim_func(f: PrimFunc, target: object, dram: Mapping[str, str],
-                   sizes: Mapping[str, int], requant: Requant | None = None) -> list[str]:
+                   sizes: Mapping[str, int], requant: Requant | None = None,
+                   activations: Iterable[str] = ()) -> list[str]:
     """C statements (in a function with ``vsdk_rt *rt`` and the size variables)."""
-    em = NestEmitter(target, dram, sizes, requant)
+    em = NestEmitter(target, dram, sizes, requant, activations)
+    em.plan(f.body)
     em.emit(f.body)
     em.out("vsdk_flush(rt);")
-    return em.lines
+    return [f"    {ln}" for ln in em.prologue] + em.lines

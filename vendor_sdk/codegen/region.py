@@ -181,7 +181,8 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
                hints: Mapping[str, int], form: RequantForm, qp: str, fn: str) -> LayerCode:
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
     kind, _, arg = layer.lower.partition(":")
-    rq = Requant("Y", dram["Y"], qp, form.intrinsic, form.descriptor, form.x, form.y)
+    blocks = layer.weight.shape[1] // dim
+    rq = Requant("Y", dram["Y"], qp, form.intrinsic, form.descriptor, form.x, form.y, blocks)
     head = (f"/* {layer.name}: {layer.op} from ONNX node '{layer.source}', pattern "
             f"{layer.pattern} ({layer.lower}) */\n")
     sig = f"static void {fn}(vsdk_rt *rt{''.join(f', int64_t {s}' for s in hints)}, " \
@@ -192,7 +193,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
         if not res.ok:
             raise CodegenError(f"{layer.name}: no intrinsic tensorizes it:\n{res.explain()}")
         lines = emit_prim_func(res.func, target, dram, {k: max(v, 2) for k, v in hints.items()},
-                               rq)
+                               rq, ("X",))
         text = head + sig + " {\n    (void)S;\n" + "\n".join(lines) + "\n}\n"
         return LayerCode(layer, fn, text, res.explain())
     if kind.strip() != "template":
@@ -225,7 +226,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     lines = emit_prim_func(ep, target, {"S": "S", "Y": "Y"},
                            {k: max(v, 2) for k, v in hints.items()},
                            Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x,
-                                   form.y))
+                                   form.y, blocks))
     m = c_expr(batch)
     text = (head + f"static uint32_t {g}[4];\n" + kt + "\n" + sig + " {\n"
             f"    {g}[0] = X;\n    {g}[1] = {dram['W']};\n    {g}[2] = {dram['B']};\n"

@@ -40,6 +40,8 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
     vsdk_barrier(rt); /* the kernel manages its own tokens */
     if (reference_npu_region0_0_dense_bias_kernel(rt->ctx, (uint32_t)N) && !rt->err) rt->err = -1;
     vsdk_barrier(rt);
+    /* requantization descriptors of every output channel, loaded once: 1 */
+    vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)((c + 192u)), 1, 3, 0, 0, 0, 0);
     for (int64_t t_m = 0; t_m < N; t_m++) {
         /* S_acc: int32[1, 8] in acc rows 0..+1 */
         /* stage S_load: S -> S_acc (acc) */
@@ -55,13 +57,12 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
         /* requantize S_store: 1 x 8 channels */
         {
             const int64_t blk0 = vsdk_fdiv(0, 8);
-            vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)((c + 192u) + blk0 * 96), 1, 3, 0, 0, 0, 0);
             { /* S_store */
                 const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((1) - 1) * 1 + 1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(((1) - 1) * 1 + 1), 0, 1}};
                 vsdk_flush(rt);
                 uint32_t deps = vsdk_exec(rt, 2, acc_);
                 uint32_t n0_ = npu_insn_count(rt->ctx);
-                npu_requant(rt->ctx, deps, (uint32_t)(0), (uint32_t)(0), 0, (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
+                npu_requant(rt->ctx, deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
                 if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
             }
         }
@@ -79,6 +80,12 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
 static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uint32_t X1, uint32_t Y, uint32_t c) {
     (void)X1;
     (void)c;
+    /* Mr: 2 acc rows from row 2046, loaded once */
+    vsdk_load(rt, NPU_MEM_ACC, 2046, (uint32_t)((c + 448u)), 1, 2, 0, 0, 0, 0);
+    /* Bc: 1 acc rows from row 2045, loaded once */
+    vsdk_load(rt, NPU_MEM_ACC, 2045, (uint32_t)((c + 512u)), 1, 1, 0, 0, 0, 0);
+    /* requantization descriptors of every output channel, loaded once: 1 */
+    vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)((c + 320u)), 1, 3, 0, 0, 0, 0);
     for (int64_t t_r = 0; t_r < vsdk_fdiv((N + 511), 512); t_r++) {
         /* stage A_load: A -> RA (acc) */
         for (int64_t e_l = 0; e_l < 8; e_l += 8) {
@@ -99,9 +106,15 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
         }
         /* stage A_scale: Mr -> RM (acc) */
+        /* fill A_scale: Mr (acc row 2046..) -> RM, broadcast by alu_mov */
         for (int64_t e_l = 0; e_l < 8; e_l += 8) {
-            for (int64_t e_r = 0; e_r < 512; e_r++) {
-                vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)(1024 + ((vsdk_fdiv(e_l, 8) * 512) + e_r)), (uint32_t)((c + 448u) + 4 * e_l));
+            { /* A_scale */
+                const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
+                vsdk_flush(rt);
+                uint32_t deps = vsdk_exec(rt, 2, acc_);
+                uint32_t n0_ = npu_insn_count(rt->ctx);
+                npu_alu(rt->ctx, deps, NPU_ALU_MOV, 0, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
+                if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
             }
         }
         { /* alu_mul */
@@ -113,9 +126,15 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
         }
         /* stage B_load: Bc -> RB (acc) */
+        /* fill B_load: Bc (acc row 2045..) -> RB, broadcast by alu_mov */
         for (int64_t e_l = 0; e_l < 8; e_l += 8) {
-            for (int64_t e_r = 0; e_r < 512; e_r++) {
-                vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)(512 + ((vsdk_fdiv(e_l, 8) * 512) + e_r)), (uint32_t)((c + 512u) + 4 * e_l));
+            { /* B_load */
+                const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
+                vsdk_flush(rt);
+                uint32_t deps = vsdk_exec(rt, 2, acc_);
+                uint32_t n0_ = npu_insn_count(rt->ctx);
+                npu_alu(rt->ctx, deps, NPU_ALU_MOV, 0, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
+                if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
             }
         }
         { /* alu_add */
@@ -129,13 +148,12 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
         /* requantize Y_store: 1 x 8 channels */
         {
             const int64_t blk0 = vsdk_fdiv(0, 8);
-            vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)((c + 320u) + blk0 * 96), 1, 3, 0, 0, 0, 0);
             { /* Y_store */
                 const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
                 vsdk_flush(rt);
                 uint32_t deps = vsdk_exec(rt, 2, acc_);
                 uint32_t n0_ = npu_insn_count(rt->ctx);
-                npu_requant(rt->ctx, deps, (uint32_t)(0), (uint32_t)(0), 0, (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
+                npu_requant(rt->ctx, deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
                 if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
             }
         }

@@ -1,0 +1,167 @@
+"""Layer constants kept on chip: loaded once per layer instead of once per tile.
+
+Two costs dominated the exec unit of tensorized layers (SqueezeNet at DIM 16: 1.3 M of
+4.5 M exec cycles): the accumulator fill with the bias, a LOAD of every tile row from DRAM
+at 4*DIM bytes per row even though each row is the same bias row (a broadcast), and the
+requantization descriptors reloaded for every output tile. Both are constants of the
+layer, so:
+
+- requantization descriptors of the whole layer are loaded once, before its loops, when
+  they fit the descriptor memory (else per output tile, as before);
+- a broadcast fill (a staging copy into the accumulator whose source does not depend on
+  the tile row) loads the source once into rows reserved at the top of the accumulator
+  (above every tile of the layer) and fills each tile with the target's move intrinsic
+  (``D = S``, found by its compute) reading the source row with row stride 0: one ALU
+  instruction per DIM channels at a row per cycle instead of a DMA of the whole tile.
+
+The loads go to the emitter's prologue (C statements before the layer's loops); the
+runtime orders them against earlier layers like any other instruction.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from core.tir.expr import Const, Expr, Load, Var, binop
+from core.tir.stmt import Buffer
+from core.tir.visit import substitute
+from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from vendor_sdk.codegen.copies import Loops, names_of
+from vendor_sdk.codegen.intrinsic_roles import find_move
+
+if TYPE_CHECKING:  # the emitter calls into this module
+    from vendor_sdk.codegen.nest import NestEmitter
+
+QP_ROWS_PER_DESCRIPTOR = 3  # mult row, shift row, one row of scalar lanes (docs/compile.md)
+
+
+def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: Expr,
+                 name: str) -> None:
+    """Requantize the acc rows a store copy reads into the out rows it will store."""
+    rq = em.requant
+    assert rq is not None
+    rows = [k for k in range(len(loops)) if k != lane]
+    if len(rows) != 1:
+        raise CodegenError(f"copy {name}: requantization streams one row loop, "
+                           f"the copy has {len(rows)}")
+    rvar, rext = loops[rows[0]]
+    lvar, lext = loops[lane]
+    zero = {rvar.name: Const(0), lvar.name: Const(0)}
+    out_idx = tuple(substitute(i, zero) for i in src.indices)
+    blocks = int(lext.value) // em.dim  # type: ignore[union-attr]
+    stride = em.stride_of(src, rvar)
+    desc_bytes = QP_ROWS_PER_DESCRIPTOR * em.dim * 4
+    qp_rows = em.target.memories["qp"].rows  # type: ignore[attr-defined]
+    resident = 0 < rq.blocks * QP_ROWS_PER_DESCRIPTOR <= qp_rows
+    if resident and "qp" not in em.reserved:
+        em.reserved["qp"] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
+        em.prologue += [f"/* requantization descriptors of every output channel, loaded "
+                        f"once: {rq.blocks} */",
+                        f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram}), 1, "
+                        f"{rq.blocks * QP_ROWS_PER_DESCRIPTOR}, 0, 0, 0, 0);"]
+    em.out(f"/* requantize {name}: {blocks} x {em.dim} channels */")
+    em.out("{")
+    em.loops.append((Var("_"), Const(1)))
+    chan0 = substitute(channel, zero)  # first output channel of the tile
+    em.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {em.dim});")
+    if not resident:
+        em.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + blk0 * {desc_bytes}), "
+               f"1, {QP_ROWS_PER_DESCRIPTOR * blocks}, 0, 0, 0, 0);")
+    for b in range(blocks):
+        i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * em.dim)))
+        xrow = c_expr(em.sram_row(src.buffer, i))
+        yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name]))
+        views = {rq.x: ("acc", xrow, stride), rq.y: ("out", yrow, stride)}
+        desc = f"(uint32_t)(blk0 + {b})" if resident else str(b)
+        em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, c_expr(rext), "",
+                       name)
+    em.loops.pop()
+    em.out("}")
+
+
+def _hoisted_rows(em: NestEmitter, buf: Buffer) -> int | None:
+    """First reserved acc row of a whole int32 DRAM buffer loaded once, or None when it is
+    not one contiguous run of rows in DRAM or does not fit above the layer's tiles."""
+    if buf.name in em.hoisted:
+        return em.hoisted[buf.name]
+    if any(not isinstance(d, Const) for d in buf.shape) or buf.name not in em.dram:
+        return None
+    lead = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
+    if lead != 1 and int(buf.shape[-1].value) > em.dim:  # type: ignore[union-attr]
+        return None  # lane blocks outermost on chip, row-major in DRAM: not one run
+    rows = em.rows_of(buf)
+    base = em.reserve("acc", rows)
+    if base is None:
+        return None
+    em.hoisted[buf.name] = base
+    em.prologue += [f"/* {buf.name}: {rows} acc rows from row {base}, loaded once */",
+                    f"vsdk_load(rt, NPU_MEM_ACC, {base}, (uint32_t)({em.dram[buf.name]}), 1, "
+                    f"{rows}, 0, 0, 0, 0);"]
+    return base
+
+
+def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[Expr, ...],
+              src: Load, guards: list[tuple[Expr, int]], pred: Expr | None, name: str) -> bool:
+    """A broadcast staging copy into the accumulator as moves from hoisted rows; False
+    (nothing emitted) when the copy is not one or the target cannot do it.
+
+    Guards that depend on the tile row (the last tile of a non-divisible extent) are
+    applied after the move, row by row, exactly as the copy would: only those rows
+    get their pad values. A lane block failing a row-independent guard is copied row by
+    row as before."""
+    move = find_move(em.target)
+    rows = [k for k in range(len(loops)) if k != lane]
+    if move is None or dst.scope != "acc" or src.buffer.dtype != dst.dtype or len(rows) != 1:
+        return False
+    intrin, d_op, s_op = move
+    rvar, rext = loops[rows[0]]
+    sem = em.target.semantics[intrin]  # type: ignore[attr-defined]
+    limit = min(a.max for a in sem.axes.values() if a.min != a.max)
+    if any(rvar.name in names_of(e) for e in (*src.indices, *((pred,) if pred else ()))) \
+            or not isinstance(rext, Const) or int(rext.value) > limit:
+        return False
+    try:
+        stride = em.stride_of(Load(dst, idx), rvar)
+    except CodegenError:
+        return False
+    base = _hoisted_rows(em, src.buffer)
+    if base is None:
+        return False
+    per_row = [g for g in guards if rvar.name in names_of(g[0])]
+    whole = [c for c, _ in guards if rvar.name not in names_of(c)]
+    lvar, lext = loops[lane]
+    lv, rv = c_name(lvar.name), c_name(rvar.name)
+    row_loop = f"for (int64_t {rv} = 0; {rv} < {c_expr(rext)}; {rv}++) {{"
+    pad_row = c_expr(em.sram_row(dst, idx))
+    em.out(f"/* fill {name}: {src.buffer.name} (acc row {base}..) -> {dst.name}, "
+           f"broadcast by {intrin} */")
+    em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {em.dim}) {{",
+                  *((f"if ({c_expr(pred)}) {{",) if pred is not None else ())])
+    if whole:
+        em.open_rows([f"if ({' && '.join(f'({c_expr(c)})' for c in whole)}) {{"])
+    d_row = c_expr(em.sram_row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx)))
+    s_row = c_expr(em.sram_row(src.buffer, src.indices, base))
+    em.render_call(intrin, {d_op: ("acc", d_row, stride), s_op: ("acc", s_row, 0)}, {},
+                   str(int(rext.value)), "", name)
+    if per_row:
+        body: list[str] = []
+        for cond, value in reversed(per_row):  # the first failing guard's pad value
+            pad = f"vsdk_pad_row(rt, NPU_MEM_ACC, (uint32_t){pad_row}, {value});"
+            body = ([f"if (!({c_expr(cond)})) {pad}"] if not body else
+                    [f"if ({c_expr(cond)}) {{", *("    " + b for b in body), "} else {",
+                     f"    {pad}", "}"])
+        em.open_rows([row_loop])
+        for b in body:
+            em.out(b)
+        em.close_rows(1)
+    if whole:
+        em.loops.pop()
+        em.out("} else {")
+        em.loops.append((Var("_"), Const(1)))
+        em.open_rows([row_loop])
+        for b in em.row_copy("NPU_MEM_ACC", pad_row, src, guards, 0, None):
+            em.out(b)
+        em.close_rows(2)
+    em.close_rows(1 + (pred is not None))
+    return True
