@@ -30,7 +30,7 @@ from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Se
 from core.tir.visit import substitute
 from vendor_sdk.check.staging import MEM_IDS
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name, evaluate
-from vendor_sdk.codegen.copies import copy_nest, is_var_plus, names_of, split_value
+from vendor_sdk.codegen.copies import copy_nest, is_var_plus, loads_of, names_of, split_value
 from vendor_sdk.codegen.hoist import emit_fill, emit_requant
 from vendor_sdk.target.templates import OperandView, environment
 
@@ -192,7 +192,7 @@ class NestEmitter:
     def emit(self, s: Stmt) -> None:
         match s:
             case Seq(stmts):
-                for x in stmts:
+                for x in self._constants_first(stmts):
                     self.emit(x)
             case Allocate(buf, body):
                 saved = dict(self.cursor)
@@ -214,6 +214,30 @@ class NestEmitter:
             case _:
                 raise CodegenError(f"statement {type(s).__name__} has no NPU form here "
                                    "(only loops, staging copies and intrinsic calls do)")
+
+    def _constants_first(self, stmts: tuple[Stmt, ...]) -> list[Stmt]:
+        """Adjacent staging loads with those of constants first: they write different
+        rows, and a weight tile then loads before the wait for the previous layer's stores
+        that the first load of its output carries (vsdk_dram_fence)."""
+        def rank(x: Stmt) -> int | None:
+            nest = copy_nest(x) if isinstance(x, For) else None
+            if nest is None or nest[1].body.buffer.scope == "global":  # type: ignore[union-attr]
+                return None
+            reads = {ld.buffer.name for ld in loads_of(nest[1].body.value)}  # type: ignore[union-attr]
+            return 1 if reads & self.activations else 0
+
+        out: list[Stmt] = []
+        run: list[tuple[int, Stmt]] = []
+        for x in (*stmts, None):
+            r = rank(x) if x is not None else None
+            if r is not None:
+                run.append((r, x))  # type: ignore[arg-type]
+                continue
+            out += [y for _, y in sorted(run, key=lambda p: p[0])]
+            run = []
+            if x is not None:
+                out.append(x)
+        return out
 
     # ---- staging copies ----
     def emit_copy(self, loops: list[tuple[Var, Expr]], blk: Block) -> None:
@@ -286,9 +310,11 @@ class NestEmitter:
                               src.indices[-1], f"copy {name}")
             if mem == "acc" and emit_fill(self, loops, lane, dst, idx, src, guards, pred, name):
                 return
+        mem_id = "NPU_MEM_ACC8" if mem == "acc8" else mem_c(mem)
+        if src is not None and src.buffer.name in self.activations:
+            self.out(f"vsdk_dram_fence(rt, {mem_id});")
         opened = self._row_loops(loops, lane)
         self.open_rows(opened)
-        mem_id = "NPU_MEM_ACC8" if mem == "acc8" else mem_c(mem)
         body = self.row_copy(mem_id, c_expr(self.sram_row(dst, idx)), src, guards, pad, pred)
         for b in body:
             self.out(b)

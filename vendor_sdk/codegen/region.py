@@ -7,7 +7,8 @@ Per composite, by its pattern's ``lower``:
 - ``template: file``: the vendor's kernel template renders (sandboxed,
   StrictUndefined) with the layer's tensors; its int32 result is requantized
   by the same epilogue.
-Layers are separated by barriers (their data flows through DRAM).
+Between layers data flows through DRAM: a layer's loads of an earlier layer's output wait
+for its stores (runtime: vsdk_layer_end / vsdk_dram_fence), the rest overlaps.
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ def region_code(module: Module, region: Function, target: object,
                 raise CompositeError(comp.name, nodes, str(e)) from None
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
-                         f"    {call}\n    vsdk_barrier(&rt);")
+                         f"    {call}\n    vsdk_layer_end(&rt);")
     outs = tuple(o.name for o in region.outputs if isinstance(o, Var))
     sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr", *(f"int64_t {s}" for s in sizes)])
     body = (f"int {c_name(region.name)}({sig}) {{\n    vsdk_rt rt;\n"

@@ -32,6 +32,8 @@ typedef struct {
     int err;          /* first failing npu_* return code */
     int le_open;      /* loads since the last load -> exec token */
     int es_open;      /* exec instructions since the last exec -> store token */
+    int fence_ex, fence_ld; /* a layer ended: its stores precede later loads of its output */
+    int ex_reads, st_reads; /* loaded rows read by exec / rows read by STOREs since the last push */
     uint32_t ex_pushed, ld_popped; /* exec -> load tokens */
     uint32_t st_pushed, ex_popped; /* store -> exec tokens */
     uint32_t *inp_reader, *wgt_reader; /* per row: exec phase that last read it */
@@ -43,6 +45,8 @@ int vsdk_open(vsdk_rt *rt, npu_ctx *ctx);
 void vsdk_close(vsdk_rt *rt);
 uint32_t vsdk_exec(vsdk_rt *rt, uint32_t n, const vsdk_access *acc);
 void vsdk_barrier(vsdk_rt *rt);
+void vsdk_layer_end(vsdk_rt *rt);
+void vsdk_dram_fence(vsdk_rt *rt, uint32_t mem);
 void vsdk_flush(vsdk_rt *rt);
 void vsdk_load(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram, uint32_t y,
                uint32_t x, uint32_t stride, uint32_t ypad0, uint32_t ypad1, int32_t pad);

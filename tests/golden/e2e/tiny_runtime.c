@@ -10,9 +10,16 @@
  *   exec -> load   a LOAD that overwrites rows an exec instruction still reads
  *                  waits for a token exec pushed after that read (write after read);
  *   store -> exec  the same for exec overwriting rows a STORE still reads.
- * Tokens are pushed only when someone needs them, so units run ahead of each
- * other as far as the data allows; a barrier orders everything (between
- * layers, whose DRAM data flows store -> load).
+ * Release tokens (exec -> load, store -> exec) are pushed at phase boundaries,
+ * right after the reads they release, and popped only where a write needs
+ * them, so units run ahead of each other as far as the data allows (a double
+ * buffer's halves overlap: VTA's schedule). Between layers, data flows store -> DRAM ->
+ * load: vsdk_layer_end marks the stores so far, and the first later LOAD of an
+ * earlier layer's output (vsdk_dram_fence) waits for them through the
+ * store -> exec (-> load) tokens; the next layer's constants (weights, biases,
+ * descriptors) load while the previous layer still computes. A full barrier
+ * (vsdk_barrier) is left only around vendor template kernels, which manage
+ * their own tokens.
  *
  * Staging rows (one SRAM row at a time, in SRAM order) are merged into as few
  * LOAD / STORE instructions as their DRAM addresses allow: contiguous runs,
@@ -85,6 +92,7 @@ static void vsdk_exec_push(vsdk_rt *rt) {
     if (rt->ex_pushed - rt->ld_popped >= rt->hw.token_depth) vsdk_load_pop(rt);
     vsdk_sync(rt, NPU_DEP_PUSH_PREV, NPU_Q_EX);
     rt->ex_pushed++;
+    rt->ex_reads = 0;
 }
 
 static void vsdk_exec_pop(vsdk_rt *rt) {
@@ -96,6 +104,7 @@ static void vsdk_store_push(vsdk_rt *rt) {
     if (rt->st_pushed - rt->ex_popped >= rt->hw.token_depth) vsdk_exec_pop(rt);
     vsdk_sync(rt, NPU_DEP_PUSH_PREV, NPU_Q_ST);
     rt->st_pushed++;
+    rt->st_reads = 0;
 }
 
 /* Before the load unit writes rows [row, row + n) of mem. */
@@ -125,6 +134,11 @@ uint32_t vsdk_exec(vsdk_rt *rt, uint32_t n, const vsdk_access *acc) {
         if (acc[i].read && vsdk_exec_readers(rt, acc[i].mem)) reads_loaded = 1;
     }
     if (reads_loaded && rt->le_open) {
+        /* A new phase of loaded data: the previous phase's reads are done when this
+         * point is reached, so release their rows now. Pushed lazily (when a LOAD
+         * needs the rows), the token would sit after this phase too, and a LOAD into
+         * the other half of a double buffer would wait for the half being read. */
+        if (rt->ex_reads) vsdk_exec_push(rt);
         vsdk_sync(rt, NPU_DEP_PUSH_NEXT, NPU_Q_LD);
         deps |= NPU_DEP_POP_PREV;
         rt->le_open = 0;
@@ -134,6 +148,7 @@ uint32_t vsdk_exec(vsdk_rt *rt, uint32_t n, const vsdk_access *acc) {
         if (acc[i].read && r)
             for (uint32_t k = 0; k < acc[i].rows; k++) r[acc[i].row + k] = rt->ex_pushed + 1;
     }
+    if (reads_loaded) rt->ex_reads = 1;
     rt->es_open = 1;
     return deps;
 }
@@ -152,9 +167,33 @@ void vsdk_barrier(vsdk_rt *rt) {
     while (rt->ex_popped < rt->st_pushed) vsdk_exec_pop(rt);
     vsdk_exec_push(rt); /* load waits for exec, hence for the stores */
     while (rt->ld_popped < rt->ex_pushed) vsdk_load_pop(rt);
+    rt->fence_ex = rt->fence_ld = 0;
 }
 
 static int vsdk_on_load_unit(uint32_t mem) { return mem == NPU_MEM_INP || mem == NPU_MEM_WGT; }
+
+void vsdk_layer_end(vsdk_rt *rt) {
+    vsdk_flush(rt);
+    rt->fence_ex = rt->fence_ld = 1;
+}
+
+/* Before a LOAD into mem of DRAM that an earlier layer stored: every STORE so far
+ * completes first (store -> exec, and exec -> load for the load unit). */
+void vsdk_dram_fence(vsdk_rt *rt, uint32_t mem) {
+    int ld = vsdk_on_load_unit(mem);
+    if (!(ld ? rt->fence_ld : rt->fence_ex)) return;
+    vsdk_flush(rt);
+    if (rt->fence_ex) {
+        vsdk_store_push(rt);
+        while (rt->ex_popped < rt->st_pushed) vsdk_exec_pop(rt);
+        rt->fence_ex = 0;
+    }
+    if (ld) {
+        vsdk_exec_push(rt);
+        while (rt->ld_popped < rt->ex_pushed) vsdk_load_pop(rt);
+        rt->fence_ld = 0;
+    }
+}
 
 static uint32_t vsdk_row_bytes(const vsdk_rt *rt, uint32_t mem) {
     return (mem == NPU_MEM_ACC || mem == NPU_MEM_QP) ? 4u * rt->hw.dim : rt->hw.dim;
@@ -182,12 +221,15 @@ void vsdk_store(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram, uint32_
     uint32_t deps = 0;
     uint32_t *r = vsdk_store_readers(rt, mem);
     if (rt->es_open) {
+        if (rt->st_reads) vsdk_store_push(rt); /* as in vsdk_exec: release the last phase */
         vsdk_sync(rt, NPU_DEP_PUSH_NEXT, NPU_Q_EX);
         deps |= NPU_DEP_POP_PREV;
         rt->es_open = 0;
     }
-    if (r)
+    if (r) {
         for (uint32_t k = 0; k < y * x; k++) r[sram + k] = rt->st_pushed + 1;
+        rt->st_reads = 1;
+    }
     vsdk_fail(rt, npu_store(rt->ctx, deps, mem, sram, dram, y, x, stride));
 }
 
