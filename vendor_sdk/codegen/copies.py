@@ -7,13 +7,17 @@ calls, one per SRAM row; everything else in the program must be a loop or an int
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
+
 from core.tir.expr import Bin, Cast, Const, Expr, Load, Select, Var
 from core.tir.printer import expr_str
 from core.tir.stmt import Block, For, Stmt, Store
 from core.tir.visit import free_vars, walk_expr
-from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.codegen.cexpr import CodegenError, evaluate
 
 Loops = list[tuple[Var, Expr]]
+SAMPLES = 48  # sample points per staging copy for the lane-contiguity check
 
 
 def copy_nest(s: For) -> tuple[Loops, Block] | None:
@@ -73,3 +77,50 @@ def split_value(value: Expr, name: str) -> tuple[list[tuple[Expr, int]], Load | 
                 continue
         raise CodegenError(f"copy {name}: value {expr_str(value)} is neither a load, a padded "
                            "load nor a constant")
+
+
+def check_lanes(outer: Loops, loops: Loops, lane: int, exprs: list[Expr], last: Expr,
+                sizes: Mapping[str, int], dim: int, what: str) -> None:
+    """Each DIM lanes of a row are DIM consecutive elements in DRAM: ``exprs`` do not
+    change along the lane, ``last`` grows by one per lane (checked on samples of the
+    enclosing ``outer`` loops and the copy's ``loops``)."""
+    rng = random.Random(0)
+    lv = loops[lane][0].name
+    for _ in range(SAMPLES):
+        env = dict(sizes)
+        for v, e in [*outer, *loops]:
+            n = evaluate(e, env)
+            env[v.name] = rng.randrange(max(n, 1))
+        env[lv] -= env[lv] % dim
+        ref = [evaluate(x, env) for x in exprs]
+        start = evaluate(last, env)
+        for k in range(1, dim):
+            env2 = {**env, lv: env[lv] + k}
+            if [evaluate(x, env2) for x in exprs] != ref or evaluate(last, env2) != start + k:
+                raise CodegenError(f"{what}: the {dim} lanes of a row are not consecutive "
+                                   "elements in DRAM (no LOAD/STORE moves them)")
+
+
+def constants_first(stmts: tuple[Stmt, ...], activations: frozenset[str]) -> list[Stmt]:
+    """Adjacent staging loads reordered with those of constants first (stable): they write
+    different rows, and a weight tile then loads before the wait for the previous layer's
+    stores that the first load of its output carries (vsdk_dram_fence)."""
+    def rank(x: Stmt) -> int | None:
+        nest = copy_nest(x) if isinstance(x, For) else None
+        if nest is None or nest[1].body.buffer.scope == "global":  # type: ignore[union-attr]
+            return None
+        reads = {ld.buffer.name for ld in loads_of(nest[1].body.value)}  # type: ignore[union-attr]
+        return 1 if reads & activations else 0
+
+    out: list[Stmt] = []
+    run: list[tuple[int, Stmt]] = []
+    for x in (*stmts, None):
+        r = rank(x) if x is not None else None
+        if r is not None:
+            run.append((r, x))  # type: ignore[arg-type]
+            continue
+        out += [y for _, y in sorted(run, key=lambda p: p[0])]
+        run = []
+        if x is not None:
+            out.append(x)
+    return out

@@ -20,7 +20,6 @@ Layouts (docs/compile.md):
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -29,12 +28,19 @@ from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
 from vendor_sdk.check.staging import MEM_IDS
-from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name, evaluate
-from vendor_sdk.codegen.copies import copy_nest, is_var_plus, loads_of, names_of, split_value
+from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from vendor_sdk.codegen.copies import (
+    Loops,
+    check_lanes,
+    constants_first,
+    copy_nest,
+    is_var_plus,
+    names_of,
+    split_value,
+)
 from vendor_sdk.codegen.hoist import emit_fill, emit_requant
 from vendor_sdk.target.templates import OperandView, environment
 
-SAMPLES = 48  # sample points per staging copy for the lane-contiguity check
 ESIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "uint32": 4, "int64": 8}
 
 
@@ -192,7 +198,7 @@ class NestEmitter:
     def emit(self, s: Stmt) -> None:
         match s:
             case Seq(stmts):
-                for x in self._constants_first(stmts):
+                for x in constants_first(stmts, self.activations):
                     self.emit(x)
             case Allocate(buf, body):
                 saved = dict(self.cursor)
@@ -214,30 +220,6 @@ class NestEmitter:
             case _:
                 raise CodegenError(f"statement {type(s).__name__} has no NPU form here "
                                    "(only loops, staging copies and intrinsic calls do)")
-
-    def _constants_first(self, stmts: tuple[Stmt, ...]) -> list[Stmt]:
-        """Adjacent staging loads with those of constants first: they write different
-        rows, and a weight tile then loads before the wait for the previous layer's stores
-        that the first load of its output carries (vsdk_dram_fence)."""
-        def rank(x: Stmt) -> int | None:
-            nest = copy_nest(x) if isinstance(x, For) else None
-            if nest is None or nest[1].body.buffer.scope == "global":  # type: ignore[union-attr]
-                return None
-            reads = {ld.buffer.name for ld in loads_of(nest[1].body.value)}  # type: ignore[union-attr]
-            return 1 if reads & self.activations else 0
-
-        out: list[Stmt] = []
-        run: list[tuple[int, Stmt]] = []
-        for x in (*stmts, None):
-            r = rank(x) if x is not None else None
-            if r is not None:
-                run.append((r, x))  # type: ignore[arg-type]
-                continue
-            out += [y for _, y in sorted(run, key=lambda p: p[0])]
-            run = []
-            if x is not None:
-                out.append(x)
-        return out
 
     # ---- staging copies ----
     def emit_copy(self, loops: list[tuple[Var, Expr]], blk: Block) -> None:
@@ -273,27 +255,9 @@ class NestEmitter:
             opened.append(f"for (int64_t {v} = 0; {v} < {c_expr(ext)}; {step}) {{")
         return opened
 
-    def _check_lanes(self, loops: list[tuple[Var, Expr]], lane: int, exprs: list[Expr],
-                     last: Expr, what: str) -> None:
-        """Each DIM lanes of a row are DIM consecutive elements in DRAM: ``exprs`` do not
-        change along the lane, ``last`` grows by one per lane (checked on samples)."""
-        rng = random.Random(0)
-        outer = [(v, e) for v, e in self.loops]
-        lv = loops[lane][0].name
-        for _ in range(SAMPLES):
-            env = dict(self.sizes)
-            for v, e in [*outer, *loops]:
-                n = evaluate(e, env)
-                env[v.name] = rng.randrange(max(n, 1))
-            env[lv] -= env[lv] % self.dim
-            ref = [evaluate(x, env) for x in exprs]
-            start = evaluate(last, env)
-            for k in range(1, self.dim):
-                env2 = {**env, lv: env[lv] + k}
-                if [evaluate(x, env2) for x in exprs] != ref or \
-                        evaluate(last, env2) != start + k:
-                    raise CodegenError(f"{what}: the {self.dim} lanes of a row are not "
-                                       "consecutive elements in DRAM (no LOAD/STORE moves them)")
+    def _check_lanes(self, loops: Loops, lane: int, exprs: list[Expr], last: Expr,
+                     what: str) -> None:
+        check_lanes(self.loops, loops, lane, exprs, last, self.sizes, self.dim, what)
 
     def _emit_load(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
                    value: Expr, pred: Expr | None, name: str) -> None:
