@@ -18,6 +18,7 @@ typedef struct {
     int kind;
     uint32_t mem, sram, dram, next, eb;
     uint32_t x, y, pos, stride;
+    uint32_t ypad0, ypad1; /* pad rows before / after a run of single-row lines */
     int32_t pad;
 } vsdk_gather;
 

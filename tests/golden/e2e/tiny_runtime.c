@@ -240,7 +240,13 @@ static void vsdk_emit_pending(vsdk_rt *rt) {
     if (g->kind == VSDK_G_PAD) {
         uint32_t p0 = g->x > VSDK_MAX_PAD ? VSDK_MAX_PAD : g->x;
         vsdk_load(rt, g->mem, g->sram, 0, 0, 1, 0, p0, g->x - p0, g->pad);
+    } else if (g->kind == VSDK_G_LOAD && g->x == 1 && (g->ypad0 || g->ypad1)) {
+        /* single-row lines: the pad rows around them are pad lines of the same LOAD */
+        vsdk_load(rt, g->mem, g->sram - g->ypad0, g->dram, g->y, 1, g->stride, g->ypad0,
+                  g->ypad1, g->pad);
     } else if (g->kind == VSDK_G_LOAD || g->kind == VSDK_G_STORE) {
+        if (g->ypad0) /* lines of several rows: leading pad rows load on their own */
+            vsdk_load(rt, g->mem, g->sram - g->ypad0, 0, 0, 1, 0, g->ypad0, 0, g->pad);
         /* complete lines, then the rows of an incomplete last line */
         uint32_t part = g->pos, lines = g->pos ? g->y - 1 : g->y;
         if (lines) {
@@ -276,13 +282,23 @@ static void vsdk_start(vsdk_rt *rt, int kind, uint32_t mem, uint32_t sram, uint3
     g->y = 1;
     g->pos = 0;
     g->stride = 0;
+    g->ypad0 = g->ypad1 = 0;
     g->next = sram + 1;
 }
 
 /* Add one data row: SRAM row `sram` <-> DRAM byte address `dram`. */
 static void vsdk_data_row(vsdk_rt *rt, int kind, uint32_t mem, uint32_t sram, uint32_t dram) {
     vsdk_gather *g = &rt->g;
-    if (g->kind == kind && g->mem == mem && sram == g->next) {
+    if (kind == VSDK_G_LOAD && g->kind == VSDK_G_PAD && g->mem == mem && sram == g->next &&
+        g->x <= VSDK_MAX_PAD) {
+        /* a short pad run before data: it becomes the LOAD's leading pad lines */
+        uint32_t pads = g->x;
+        int32_t pad = g->pad;
+        vsdk_start(rt, kind, mem, sram, dram, pad);
+        g->ypad0 = pads;
+        return;
+    }
+    if (g->kind == kind && g->mem == mem && sram == g->next && !g->ypad1) {
         if (g->y == 1 && dram == g->dram + g->x * g->eb && g->x < VSDK_MAX_XY) {
             g->x++;
             g->next++;
@@ -321,6 +337,13 @@ void vsdk_store_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram) {
 
 void vsdk_pad_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, int32_t pad) {
     vsdk_gather *g = &rt->g;
+    if (g->kind == VSDK_G_LOAD && g->mem == mem && sram == g->next && g->x == 1 &&
+        g->ypad1 < VSDK_MAX_PAD && (g->pad == pad || (!g->ypad0 && !g->ypad1))) {
+        g->pad = pad; /* trailing pad lines of a run of single-row lines */
+        g->ypad1++;
+        g->next++;
+        return;
+    }
     if (g->kind == VSDK_G_PAD && g->mem == mem && g->pad == pad && sram == g->next &&
         g->x < 2 * VSDK_MAX_PAD) {
         g->x++;
