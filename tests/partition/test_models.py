@@ -1,17 +1,25 @@
-"""Real models onto the reference NPU: float (nothing offloads: the NPU is int8, and the
-report says so per op) and int8 QDQ from onnxruntime's quantizer. Reports are golden
-files; refresh with UPDATE_GOLDEN=1."""
+"""Real models onto the reference NPU: the nine light models of the onnx package, float
+(nothing offloads: the NPU is int8, and the report says so per op) and int8 QDQ from
+onnxruntime's quantizer. Reports are golden files; refresh with UPDATE_GOLDEN=1.
+
+Quantizing all nine takes ~40 s, so quantized models are kept in pytest's cache
+(``.pytest_cache``), keyed by the onnx / onnxruntime versions and the recipe's source;
+one test per model and precision, so ``-n 2`` spreads them over workers.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
-from qdq_models import quantized  # tests/partition is on sys.path (rootdir import)
+import qdq_models  # tests/partition is on sys.path (rootdir import)
 from typer.testing import CliRunner
 
 from core.executor import run
@@ -22,11 +30,23 @@ from vendor_sdk.patterns.from_target import patterns_of
 from vendor_sdk.patterns.partition import partition, prepare
 from vendor_sdk.patterns.report import build_report
 from vendor_sdk.plugins import resolve_target
-from vendor_sdk.zoo import light_model_path
+from vendor_sdk.zoo import LIGHT_MODELS, light_model_path
 
 GOLDEN = Path(__file__).parent / "golden"
-# (model, int8?) -> (offloaded, total) compute ops
-COVERAGE = {("squeezenet", False): (0, 65), ("squeezenet", True): (29, 39)}
+# (model, int8?) -> (offloaded, total) compute ops (Q/DQ excluded)
+COVERAGE = {
+    ("resnet50", False): (0, 123), ("resnet50", True): (87, 90),
+    ("squeezenet", False): (0, 65), ("squeezenet", True): (29, 39),
+    ("inception_v1", False): (0, 142), ("inception_v1", True): (70, 85),
+    ("inception_v2", False): (0, 302), ("inception_v2", True): (75, 95),
+    ("densenet121", False): (0, 609), ("densenet121", True): (123, 370),
+    ("shufflenet", False): (0, 154), ("shufflenet", True): (29, 134),
+    ("vgg19", False): (0, 46), ("vgg19", True): (24, 26),
+    ("bvlc_alexnet", False): (0, 24), ("bvlc_alexnet", True): (5, 15),
+    ("zfnet512", False): (0, 23), ("zfnet512", True): (9, 15),
+}  # fmt: skip
+# Executing vgg19 twice takes ~10 s; its layer kinds are alexnet's and zfnet's.
+SLOW_TO_RUN = frozenset({"vgg19"})
 
 
 def _check_golden(name: str, text: str) -> None:
@@ -36,29 +56,51 @@ def _check_golden(name: str, text: str) -> None:
     assert path.read_text() == text, f"{path} differs; UPDATE_GOLDEN=1 refreshes it"
 
 
-@pytest.fixture(scope="module")
-def squeezenet_int8(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    logging.getLogger().setLevel(logging.ERROR)  # the quantizer warns about every bias
-    return quantized("squeezenet", tmp_path_factory.mktemp("q") / "squeezenet_int8.onnx")
+@pytest.fixture(scope="session")
+def qdq_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where quantized models live: pytest's cache when it is on, else a session tmp dir."""
+    recipe = hashlib.sha256(Path(qdq_models.__file__).read_bytes()).hexdigest()[:12]
+    key = f"qdq-onnx{onnx.__version__}-ort{onnxruntime.__version__}-{recipe}"
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir(key) if cache is not None else tmp_path_factory.mktemp(key)
+
+
+def int8_model(qdq_dir: Path, name: str) -> Path:
+    path = qdq_dir / f"{name}_int8.onnx"
+    if not path.exists():
+        logging.getLogger().setLevel(logging.ERROR)  # the quantizer warns about every bias
+        qdq_models.quantized(name, path)
+    return path
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["float", "int8"])
-def test_squeezenet_coverage_golden_and_exact(int8: bool, squeezenet_int8: Path) -> None:
-    path = squeezenet_int8 if int8 else light_model_path("squeezenet")
+@pytest.mark.parametrize("name", LIGHT_MODELS)
+def test_coverage_golden_and_exact(name: str, int8: bool, qdq_dir: Path) -> None:
+    path = int8_model(qdq_dir, name) if int8 else light_model_path(name)
     pats = patterns_of(resolve_target("reference_npu"))
     module = prepare(from_onnx(path))
     part = partition(module, pats)
     verify(part.module)
-    report = build_report(part, pats, f"squeezenet{'_int8' if int8 else ''}")
-    assert report.coverage == COVERAGE[("squeezenet", int8)]
-    _check_golden(f"squeezenet{'_int8' if int8 else ''}.txt", report.to_text())
-    if int8:  # offloaded regions run by their reference semantics: bit-identical
+    label = f"{name}{'_int8' if int8 else ''}"
+    report = build_report(part, pats, label)
+    assert report.coverage == COVERAGE[(name, int8)]
+    _check_golden(f"{label}.txt", report.to_text())
+    if int8 and name not in SLOW_TO_RUN:  # regions run by their reference semantics
         x = np.random.default_rng(1).random((1, 3, 224, 224), np.float32)
-        (want,), (got,) = run(module, [x]), run(part.module, [x])
-        np.testing.assert_array_equal(want, got)
+        for want, got in zip(run(module, [x]), run(part.module, [x]), strict=True):
+            np.testing.assert_array_equal(want, got)
 
 
-def test_cli_json_and_pictures(squeezenet_int8: Path, tmp_path: Path) -> None:
+def test_resnet50_int8_classifier_offloads_gemm_with_bias(qdq_dir: Path) -> None:
+    pats = patterns_of(resolve_target("reference_npu"))
+    part = partition(prepare(from_onnx(int8_model(qdq_dir, "resnet50"))), pats)
+    (gemm,) = [m for r in part.regions for m in r.composites if m.pattern.name == "gemm_bias"]
+    assert gemm.tensors["b"].type.dtype == "int32"  # type: ignore[union-attr]
+    assert gemm.qparams["w"].axis == 0 and "out" in gemm.qparams
+
+
+def test_cli_json_and_pictures(qdq_dir: Path, tmp_path: Path) -> None:
+    squeezenet_int8 = int8_model(qdq_dir, "squeezenet")
     dot, page = tmp_path / "g.dot", tmp_path / "g.html"
     res = CliRunner().invoke(app, ["partition", str(squeezenet_int8), "--target",
                                    "reference_npu", "--format", "json", "--dot", str(dot),

@@ -319,21 +319,33 @@ def _main(view: GraphView, regions: list[Region], region_of: list[int],
     succs: list[list[int]] = [[] for _ in first]
     indeg = [0] * len(first)
     preds = view.preds
+
+    def edges(q: int, members: Sequence[int]) -> None:
+        for i in members:
+            for p in preds[i]:
+                pq = q_of[p]
+                if pq >= 0 and pq != q and p not in members:  # parallel edges: counted and
+                    succs[pq].append(q)                       # released alike
+                    indeg[q] += 1
+
     for i, q in enumerate(q_of):
-        if q < 0:
-            continue
-        if first[q] < 0:
+        if 0 <= q < n:
             first[q] = i
-        for p in preds[i]:
-            pq = q_of[p]
-            if pq >= 0 and pq != q:  # parallel edges are fine: each is counted and released
-                succs[pq].append(q)
-                indeg[q] += 1
-    heap = [first[q] for q, d in enumerate(indeg) if d == 0 and first[q] >= 0]
+            edges(q, (i,))
+    for r, region in enumerate(regions):
+        first[n + r] = min(m.owned[0] for m in region.composites)
+        for m in region.composites:
+            # A composite reads its copied DequantizeLinears' inputs, not the host's DQ
+            # (else a region could be placed before the producer of what it reads).
+            edges(n + r, (*m.owned, *m.copied))
+    nodes = [q for q in range(len(first)) if first[q] >= 0]
+    heap = [first[q] for q in nodes if indeg[q] == 0]
     heapq.heapify(heap)
     out: list[Binding] = []
+    emitted = 0
     while heap:
         q = q_of[heapq.heappop(heap)]
+        emitted += 1
         if q < n:
             out.append(view.bindings[q])
         else:
@@ -342,7 +354,7 @@ def _main(view: GraphView, regions: list[Region], region_of: list[int],
             indeg[s] -= 1
             if indeg[s] == 0:
                 heapq.heappush(heap, first[s])
-    if len(out) < sum(1 for i in range(n) if region_of[i] < 0 and live[i]):
+    if emitted < len(nodes):
         raise PartitionError("the partition has a cycle between regions (SDK bug)")
     f = view.f
     dataflow = all(b.dataflow for b in f.blocks)
