@@ -12,10 +12,12 @@ from core.types import TensorType
 from core.verify import verify
 from vendor_sdk.patterns.constraint import ConstraintError, parse_constraint, parse_op
 from vendor_sdk.patterns.errors import PartitionError
+from vendor_sdk.patterns.from_target import compile_pattern
 from vendor_sdk.patterns.lang import is_const, is_op, pattern, wildcard
 from vendor_sdk.patterns.match import MatchContext
 from vendor_sdk.patterns.partition import PartitionOptions, partition
 from vendor_sdk.patterns.report import build_report
+from vendor_sdk.target.model import PatternSpec
 
 F = TensorType("float32", (1, 4, 8, 8))
 
@@ -147,3 +149,30 @@ def test_bad_patterns_raise_partition_errors() -> None:
     m = single_function_module(b.finish([b.op("Relu", b.param("x", F))]))
     with pytest.raises(PartitionError, match="unique"):
         partition(m, [dup, dup])
+
+
+def test_yaml_tensor_shape_and_optional_input() -> None:
+    """`shape` (null = any extent) and `optional` from target.yaml reach the matcher:
+    Gemm with or without its bias C matches one pattern; a weight of the wrong shape
+    (its input too) stays on the host with the failing constraint as its reason."""
+    spec = PatternSpec.model_validate({
+        "priority": 1, "root": "g",
+        "nodes": {"g": {"op": "Gemm(transA=0)", "in": ["x", "w", "c"]}},
+        "tensors": {"x": {"shape": [None, 4]}, "w": {"shape": [4, None], "const": True},
+                    "c": {"rank": 1, "const": True, "optional": True}},
+        "lower": {"template": "dense.c.j2"}})
+    pats = [compile_pattern("gemm", spec, "npu")]
+    b = FunctionBuilder("main")
+    x = b.param("x", TensorType("float32", (2, 4)))
+    with_c = b.op("Gemm", x, np.ones((4, 3), np.float32), np.ones(3, np.float32))
+    without_c = b.op("Gemm", x, np.ones((4, 5), np.float32))
+    wrong_w = b.op("Gemm", with_c, np.ones((3, 2), np.float32))
+    m = single_function_module(b.finish([without_c, wrong_w]))
+    part = partition(m, pats)
+    matched = [c for r in part.regions for c in r.composites]
+    assert sorted(c.tensors["c"] is None for c in matched) == [False, True]
+    (host,) = build_report(part, pats).host
+    assert host.reason == "pattern gemm: requires x shape [None, 4] (got ['2', '3'])"
+    xv = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    for want, got in zip(run(m, [xv]), run(part.module, [xv]), strict=True):
+        np.testing.assert_array_equal(want, got)

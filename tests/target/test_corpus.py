@@ -93,6 +93,16 @@ MUTATIONS: list[tuple[str, str, str, bool]] = [
      "mult: {dtype: int32, shape: [c], role: parameter}", "inputs.mult.role", True),
     ("S: {dtype: int32, shape: [m, c], scope: acc}}\n    inout: {D",
      "S: {dtype: int32, shape: [m, c]}}\n    inout: {D", "alu_add.inputs.S", True),
+    ('op: "Relu | Clip(min=0)", in: [conv]', 'op: "Relu | Clipp(min=0)", in: [conv]',
+     "nodes.act.op", True),
+    ('op: "MatMul | Gemm(transA=0)"', 'op: "MatMul | Gem(transA=0)"', "nodes.mm.op", True),
+    ("attrs: {group: 1,", "attrs: {groups: 1,", "conv.attrs.groups", True),
+    ("x: {dtype: int8, rank: 4}\n      w", "x: {dtype: int8, rank: 4, shape: [1, 3]}\n      w",
+     "tensors.x.shape", True),
+    ("tensors: {x: {dtype: int8, rank: 4}}", "tensors: {x: {dtype: int8, shape: [1, 0, 8, 8]}}",
+     "tensors.x.shape", True),
+    ("b: {dtype: int32, rank: 1, const: true}", "b: {dtype: int32, rank: 1, optional: maybe}",
+     "tensors.b.optional", True),
 ]
 
 HANDWRITTEN: list[tuple[str, str]] = [

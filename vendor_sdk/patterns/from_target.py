@@ -27,7 +27,8 @@ def compile_pattern(name: str, spec: PatternSpec, target: str = "") -> Pattern:
                 raise PartitionError(f"{where}: no alternative of {node.op!r} has an "
                                      f"attribute {attr!r}")
         nodes[node_name] = NodePat(node_name, alts, tuple(node.inputs), attrs, node.optional)
-    tensors = {t: TensorPat(t, v.dtype, v.rank, None, v.const) for t, v in spec.tensors.items()}
+    tensors = {t: TensorPat(t, v.dtype, v.rank, None if v.shape is None else tuple(v.shape),
+                            v.const, v.optional) for t, v in spec.tensors.items()}
     lower = (f"tensorize: {', '.join(spec.lower.tensorize)}" if spec.lower.tensorize
              else f"template: {spec.lower.template}")
     return Pattern(name, spec.root, nodes, tensors, spec.priority, target, None, lower)

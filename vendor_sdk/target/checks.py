@@ -8,6 +8,7 @@ every mistake in the file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,10 +189,12 @@ class _Checker:
         for node_name, node in pat.nodes.items():
             loc = (*at, "nodes", node_name)
             try:
-                parse_op(node.op)
+                alts = parse_op(node.op)
             except ConstraintError as e:
                 self.err((*loc, "op"), f"cannot parse op {node.op!r}: {e.message}",
                          "write `Op` or alternatives `A | B(attr=0)`")
+                alts = ()
+            self.pattern_ops(loc, node.op, [a.op for a in alts], list(node.attrs))
             for i, inp in enumerate(node.inputs):
                 used.add(inp)
                 if inp not in pat.nodes and inp not in pat.tensors:
@@ -208,7 +211,10 @@ class _Checker:
         if cycle:
             self.err((*at, "nodes"), "the nodes form a cycle: " + " -> ".join(cycle),
                      "a pattern is a DAG from tensors to the root")
-        for t in pat.tensors:
+        for t, spec in pat.tensors.items():
+            if spec.shape is not None and spec.rank is not None and spec.rank != len(spec.shape):
+                self.err((*at, "tensors", t, "shape"), f"shape has {len(spec.shape)} "
+                         f"dimension(s) but rank is {spec.rank}", "drop one of the two")
             if t not in used:
                 self.err((*at, "tensors", t), f"tensor {t!r} is not an input of any node",
                          "remove it or list it in a node's `in`", key=True)
@@ -235,6 +241,26 @@ class _Checker:
                 except TemplateError as e:
                     self.err(loc, f"{pat.lower.template} does not render: {e}",
                              "see the pattern template context in docs/target_yaml.md")
+
+    def pattern_ops(self, loc: Loc, text: str, ops: list[str], attrs: list[str]) -> None:
+        """Op names are ONNX names the graph IR knows; attrs belong to one of them. Caught
+        here, with a location, rather than as a PartitionError when a model is partitioned."""
+        from core.ops import OPS
+
+        known = [op for op in ops if op in OPS]
+        for op in ops:
+            if op not in OPS:
+                self.err((*loc, "op"), f"unknown op {op!r} (ops use ONNX names)",
+                         did_you_mean(op, OPS) or "see `core.ops` for the supported ops",
+                         offset=_column_of(text, op))
+        if len(known) < len(ops):
+            return
+        names = sorted({a for op in known for a in OPS[op].attrs})
+        for attr in attrs:
+            if attr not in names:
+                self.err((*loc, "attrs", attr), f"no alternative of {text!r} has an attribute "
+                         f"{attr!r}", did_you_mean(attr, names) or
+                         f"its attributes: {', '.join(names) or 'none'}", key=True)
 
     def sim(self) -> None:
         if self.spec.sim is None:
@@ -273,3 +299,9 @@ def _cycle(graph: dict[str, list[str]]) -> list[str]:
 def check_target(spec: TargetSpec, src: Source, base: Path,
                  known: dict[str, set[str]]) -> Checked:
     return _Checker(spec, src, base, known).run()
+
+
+def _column_of(text: str, word: str) -> int:
+    """1-based column of ``word`` as a whole word in ``text`` (1 if absent)."""
+    m = re.search(rf"(?<![\w.]){re.escape(word)}(?![\w.])", text)
+    return m.start() + 1 if m else 1

@@ -115,7 +115,11 @@ class PatternNode(_Model):
 class PatternTensor(_Model):
     dtype: Dtype | None = None
     rank: Annotated[StrictInt, Field(ge=0, le=8)] | None = None
+    # Extents per dimension; null matches any extent ([1, null, null, 8]).
+    shape: Annotated[list[Annotated[StrictInt, Field(ge=1)] | None], Field(max_length=8)] | None \
+        = None
     const: StrictBool = False
+    optional: StrictBool = False  # the op may omit this input (Gemm's bias C)
 
 
 class Lower(_Model):
