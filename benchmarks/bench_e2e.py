@@ -1,11 +1,13 @@
 """End-to-end benchmark: compile time and NPU cycles / utilization of real int8 models.
 
     .venv/bin/python benchmarks/bench_e2e.py [--models resnet50 squeezenet] [--dim 16]
+                                             [--backends fsim rtl]
 
 Per model (a graph shipped in the onnx package, seeded weights, quantized by
 onnxruntime: QDQ, per-channel): compile time split into import / partition /
-tensorize + C / build (gcc), then one batch-1 run on fsim of the reference NPU
-configured with DIM (default 16): cycles (fsim's analytic estimate), the ideal
+tensorize + C / build (gcc), then one batch-1 run per backend (default fsim) of the
+reference NPU configured with DIM (default 16): cycles (fsim: analytic estimate; rtl:
+measured on the Verilator model; both: whether outputs are bit-identical), the ideal
 MAC-bound cycle count (the offloaded layers' MACs / DIM^2) and utilization,
 and agreement with onnxruntime. The target is the bundled reference_npu
 target.yaml with DIM changed (copied to a temporary directory).
@@ -19,6 +21,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 import reference_npu
 from vendor_sdk.compile import compile_model
@@ -42,6 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["resnet50", "squeezenet"])
     ap.add_argument("--dim", type=int, default=16)
+    ap.add_argument("--backends", nargs="+", default=["fsim"], choices=["fsim", "rtl"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -58,16 +63,22 @@ def main() -> None:
             off, total = c.report.coverage
             print(f"{name}: quantize {tq:.1f} s; compile {tc:.1f} s ({stages}); "
                   f"{off}/{total} compute ops offloaded in {len(c.regions)} regions")
-            t0 = time.perf_counter()
-            r = run_compiled(c, qpath, model_inputs(qpath, 1, 0), "fsim")
-            tr = time.perf_counter() - t0
-            util = r.ideal / r.cycles if r.cycles else 0.0
-            a = r.agreement[0]
-            print(f"  fsim DIM {args.dim}: {r.cycles:,} cycles, ideal (MAC-bound) "
-                  f"{r.ideal:,.0f} ({r.macs / 1e6:,.0f} MMAC offloaded), utilization "
-                  f"{100 * util:.1f}%, run {tr:.1f} s; vs onnxruntime: "
-                  f"{100 * a.within_1lsb:.2f}% within 1 LSB")
-
+            feeds = model_inputs(qpath, 1, 0)
+            outs = []
+            for backend in args.backends:
+                t0 = time.perf_counter()
+                r = run_compiled(c, qpath, feeds, backend)
+                tr = time.perf_counter() - t0
+                outs.append(r.outputs)
+                util = r.ideal / r.cycles if r.cycles else 0.0
+                a = r.agreement[0]
+                print(f"  {backend} DIM {args.dim}: {r.cycles:,} cycles, ideal (MAC-bound) "
+                      f"{r.ideal:,.0f} ({r.macs / 1e6:,.0f} MMAC offloaded), utilization "
+                      f"{100 * util:.1f}%, run {tr:.1f} s; vs onnxruntime: "
+                      f"{100 * a.within_1lsb:.2f}% within 1 LSB")
+            if len(outs) == 2:
+                same = all(np.array_equal(x, y) for x, y in zip(*outs, strict=True))
+                print(f"  fsim and rtl outputs bit-identical: {'yes' if same else 'NO'}")
 
 if __name__ == "__main__":
     main()
