@@ -39,8 +39,9 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         from vendor_sdk.frontend.onnx import from_onnx
         from vendor_sdk.patterns.errors import PartitionError
         from vendor_sdk.patterns.from_target import patterns_of
+        from vendor_sdk.patterns.graph_page import to_html
         from vendor_sdk.patterns.partition import PartitionOptions, partition, prepare
-        from vendor_sdk.patterns.report import build_report, to_dot, to_html
+        from vendor_sdk.patterns.report import build_report, to_dot
         from vendor_sdk.plugins import resolve_target
 
         if fmt not in ("text", "json"):

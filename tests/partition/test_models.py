@@ -10,9 +10,11 @@ one test per model and precision, so ``-n 2`` spreads them over workers.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +115,33 @@ def test_cli_json_and_pictures(qdq_dir: Path, tmp_path: Path) -> None:
     assert "no pattern offloads MaxPool" not in pool["reason"]
     assert dot.read_text().startswith("digraph") and "cluster_reference_npu_region0" in \
         dot.read_text()
-    assert "reference_npu_region0" in page.read_text()
+    _check_page(page.read_text())
+
+
+def _check_page(text: str) -> None:
+    """The page draws the graph itself: one box per node, layered top-down without
+    overlaps, host boxes grey with the reason on hover, no scripts or remote resources."""
+    assert "<script" not in text and "http://" not in text.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+    svg = ET.fromstring(text[text.index("<svg"):text.index("</svg>") + 6])
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    nodes = svg.findall("s:g[@class='node']", ns)
+    boxes = [(float(r.get("x", 0)), float(r.get("y", 0)), float(r.get("width", 0)))
+             for r in (n.find("s:rect", ns) for n in nodes) if r is not None]
+    assert len(boxes) == len(nodes) > 50
+    by_row: dict[float, list[tuple[float, float]]] = {}
+    for x, y, w in boxes:
+        by_row.setdefault(y, []).append((x, x + w))
+    for spans in by_row.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    for line in svg.iter("{http://www.w3.org/2000/svg}line"):
+        assert float(line.get("y2", 0)) > float(line.get("y1", 0))
+    tips = {n.findtext("s:title", "", ns): n.find("s:rect", ns).get("fill")  # type: ignore[union-attr]
+            for n in nodes}
+    pool = [t for t in tips if t.startswith("MaxPool")]
+    assert pool and all("host: forced to the host" in t and tips[t] == "#d9d9d9" for t in pool)
+    assert any("reference_npu_region0, pattern conv2d_bias_relu" in t for t in tips)
 
 
 def test_cli_errors_exit_2(tmp_path: Path) -> None:

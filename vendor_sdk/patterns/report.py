@@ -8,7 +8,6 @@ Q/DQ nodes are counted apart: they are quantization plumbing, not compute.
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -132,7 +131,7 @@ def build_report(p: Partition, patterns: Sequence[Pattern], model: str = "") -> 
     return Report(model, targets, ops, regions, tuple(host))
 
 
-_PALETTE = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5")
+PALETTE = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5")
 
 
 def to_dot(p: Partition) -> str:
@@ -140,7 +139,7 @@ def to_dot(p: Partition) -> str:
     and each region drawn as a cluster."""
     view = p.view
     targets = sorted({r.target for r in p.regions})
-    colour = {t: _PALETTE[k % len(_PALETTE)] for k, t in enumerate(targets)}
+    colour = {t: PALETTE[k % len(PALETTE)] for k, t in enumerate(targets)}
     target_of = {r.name: r.target for r in p.regions}
     lines = ["digraph partition {", "  rankdir=TB; node [shape=box, style=filled, "
              "fontname=Helvetica, fontsize=10];"]
@@ -170,29 +169,3 @@ def to_dot(p: Partition) -> str:
                 lines.append(f"  n{j} -> n{i};")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def to_html(p: Partition, report: Report) -> str:
-    """A self-contained page: the text report and the graph as DOT for any viewer,
-    plus a table of every node coloured by where it runs."""
-    targets = sorted({r.target for r in p.regions})
-    colour = {t: _PALETTE[k % len(_PALETTE)] for k, t in enumerate(targets)}
-    target_of = {r.name: r.target for r in p.regions}
-    rows = []
-    for i, place in enumerate(p.place):
-        if place == "-":
-            continue
-        b = p.view.bindings[i]
-        fill = colour[target_of[place]] if place else "#ffffff"
-        rows.append(f'<tr style="background:{fill}"><td>{i}</td><td>{html.escape(b.var.name)}'
-                    f"</td><td>{html.escape(p.view.op(i))}</td><td>{html.escape(place or 'host')}"
-                    "</td></tr>")
-    legend = " ".join(f'<span style="background:{c};padding:2px 6px">{html.escape(t)}</span>'
-                      for t, c in colour.items())
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>partition</title></head>"
-            f"<body><h1>{html.escape(report.model)}</h1><p>{legend} "
-            "<span style='border:1px solid #999;padding:2px 6px'>host</span></p>"
-            f"<pre>{html.escape(report.to_text())}</pre><table border=1 cellspacing=0>"
-            "<tr><th>#</th><th>value</th><th>op</th><th>placed</th></tr>"
-            + "".join(rows) + "</table><h2>DOT</h2><pre>" + html.escape(to_dot(p))
-            + "</pre></body></html>\n")
