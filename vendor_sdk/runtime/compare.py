@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.builder import sanitize
 from core.graph import Call, Constant, Module, Var
 from vendor_sdk.compile import Compiled
 from vendor_sdk.runtime.npu import NpuSession, RegionStats, backend_options, run_model
@@ -107,7 +108,10 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
     own = session is None
     sess = session or NpuSession(c.library, regions, backend, backend_options(c.target, backend))
     try:
-        ours = run_model(c.module, sess, [feeds[p.name] for p in c.module[c.module.entry].params])
+        # feeds use the model's tensor names ('gpu_0/data_0'); params their SSA names.
+        by_name = {sanitize(k): v for k, v in feeds.items()} | dict(feeds)
+        ours = run_model(c.module, sess,
+                         [by_name[p.name] for p in c.module[c.module.entry].params])
         stats = [sess.stats[r] for r in regions]
     finally:
         if own:
