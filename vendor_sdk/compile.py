@@ -84,9 +84,10 @@ def compile_model(path: Path, target: str | object = "reference_npu",
     def stage(label: str, fn: Callable[[], object]) -> object:
         say(label)
         t0 = time.perf_counter()
-        out = fn()
-        seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - t0
-        return out
+        try:
+            return fn()
+        finally:  # attempts that end in a host fallback cost time too
+            seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - t0
 
     tgt = resolve_target(target) if isinstance(target, str) else target
     model = name or Path(path).name.removesuffix(".onnx").replace(".", "_")

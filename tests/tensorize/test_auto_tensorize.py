@@ -165,3 +165,15 @@ def test_float_conv_stays_on_the_host_with_reasons() -> None:
     assert not r.ok and r.func is None
     assert "accumulates float32" in r.reasons["gemm_i8_i32"]
     assert "fix:" in r.reasons["gemm_i8_i32"] and "stays on the host" in r.explain()
+
+
+def test_results_are_memoized_per_target_object() -> None:
+    f = dense(16, 24, 8)
+    first = auto_tensorize(f, TARGET)  # type: ignore[arg-type]
+    assert auto_tensorize(f, TARGET) is first  # type: ignore[arg-type]
+    # An equal program built again hits the memo too (frozen IR compares by value).
+    assert auto_tensorize(dense(16, 24, 8), TARGET) is first  # type: ignore[arg-type]
+    other = load_target(Path(__file__).parents[2] / "reference_npu" / "target.yaml")
+    fresh = auto_tensorize(f, other)  # type: ignore[arg-type]
+    assert fresh is not first
+    assert func_str(fresh.func) == func_str(first.func)  # deterministic search

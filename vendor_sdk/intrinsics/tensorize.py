@@ -81,14 +81,34 @@ def _capacity(target: object) -> dict[str, int]:
     return {name: mi.rows * mi.row_elems for name, mi in mems.items()}
 
 
+# (id(target), program, model, hints, seed) -> (target, result). The search is
+# deterministic, and compile() re-emits every region after a host fallback, so the
+# same layer is searched again; the target is kept alive so its id stays its own.
+_MEMO: dict[tuple[object, ...], tuple[object, TensorizeResult]] = {}
+_MEMO_LIMIT = 1024
+
+
 def auto_tensorize(f: PrimFunc, target: object, model: CostModel = DEFAULT_MODEL,
                    sizes: Mapping[str, int] | None = None, seed: int = 0) -> TensorizeResult:
     """Tensorize ``f`` onto the cheapest fitting intrinsic of ``target``, or say why not.
 
     ``sizes`` are hints for symbolic extents (the cost model needs numbers; the
     program stays symbolic, remainders are handled at run time). Unhinted sizes
-    count as 1.
+    count as 1. Results are memoized per (target, program, model, hints, seed).
     """
+    key = (id(target), f, model, tuple(sorted((sizes or {}).items())), seed)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is target:
+        return hit[1]
+    result = _auto_tensorize(f, target, model, sizes, seed)
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = (target, result)
+    return result
+
+
+def _auto_tensorize(f: PrimFunc, target: object, model: CostModel,
+                    sizes: Mapping[str, int] | None, seed: int) -> TensorizeResult:
     from core.tir.verify import size_vars
 
     hints = {v: 1 for v in size_vars(f)} | dict(sizes or {})
