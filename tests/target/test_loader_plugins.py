@@ -160,3 +160,20 @@ def test_init_update_keeps_vendor_edits(tmp_path: Path) -> None:
 def test_init_rejects_unknown_question(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["init", str(tmp_path / "x"), "--defaults", "-d", "dims=4"])
     assert result.exit_code == 2 and "did you mean 'dim'" in result.output
+
+
+def test_validate_finds_the_target_of_a_package_root(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vendor_sdk.cli import app
+
+    runner = CliRunner()
+    pkg = tmp_path / "acme"
+    made = runner.invoke(app, ["init", str(pkg), "--defaults", "-d", "vendor=Acme"])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["validate", str(pkg)])
+    assert result.exit_code == 0, result.output
+    (pkg / "extra").mkdir()
+    (pkg / "extra" / "target.yaml").write_text("schema_version: 1\n")
+    ambiguous = runner.invoke(app, ["validate", str(pkg)])
+    assert ambiguous.exit_code == 2 and "target.yaml" in ambiguous.output

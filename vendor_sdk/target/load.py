@@ -198,7 +198,9 @@ def load_target(path: str | Path) -> Target:
     """Load and check a target.yaml (or a directory holding one); raises TargetError."""
     p = Path(path)
     if p.is_dir():
-        p = p / "target.yaml"
+        # A plugin package root (what `vendor-sdk init` makes) holds it one level down.
+        nested = sorted(p.glob("*/target.yaml"))
+        p = p / "target.yaml" if (p / "target.yaml").exists() or len(nested) != 1 else nested[0]
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
