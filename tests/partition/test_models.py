@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
-import qdq_models  # tests/partition is on sys.path (rootdir import)
+import qdq_models  # tests/partition is on sys.path (pyproject: pytest pythonpath)
 from typer.testing import CliRunner
 
 from core.executor import run
