@@ -21,6 +21,7 @@ from core.ops.registry import OpError
 from core.passes import optimize
 from core.printer import format_module
 from core.verify import VerifyError, verify
+from vendor_sdk import cli_check, cli_e2e, cli_partition, cli_target
 from vendor_sdk.frontend.onnx import FrontendError, from_onnx
 from vendor_sdk.summary import print_summary, summarize
 from vendor_sdk.zoo import ZooError
@@ -114,18 +115,10 @@ def demo(
     console.print("[bold green]match[/]: fsim == RTL bit for bit, within 1 LSB of onnxruntime")
 
 
-def _register_subcommands() -> None:
-    # Command groups that live in their own modules add themselves to `app` here,
-    # explicitly, so `vendor-sdk --help` lists every command in one place.
-    from vendor_sdk import cli_target
-
-    cli_target.register(app, user_errors)
-    __import__("vendor_sdk.cli_partition").cli_partition.register(app, user_errors)
-    __import__("vendor_sdk.cli_check").cli_check.register(app, user_errors)
-    __import__("vendor_sdk.cli_e2e").cli_e2e.register(app, user_errors)
-
-
-_register_subcommands()
+# Command groups that live in their own modules add themselves to `app` here,
+# explicitly, so `vendor-sdk --help` lists every command in one place.
+for _group in (cli_target, cli_partition, cli_check, cli_e2e):
+    _group.register(app, user_errors)
 
 
 def main() -> None:
