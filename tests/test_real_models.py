@@ -21,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from core import symbolic as sym
 from core.executor import run
 from vendor_sdk.frontend.onnx import from_onnx
+from vendor_sdk.zoo import with_seeded_weights
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 MODELS = ["light_resnet50", "light_squeezenet", "light_inception_v1", "light_inception_v2",
@@ -63,34 +64,10 @@ def test_light_model_matches_expected_output(name: str) -> None:
 
 
 def _with_random_weights(model: onnx.ModelProto, seed: int) -> onnx.ModelProto:
-    """Weights from ConstantOfShape become seeded He-scaled initializers; the input of a
-    final Softmax becomes an extra graph output, so logits are compared unsquashed."""
-    rng = np.random.default_rng(seed)
-    shapes = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    nodes, weights = [], []
-    for node in model.graph.node:
-        if node.op_type != "ConstantOfShape":
-            nodes.append(node)
-            continue
-        shape = tuple(int(d) for d in shapes[node.input[0]])
-        # float32 uniform draws: VGG's 140M weights must not dominate the test's runtime.
-        w = rng.random(shape, np.float32)
-        if len(shape) >= 2:  # He-uniform: activations keep their scale through the layers
-            w = (2 * w - 1) * np.float32(np.sqrt(6.0 / np.prod(shape[1:])))
-        else:  # biases, BN scale/mean/var: in [0.5, 1.5), positive keeps variances valid
-            w += np.float32(0.5)
-        weights.append(numpy_helper.from_array(w, node.output[0]))
-    shape_inputs = {n.input[0] for n in model.graph.node if n.op_type == "ConstantOfShape"}
-    kept = [i for i in model.graph.initializer if i.name not in shape_inputs]
-    del out.graph.node[:], out.graph.initializer[:]
-    out.graph.node.extend(nodes)
-    out.graph.initializer.extend([*kept, *weights])
-    # Old models list initializers as graph inputs too; drop the ones that are gone.
-    inputs = [i for i in model.graph.input if i.name not in shape_inputs]
-    del out.graph.input[:]
-    out.graph.input.extend(inputs)
+    """Seeded weights (vendor_sdk.zoo.with_seeded_weights); the input of a final
+    Softmax becomes an extra graph output, so logits are compared unsquashed."""
+    out = with_seeded_weights(model, seed)
+    nodes = out.graph.node
     if nodes[-1].op_type == "Softmax":
         out.graph.output.append(helper.make_empty_tensor_value_info(nodes[-1].input[0]))
     return out

@@ -62,3 +62,41 @@ def light_case(name: str) -> ReferenceCase:
         tensor.ParseFromString(path.with_name(f"light_{name}_output_{i}.pb").read_bytes())
         expected.append(numpy_helper.to_array(tensor))
     return ReferenceCase(name, path, inputs, expected)
+
+
+def with_seeded_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
+    """A copy of a light model whose ConstantOfShape weights are seeded random initializers.
+
+    Every light-model weight is one constant (0.02): outputs are nearly uniform and
+    onnxruntime's quantizer sees no weights at all. Weights (rank >= 2) become
+    He-uniform so activations keep their scale through the layers; biases and
+    BatchNorm statistics land in [0.5, 1.5), positive so variances stay valid. Only
+    the data inputs remain graph inputs (old models also list initializers there,
+    which onnxruntime would treat as overridable and never fold or quantize).
+    """
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    rng = np.random.default_rng(seed)
+    consts = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    nodes, weights = [], []
+    for node in model.graph.node:
+        if node.op_type != "ConstantOfShape":
+            nodes.append(node)
+            continue
+        shape = tuple(int(d) for d in consts[node.input[0]])
+        # float32 draws: VGG's 140M weights must not dominate a test's runtime.
+        w = rng.random(shape, np.float32)
+        if len(shape) >= 2:
+            w = (2 * w - 1) * np.float32(np.sqrt(6.0 / max(1, int(np.prod(shape[1:])))))
+        else:
+            w += np.float32(0.5)
+        weights.append(numpy_helper.from_array(w, node.output[0]))
+    used = {i for n in nodes for i in n.input}
+    kept = [i for i in model.graph.initializer if i.name in used]
+    data = [vi for vi in model.graph.input if vi.name not in consts]
+    del out.graph.node[:], out.graph.initializer[:], out.graph.input[:]
+    out.graph.node.extend(nodes)
+    out.graph.initializer.extend([*kept, *weights])
+    out.graph.input.extend(data)
+    out.ir_version = max(out.ir_version, 7)  # IR < 4 wants initializers listed as inputs
+    return out

@@ -131,7 +131,3 @@ def norm_axis(axis: int, rank: int, what: str = "axis") -> int:
     if not -rank <= axis < max(rank, 1):
         raise OpError(f"{what} {axis} is out of range for rank {rank}")
     return axis % rank if rank else 0
-
-
-def same_as_input(args: InferArgs) -> Type:
-    return args.type(0)

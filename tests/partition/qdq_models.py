@@ -23,7 +23,7 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
-from vendor_sdk.zoo import light_model_path
+from vendor_sdk.zoo import light_model_path, with_seeded_weights
 
 
 class _RandomReader(CalibrationDataReader):
@@ -41,35 +41,7 @@ def materialized(name: str, seed: int = 0) -> onnx.ModelProto:
     # the light one (weights still ConstantOfShape) is the same graph, seconds sooner.
     if model.opset_import[0].version < 11:
         model = onnx.version_converter.convert_version(model, 11)
-    rng = np.random.default_rng(seed)
-    shapes = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    nodes, inits = [], []
-    for node in model.graph.node:
-        if node.op_type != "ConstantOfShape":
-            nodes.append(node)
-            continue
-        shape = tuple(int(d) for d in shapes[node.input[0]])
-        if len(shape) >= 2:  # He-uniform weights keep activations in range
-            w = rng.random(shape, np.float32) - np.float32(0.5)
-            w *= np.float32(np.sqrt(6.0 / max(1, int(np.prod(shape[1:])))))
-        else:  # biases and BatchNorm statistics; positive, so variances are valid
-            w = rng.random(shape, np.float32) + np.float32(0.5)
-        inits.append(numpy_helper.from_array(w, node.output[0]))
-    used = {i for n in nodes for i in n.input}
-    keep = [i for i in model.graph.initializer if i.name in used]
-    # Only the data input stays a graph input: listed initializers would be overridable
-    # inputs to onnxruntime, and neither constant-folded nor quantized.
-    inits_all = {i.name for i in model.graph.initializer}
-    data = [vi for vi in model.graph.input if vi.name not in inits_all]
-    del model.graph.input[:]
-    model.graph.input.extend(data)
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-    del model.graph.initializer[:]
-    model.graph.initializer.extend([*keep, *inits])
-    # IR < 4 wants every initializer listed as a graph input; newer IRs do not.
-    model.ir_version = max(model.ir_version, 7)
-    return model
+    return with_seeded_weights(model, seed)
 
 
 def data_inputs(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tensorize_programs import dense  # shared test programs (tests/tensorize)
 
 from core.schedule import (
     ScheduleError,
@@ -43,22 +44,6 @@ from core.tir import (
 from core.tir.stmt import IntrinCall
 from core.tir.verify import VerifyError
 from core.tir.visit import walk_stmt
-
-
-def dense(m: int | str, k: int, n: int, acc: bool = True) -> PrimFunc:
-    """C[i, j] = sum_k i32(A[i, k]) * i32(B[k, j]) with an init, M maybe symbolic."""
-    mm = Var(m) if isinstance(m, str) else Const(m)
-    a = Buffer("A", "int8", (mm, Const(k)))
-    b = Buffer("B", "int8", (Const(k), Const(n)))
-    c = Buffer("C", "int32", (mm, Const(n)))
-    i, j, r = Var("i"), Var("j"), Var("k")
-    vi, vj, vk = Var("vi"), Var("vj"), Var("vk")
-    upd = cast("int32", Load(a, (vi, vk))) * cast("int32", Load(b, (vk, vj)))
-    blk = Block("C", (IterVar(vi, mm), IterVar(vj, Const(n)), IterVar(vk, Const(k), "reduce")),
-                (i, j, r), Store(c, (vi, vj), Load(c, (vi, vj)) + upd),
-                init=Store(c, (vi, vj), const(0, "int32")) if acc else None)
-    return check(PrimFunc("dense", (a, b, c), For(i, mm, For(j, Const(n), For(r, Const(k),
-                                                                             blk)))))
 
 
 def _loops(f: PrimFunc) -> list[For]:

@@ -78,35 +78,10 @@ def light_float(name: str, path: Path, seed: int = 0, opset: int = 13) -> Path:
     """
     from onnx import version_converter
 
-    from vendor_sdk.zoo import light_model_path
+    from vendor_sdk.zoo import light_model_path, with_seeded_weights
 
     model = onnx.load(str(light_model_path(name)))
-    rng = np.random.default_rng(seed)
-    consts = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    nodes, inits = [], []
-    for node in model.graph.node:
-        if node.op_type != "ConstantOfShape":
-            nodes.append(node)
-            continue
-        shape = tuple(int(d) for d in consts[node.input[0]])
-        if len(shape) >= 2:
-            bound = np.sqrt(6.0 / max(1, int(np.prod(shape[1:]))))
-            w = ((rng.random(shape, np.float32) - 0.5) * 2 * bound).astype(np.float32)
-        else:
-            w = (rng.random(shape, np.float32) + 0.5).astype(np.float32)
-        inits.append(numpy_helper.from_array(w, node.output[0]))
-    used = {i for n in nodes for i in n.input}
-    keep = [i for i in model.graph.initializer if i.name in used]
-    names = {i.name for i in model.graph.initializer}
-    data = [vi for vi in model.graph.input if vi.name not in names]
-    del model.graph.input[:]
-    model.graph.input.extend(data)
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-    del model.graph.initializer[:]
-    model.graph.initializer.extend([*keep, *inits])
-    model.ir_version = max(model.ir_version, 7)
-    if model.opset_import[0].version < opset:
+    if model.opset_import[0].version < opset:  # converting before the weights exist is faster
         model = version_converter.convert_version(model, opset)
-    onnx.save(model, str(path))
+    onnx.save(with_seeded_weights(model, seed), str(path))
     return path
