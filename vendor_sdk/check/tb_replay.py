@@ -83,11 +83,13 @@ class Driver:
             counters[name] = await self.read(addr) | await self.read(addr + 4) << 32
         if not self.dut.done.value:
             return {"error_code": int(ErrorCode.WATCHDOG), "error_pc": 0, "counters": counters,
-                    "dram": False}
-        code = (await self.read(Reg.STATUS) >> 8) & 0xFF
+                    "dram": False, "status": 0}
+        status = await self.read(Reg.STATUS)
+        code = (status >> 8) & 0xFF
         pc = await self.read(Reg.ERROR_PC) if code else 0
         await self.pulse(self.dut.dram_ctl, 2)
-        return {"error_code": code, "error_pc": pc, "counters": counters, "dram": True}
+        return {"error_code": code, "error_pc": pc, "counters": counters, "dram": True,
+                "status": status}
 
 
 @cocotb.test()
