@@ -28,6 +28,8 @@ from core.tir.verify import check
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point
 
+GEMM_OPS = ("Conv", "MatMul", "Gemm")  # composites whose core is one GEMM-shaped layer
+
 
 def pad_to(n: int, dim: int) -> int:
     return -(-n // dim) * dim
@@ -60,7 +62,10 @@ class Layer:
     conv: dict = field(default_factory=dict)  # kernel, strides, pads, dilations
 
     def macs(self, batch: int) -> int:
-        """The model's multiply-accumulates per call (logical channels, no padding)."""
+        """The model's multiply-accumulates per call (logical channels, no padding);
+        ``batch`` is the symbolic leading extent's value (a fixed one counts as itself)."""
+        lead = self.in_shape[0]
+        batch = lead if isinstance(lead, int) else batch
         if self.op == "Conv":
             kh, kw = self.conv["kernel"]
             return (batch * int(self.out_shape[2]) * int(self.out_shape[3]) * int(self.out_shape[1])
@@ -91,9 +96,9 @@ def _dq(calls: dict[str, Call], arg: object, what: str) -> tuple[object, QParams
 def analyze(f: Function, dim: int) -> Layer:
     """The integer layer of a Conv / MatMul composite (raises CodegenError otherwise)."""
     calls = _bindings(f)
-    comp = [(n, c) for n, c in calls.items() if c.op in ("Conv", "MatMul")]
+    comp = [(n, c) for n, c in calls.items() if c.op in GEMM_OPS]
     if len(comp) != 1:
-        raise CodegenError(f"{f.name}: expected one Conv or MatMul, found "
+        raise CodegenError(f"{f.name}: expected one Conv, MatMul or Gemm, found "
                            f"{[c.op for c in calls.values()]}")
     cname, cc = comp[0]
     x, xq = _dq(calls, cc.args[0], f"{f.name}: input")
@@ -102,7 +107,9 @@ def analyze(f: Function, dim: int) -> Layer:
         raise CodegenError(f"{f.name}: needs a variable input and constant weights")
     if len(xq.scale) != 1 or np.any(wq.zero_point != 0):
         raise CodegenError(f"{f.name}: needs a per-tensor input scale and symmetric weights")
-    bias_arg = cc.args[2] if cc.op == "Conv" and len(cc.args) > 2 else None
+    if len(wq.scale) > 1:
+        _check_channel_axis(calls[cc.args[1].name], cc, f.name)  # type: ignore[union-attr]
+    bias_arg = cc.args[2] if cc.op in ("Conv", "Gemm") and len(cc.args) > 2 else None
     cur = cname
     relu = False
     users = {a.name: n for n, c in calls.items() for a in c.args if isinstance(a, Var)}
@@ -121,6 +128,10 @@ def analyze(f: Function, dim: int) -> Layer:
     y_scale = float(np.asarray(q.args[1].value).reshape(-1)[0])  # type: ignore[union-attr]
     y_zp = int(np.asarray(q.args[2].value).reshape(-1)[0]) if len(q.args) > 2 else 0  # type: ignore[union-attr]
     wv = np.asarray(w.value, np.int64)
+    if cc.op == "Gemm":
+        _check_gemm(cc, f.name)
+        if int(cc.attrs.get("transB", 0)):
+            wv = wv.T  # [N, K] -> the GEMM's [K, N]; the per-channel scales stay per N
     sx, zx = float(xq.scale[0]), int(xq.zero_point[0])
     if cc.op == "Conv":
         co, ci, kh, kw = wv.shape
@@ -152,10 +163,34 @@ def analyze(f: Function, dim: int) -> Layer:
     fps += [FixedPoint(0, 0)] * (packed.shape[1] - co)
     lo = max(-128, y_zp) if relu else -128
     x_type, out_var = x.type, f.outputs[0]
+    # A Gemm (transA = 0, alpha = beta = 1) is X W + b: the same integer layer as MatMul.
+    op = "MatMul" if cc.op == "Gemm" else cc.op
     return Layer(f.name, str(f.attrs.get("pattern", "")), str(f.attrs.get("lower", "")),
-                 cname, cc.op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
+                 cname, op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
                  packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, lo, 127,
                  conv)
+
+
+def _check_gemm(cc: Call, where: str) -> None:
+    """Only the Gemm that is a plain ``X W + b`` maps onto the MatMul layer."""
+    a = cc.attrs
+    if int(a.get("transA", 0)) or float(a.get("alpha", 1.0)) != 1.0 or \
+            float(a.get("beta", 1.0)) != 1.0:
+        raise CodegenError(f"{where}: Gemm with transA/alpha/beta other than 0/1/1")
+
+
+def _check_channel_axis(dq: Call, cc: Call, where: str) -> None:
+    """Per-channel weight scales must run along the output channels (a scale per N).
+
+    A square weight with scales along K would broadcast without error and be wrong."""
+    w = dq.args[0]
+    rank = len(w.value.shape) if isinstance(w, Constant) else 0
+    axis = int(dq.attrs.get("axis", 1)) % max(rank, 1)
+    want = 0 if cc.op == "Conv" or (cc.op == "Gemm" and int(cc.attrs.get("transB", 0))) \
+        else rank - 1
+    if axis != want:
+        raise CodegenError(f"{where}: per-channel weight scales along axis {axis}, "
+                           f"expected the output channels (axis {want})")
 
 
 def window_dict(attrs: object, kernel: tuple[int, int] | None, op: str,

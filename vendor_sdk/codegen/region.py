@@ -27,7 +27,7 @@ from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Store
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elementwise_code
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
-from vendor_sdk.codegen.layers import Layer, analyze, nhwc_shape, program
+from vendor_sdk.codegen.layers import GEMM_OPS, Layer, analyze, nhwc_shape, program
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
 from vendor_sdk.target.templates import environment
@@ -51,6 +51,7 @@ class LayerCode:
     text: str              # C definition
     explain: str           # tensorize trace or "template ..."
     ideal_macs_note: str = ""
+    estimate: float | None = None  # the tensorizer's cost-model cycles (None: template)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
         lines = emit_prim_func(res.func, target, dram, {k: max(v, 2) for k, v in hints.items()},
                                rq, ("X",))
         text = head + sig + " {\n    (void)S;\n" + "\n".join(lines) + "\n}\n"
-        return LayerCode(layer, fn, text, res.explain())
+        return LayerCode(layer, fn, text, res.explain(),
+                         estimate=res.estimate.cycles if res.estimate else None)
     if kind.strip() != "template":
         raise CodegenError(f"{layer.name}: unknown lowering '{layer.lower}'")
     if layer.op != "MatMul":
@@ -243,7 +245,7 @@ def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch
                yi: Slot, var: str, target: object, consts: _Consts, slots: dict[str, Slot],
                codes: list[LayerCode], at: object) -> str:
     """Lower one composite: append its LayerCode, return the C call of it."""
-    if any(c.op in ("Conv", "MatMul") for c in _calls(comp)):
+    if any(c.op in GEMM_OPS for c in _calls(comp)):
         layer = analyze(comp, dim)
         form = find_requant(target, cands)
         w_off, b_off = consts.add(layer.weight), consts.add(layer.bias)
