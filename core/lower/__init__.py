@@ -117,6 +117,9 @@ def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
         consts.append(float(a.value.reshape(-1)[0]) if isinstance(a, Constant)
                       and a.value.size == 1 else None)
         ins.append(None if t is None or k in skip else buffer(f"in{k}", t))
+    if call.op == "Clip" and any(a is not None and consts[k] is None
+                                 for k, a in enumerate(call.args) if k in skip):
+        raise LowerError("Clip: only scalar constant bounds have a lowering")
     out = buffer("out", out_type)
     body = _stmt(call.op, call.attrs, ins, consts, out)
     params = (*(b for b in ins if b is not None), out)

@@ -6,85 +6,57 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from lowering_inputs import f32, i8, module_of, scalar
 
-from core import symbolic as sym
-from core.builder import FunctionBuilder, single_function_module
+from core.builder import FunctionBuilder
 from core.executor import run
-from core.graph import CallTIR, Module
+from core.graph import CallTIR
 from core.lower import lower_module
-from core.types import TensorType
-
-N = sym.var("N")
-rng = np.random.default_rng(0)
-
-
-def _f32(*shape: int) -> np.ndarray:
-    return rng.standard_normal(shape).astype(np.float32)
-
-
-def _i8(*shape: int) -> np.ndarray:
-    return rng.integers(-128, 128, shape).astype(np.int8)
-
-
-def _s(v: float) -> np.ndarray:
-    return np.array(v, np.float32)
-
 
 Case = tuple[str, Callable[[FunctionBuilder], list], list[np.ndarray]]
 
 
-def _module(build: Callable[[FunctionBuilder], list], inputs: list[np.ndarray],
-            symbolic_batch: bool) -> Module:
-    fb = FunctionBuilder("main")
-    params = []
-    for k, a in enumerate(inputs):
-        batched = symbolic_batch and a.ndim == inputs[0].ndim
-        shape = tuple(N if batched and d == 0 else s for d, s in enumerate(a.shape))
-        params.append(fb.param(f"x{k}", TensorType(str(a.dtype), shape)))
-    outs = build(fb, *params)
-    return single_function_module(fb.finish(outs))
-
-
 CASES: list[Case] = [
-    ("add_broadcast", lambda fb, a, b: [fb.op("Add", a, b)], [_f32(2, 3, 4), _f32(3, 1)]),
-    ("relu_sigmoid", lambda fb, a: [fb.op("Sigmoid", fb.op("Relu", a))], [_f32(2, 5)]),
-    ("clip", lambda fb, a: [fb.op("Clip", a, _s(-0.5), _s(0.5))], [_f32(2, 5)]),
-    ("conv_pad_stride", lambda fb, x: [fb.op("Conv", x, _f32(4, 3, 3, 3), _f32(4),
+    ("add_broadcast", lambda fb, a, b: [fb.op("Add", a, b)], [f32(2, 3, 4), f32(3, 1)]),
+    ("relu_sigmoid", lambda fb, a: [fb.op("Sigmoid", fb.op("Relu", a))], [f32(2, 5)]),
+    ("clip", lambda fb, a: [fb.op("Clip", a, scalar(-0.5), scalar(0.5))], [f32(2, 5)]),
+    ("conv_pad_stride", lambda fb, x: [fb.op("Conv", x, f32(4, 3, 3, 3), f32(4),
                                              pads=(1, 1, 1, 1), strides=(2, 2))],
-     [_f32(2, 3, 9, 9)]),
-    ("conv_dilated_grouped", lambda fb, x: [fb.op("Conv", x, _f32(4, 2, 3, 3), group=2,
+     [f32(2, 3, 9, 9)]),
+    ("conv_dilated_grouped", lambda fb, x: [fb.op("Conv", x, f32(4, 2, 3, 3), group=2,
                                                   dilations=(2, 2), pads=(2, 1, 2, 1))],
-     [_f32(1, 4, 8, 7)]),
-    ("depthwise", lambda fb, x: [fb.op("Conv", x, _f32(4, 1, 3, 3), group=4,
-                                       pads=(1, 1, 1, 1))], [_f32(2, 4, 6, 6)]),
-    ("conv_integer", lambda fb, x: [fb.op("ConvInteger", x, _i8(3, 2, 3, 3), np.array(3, np.int8),
-                                          pads=(1, 1, 1, 1))], [_i8(2, 2, 5, 5)]),
-    ("batch_matmul", lambda fb, a, b: [fb.op("MatMul", a, b)], [_f32(2, 3, 5, 4), _f32(4, 6)]),
-    ("matmul_integer", lambda fb, a: [fb.op("MatMulInteger", a, _i8(8, 3), np.array(1, np.int8))],
-     [_i8(3, 8)]),
-    ("gemm", lambda fb, a: [fb.op("Gemm", a, _f32(6, 5), _f32(6), transB=1, alpha=0.5,
-                                  beta=2.0)], [_f32(3, 5)]),
+     [f32(1, 4, 8, 7)]),
+    ("depthwise", lambda fb, x: [fb.op("Conv", x, f32(4, 1, 3, 3), group=4,
+                                       pads=(1, 1, 1, 1))], [f32(2, 4, 6, 6)]),
+    ("conv_integer", lambda fb, x: [fb.op("ConvInteger", x, i8(3, 2, 3, 3), np.array(3, np.int8),
+                                          pads=(1, 1, 1, 1))], [i8(2, 2, 5, 5)]),
+    ("batch_matmul", lambda fb, a, b: [fb.op("MatMul", a, b)], [f32(2, 3, 5, 4), f32(4, 6)]),
+    ("matmul_integer", lambda fb, a: [fb.op("MatMulInteger", a, i8(8, 3), np.array(1, np.int8))],
+     [i8(3, 8)]),
+    ("gemm", lambda fb, a: [fb.op("Gemm", a, f32(6, 5), f32(6), transB=1, alpha=0.5,
+                                  beta=2.0)], [f32(3, 5)]),
     ("maxpool", lambda fb, x: [fb.op("MaxPool", x, kernel_shape=(3, 3), strides=(2, 2),
-                                     pads=(1, 1, 1, 1))], [_f32(2, 3, 7, 7)]),
+                                     pads=(1, 1, 1, 1))], [f32(2, 3, 7, 7)]),
     ("avgpool", lambda fb, x: [fb.op("AveragePool", x, kernel_shape=(3, 3), strides=(2, 2),
-                                     pads=(1, 1, 1, 1))], [_f32(1, 2, 7, 6)]),
+                                     pads=(1, 1, 1, 1))], [f32(1, 2, 7, 6)]),
     ("avgpool_incl", lambda fb, x: [fb.op("AveragePool", x, kernel_shape=(2, 2),
                                           pads=(1, 0, 1, 0), count_include_pad=1)],
-     [_f32(1, 2, 5, 5)]),
+     [f32(1, 2, 5, 5)]),
     ("global_pools", lambda fb, x: [fb.op("GlobalAveragePool", x), fb.op("GlobalMaxPool", x)],
-     [_f32(2, 3, 4, 5)]),
+     [f32(2, 3, 4, 5)]),
     ("softmax", lambda fb, x: [fb.op("Softmax", x, axis=-1), fb.op("LogSoftmax", x, axis=1)],
-     [_f32(2, 7, 3)]),
-    ("layer_norm", lambda fb, x: [fb.op("LayerNormalization", x, _f32(4, 5), _f32(5),
-                                        axis=1)], [_f32(3, 4, 5)]),
+     [f32(2, 7, 3)]),
+    ("layer_norm", lambda fb, x: [fb.op("LayerNormalization", x, f32(4, 5), f32(5),
+                                        axis=1)], [f32(3, 4, 5)]),
     ("transpose_concat", lambda fb, a, b: [fb.op("Concat", fb.op("Transpose", a,
                                                                  perm=(0, 2, 1)), b, axis=2)],
-     [_f32(2, 3, 4), _f32(2, 4, 5)]),
+     [f32(2, 3, 4), f32(2, 4, 5)]),
     ("reshape", lambda fb, a: [fb.op("Reshape", a, np.array([0, -1], np.int64))],
-     [_f32(2, 3, 4)]),
+     [f32(2, 3, 4)]),
     ("qdq", lambda fb, x: [fb.op("DequantizeLinear", fb.op(
-        "QuantizeLinear", x, _s(0.05), np.array(-3, np.int8)), _s(0.05), np.array(-3, np.int8))],
-     [_f32(3, 6)]),
+        "QuantizeLinear", x, scalar(0.05), np.array(-3, np.int8)), scalar(0.05),
+        np.array(-3, np.int8))],
+     [f32(3, 6)]),
 ]
 
 
@@ -92,7 +64,7 @@ CASES: list[Case] = [
 @pytest.mark.parametrize(("name", "build", "inputs"), CASES, ids=[c[0] for c in CASES])
 def test_lowered_matches_reference(name: str, build: Callable, inputs: list[np.ndarray],
                                    symbolic_batch: bool) -> None:
-    module = _module(build, inputs, symbolic_batch)
+    module = module_of(build, inputs, symbolic_batch)
     lowered = lower_module(module)
     calls = [b.value for b in lowered.main.bindings]
     assert all(isinstance(c, CallTIR) for c in calls), [type(c).__name__ for c in calls]
@@ -107,9 +79,19 @@ def test_lowered_matches_reference(name: str, build: Callable, inputs: list[np.n
 
 
 def test_symbolic_extents_are_size_variables() -> None:
-    module = _module(lambda fb, a: [fb.op("Relu", a)], [_f32(3, 4)], True)
+    module = module_of(lambda fb, a: [fb.op("Relu", a)], [f32(3, 4)], True)
     pf = next(f for f in lower_module(module).functions if f.name != "main")
     from core.tir import func_str
 
     assert "in0: float32[N, 4]" in func_str(pf)
     assert "range(N)" in func_str(pf)
+
+
+def test_clip_with_a_runtime_bound_stays_a_graph_call() -> None:
+    # Only scalar constant bounds are lowered; a bound read at run time must not be dropped.
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    inputs = [x, np.array(3, np.float32)]
+    module = module_of(lambda fb, a, lo: [fb.op("Clip", a, lo)], inputs, False)
+    lowered = lower_module(module)
+    assert not any(isinstance(b.value, CallTIR) for b in lowered.main.bindings)
+    np.testing.assert_array_equal(run(lowered, inputs)[0], np.maximum(x, 3))
