@@ -17,6 +17,7 @@ from core.lower.elementwise import (
     BINARY,
     UNARY,
     concat,
+    convert,
     dequantize,
     elementwise,
     quantize,
@@ -94,6 +95,8 @@ def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object]
     if op == "Concat":
         return concat([b for b in ins if b is not None], int(attrs["axis"]) % out.rank,
                       out)  # type: ignore[arg-type]
+    if op == "Cast":
+        return convert(x, out)
     if op == "QuantizeLinear":
         return quantize(ins, attrs, out)
     if op == "DequantizeLinear":

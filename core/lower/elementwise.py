@@ -18,6 +18,8 @@ from core.tir.expr import (
     binop,
     cast,
     const,
+    is_float,
+    is_int,
     select,
     smax,
     smin,
@@ -78,6 +80,21 @@ def elementwise(op: str, attrs: Attrs, ins: Sequence[Buffer | float | None], out
         return nest(op.lower(), out.shape, (), lambda i, _: Store(
             out, tuple(i), binop(sym, load(ins[0], i), load(ins[1], i))))
     raise LowerError(f"no elementwise lowering for {op} on {out.dtype}")
+
+
+def convert(x: Buffer, out: Buffer) -> Stmt:
+    """Cast between numeric dtypes as the reference computes it: float -> int goes
+    through int64 (truncate, then wrap), so an int8 target wraps rather than saturates."""
+    if "bool" in (x.dtype, out.dtype):
+        raise LowerError(f"Cast from {x.dtype} to {out.dtype}: bool casts have no lowering")
+
+    def body(i: list, _: list) -> Store:
+        v: Expr = Load(x, tuple(i))
+        if is_float(x.dtype) and is_int(out.dtype):
+            v = cast("int64", v)
+        return Store(out, tuple(i), cast(out.dtype, v))
+
+    return nest("cast", out.shape, (), body)
 
 
 def quantize(ins: Sequence[Buffer | None], attrs: Attrs, out: Buffer) -> Stmt:

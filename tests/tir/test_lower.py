@@ -57,6 +57,9 @@ CASES: list[Case] = [
         "QuantizeLinear", x, scalar(0.05), np.array(-3, np.int8)), scalar(0.05),
         np.array(-3, np.int8))],
      [f32(3, 6)]),
+    # float -> int8 beyond its range: truncated through int64, then wrapped (the reference)
+    ("cast", lambda fb, x: [fb.op("Cast", fb.op("Cast", fb.op("Mul", x, scalar(100.0)),
+                                                to="int8"), to="float32")], [f32(3, 6)]),
 ]
 
 
