@@ -24,6 +24,7 @@ from core.lower.elementwise import (
     reshape,
     transpose,
 )
+from core.lower.fuse import fuse_elementwise
 from core.lower.nn import conv2d, gemm, global_pool, layer_norm, matmul, pool, softmax
 from core.ops.window import window_of
 from core.tir.expr import Const
@@ -31,7 +32,7 @@ from core.tir.stmt import Buffer, PrimFunc, Stmt
 from core.tir.verify import check
 from core.types import TensorType, Type
 
-__all__ = ["LowerError", "lower", "lower_module"]
+__all__ = ["LowerError", "fuse_elementwise", "lower", "lower_module"]
 
 
 def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object],
@@ -135,8 +136,9 @@ def tir_args(call: Call) -> tuple[int, ...]:
     return tuple(k for k, a in enumerate(call.args) if a is not None and k not in skip)
 
 
-def lower_module(module: Module, func: str | None = None) -> Module:
-    """Replace lowerable Calls of ``func`` (default: entry) by CallTIRs to new PrimFuncs."""
+def lower_module(module: Module, func: str | None = None, fuse: bool = True) -> Module:
+    """Replace lowerable Calls of ``func`` (default: entry) by CallTIRs to new PrimFuncs,
+    then (``fuse``) merge elementwise chains into one PrimFunc each (``fuse_elementwise``)."""
     f: Function = module[func or module.entry]
     funcs: list[PrimFunc] = []
     blocks = []
@@ -162,4 +164,4 @@ def lower_module(module: Module, func: str | None = None) -> Module:
     result = module.with_function(new)
     for pf in funcs:
         result = result.with_function(pf)
-    return result
+    return fuse_elementwise(result, f.name) if fuse else result
