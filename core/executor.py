@@ -8,6 +8,7 @@ bug shows up here as an error naming the binding, not as a wrong result later.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,6 +40,24 @@ class ExecutionError(Exception):
     """Running a module failed; the message names the function and binding."""
 
 
+# A declared extent, digested once: fixed, one symbol, or an expression to evaluate.
+_Extent = int | str | sym.Dim
+
+
+def _digest(dim: sym.Dim) -> _Extent:
+    names = sym.free_vars(dim)
+    if not names:
+        return sym.evaluate(dim, {})
+    name = next(iter(names)) if len(names) == 1 else ""
+    return name if name and sym.equal(dim, sym.var(name)) else dim
+
+
+@functools.lru_cache(maxsize=4096)
+def _tensor_plan(t: TensorType) -> tuple[np.dtype, tuple[_Extent, ...]]:
+    """What checking a value against ``t`` needs, computed once per type."""
+    return np.dtype(t.dtype), tuple(_digest(d) for d in t.shape)
+
+
 def bind_shapes(params: Sequence[Var], arrays: Sequence[np.ndarray], where: str) -> dict[str, int]:
     """Bind symbolic dims from concrete input shapes; check everything that is fixed."""
     env: dict[str, int] = {}
@@ -46,17 +65,20 @@ def bind_shapes(params: Sequence[Var], arrays: Sequence[np.ndarray], where: str)
     for p, a in zip(params, arrays, strict=True):
         t = p.type
         assert isinstance(t, TensorType)
-        if a.ndim != t.rank:
+        dtype, dims = _tensor_plan(t)
+        if a.ndim != len(dims):
             raise ExecutionError(f"{where}: input '{p.name}' has rank {a.ndim}, expected {t}")
-        if str(a.dtype) != t.dtype:
+        if a.dtype != dtype:
             raise ExecutionError(f"{where}: input '{p.name}' has dtype {a.dtype}, expected {t}")
-        for dim, actual in zip(t.shape, a.shape, strict=True):
-            names = sym.free_vars(dim)
-            name = next(iter(names)) if len(names) == 1 else ""
-            if name and sym.equal(dim, sym.var(name)):
-                if env.setdefault(name, actual) != actual:
+        for dim, actual in zip(dims, a.shape, strict=True):
+            if isinstance(dim, int):
+                if dim != actual:
+                    raise ExecutionError(f"{where}: input '{p.name}' has extent {actual} where "
+                                         f"{t} says {dim}")
+            elif isinstance(dim, str):
+                if env.setdefault(dim, actual) != actual:
                     raise ExecutionError(
-                        f"{where}: input '{p.name}' binds {name}={actual}, but it is {env[name]} "
+                        f"{where}: input '{p.name}' binds {dim}={actual}, but it is {env[dim]} "
                         "from an earlier input"
                     )
             else:
@@ -99,10 +121,13 @@ def _check(value: Value, t: Type, env: Mapping[str, int], where: str) -> None:
         return
     if not isinstance(value, np.ndarray):
         raise ExecutionError(f"{where}: produced {type(value).__name__}, expected a tensor {t}")
-    if str(value.dtype) != t.dtype:
+    assert isinstance(t, TensorType)
+    dtype, dims = _tensor_plan(t)
+    if value.dtype != dtype:
         raise ExecutionError(f"{where}: produced dtype {value.dtype}, type says {t}")
     try:
-        shape = tuple(sym.evaluate(d, env) for d in t.shape)
+        shape = tuple(d if isinstance(d, int) else env[d] if isinstance(d, str)
+                      else sym.evaluate(d, env) for d in dims)
     except KeyError:
         return  # a data-dependent dim: nothing static to check against
     if shape != value.shape:
@@ -117,15 +142,18 @@ class Executor:
 
     ``host`` says how the module's own tensor programs (CallTIR) run: ``"llvm"``
     as machine code (core.codegen_llvm), ``"interp"`` through the TIR interpreter.
+    ``reassociate`` (llvm only) lets the host schedule split float sums into partial
+    sums, as onnxruntime and BLAS do; False keeps them bit-identical to ``"interp"``.
     """
 
     def __init__(self, module: Module, externs: Mapping[str, Extern] | None = None,
-                 host: str = "llvm") -> None:
+                 host: str = "llvm", reassociate: bool = True) -> None:
         if host not in HOSTS:
             raise ExecutionError(f"unknown host {host!r}; choose one of {', '.join(HOSTS)}")
         self.module = module
         self.externs = dict(externs or {})
         self.host = host
+        self.reassociate = reassociate
 
     def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
             func: str | None = None) -> list[np.ndarray]:
@@ -179,7 +207,7 @@ class Executor:
             key = expr.symbol if isinstance(expr, CallExtern) else expr.func
             impl = self.externs.get(key)
             if impl is None and isinstance(expr, CallTIR) and key in self.module:
-                impl = _tir_impl(self.module[key], self.host)
+                impl = _tir_impl(self.module[key], self.host, self.reassociate)
                 if impl is not None:
                     self.externs[key] = impl  # compile (or wrap) once per executor
             if impl is None:
@@ -188,7 +216,7 @@ class Executor:
         raise ExecutionError(f"{where}: cannot execute {type(expr).__name__}")
 
 
-def _tir_impl(func: Any, host: str) -> Extern | None:
+def _tir_impl(func: Any, host: str, reassociate: bool) -> Extern | None:
     """A tensor program of the module, as machine code or run by the TIR interpreter."""
     from core.tir import PrimFunc, call
 
@@ -197,7 +225,7 @@ def _tir_impl(func: Any, host: str) -> Extern | None:
     if host == "llvm":
         from core.codegen_llvm import compile_func
 
-        run = compile_func(func)
+        run = compile_func(func, reassociate)
     else:
         def run(*arrays: np.ndarray) -> list[np.ndarray]:
             return call(func, arrays)
@@ -205,6 +233,7 @@ def _tir_impl(func: Any, host: str) -> Extern | None:
 
 
 def run(module: Module, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
-        externs: Mapping[str, Extern] | None = None, host: str = "llvm") -> list[np.ndarray]:
+        externs: Mapping[str, Extern] | None = None, host: str = "llvm",
+        reassociate: bool = True) -> list[np.ndarray]:
     """Run the module's entry function; see :class:`Executor`."""
-    return Executor(module, externs, host).run(inputs)
+    return Executor(module, externs, host, reassociate).run(inputs)

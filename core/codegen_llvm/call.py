@@ -91,6 +91,10 @@ class CompiledFunc:
     def run(self, arrays: Sequence[np.ndarray]) -> None:
         """Execute in place on ``arrays`` (every parameter, outputs last)."""
         env = self.sizes(arrays)
+        self._check_aliasing(arrays)
+        self._call(arrays, env)
+
+    def _check_aliasing(self, arrays: Sequence[np.ndarray]) -> None:
         f = self.func
         # The arrays are C-contiguous (checked above), so each occupies exactly
         # [address, address + nbytes): overlap is an interval test, not np.may_share_memory.
@@ -101,13 +105,17 @@ class CompiledFunc:
                 if j != k and other.nbytes and lo < ptrs[j] + other.nbytes and ptrs[j] < hi:
                     raise CodegenError(f"{f.name}: output {f.params[k].name} overlaps "
                                        f"{f.params[j].name}; compiled code assumes no aliasing")
+
+    def _call(self, arrays: Sequence[np.ndarray], env: dict[str, int]) -> None:
+        """The machine code on checked arrays, size variables bound in ``env``."""
+        f = self.func
         sizes = self.artifact.signature.sizes
         if not self._all_named:
             missing = [s for s in sizes if s not in env]
             if missing:
                 raise CodegenError(f"{f.name}: size variables {missing} are not determined by "
                                    "the argument shapes")
-        self._cfunc(*ptrs, *(env[s] for s in sizes))
+        self._cfunc(*(a.ctypes.data for a in arrays), *(env[s] for s in sizes))
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
         arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in inputs]
@@ -115,7 +123,8 @@ class CompiledFunc:
         env = self.sizes(arrays, n_in)
         outs = [np.empty(self._shape(k, env), self._dtypes[k])
                 for k in range(n_in, len(self.func.params))]
-        self.run([*arrays, *outs])
+        # Fresh outputs: their shapes follow from env and they alias nothing.
+        self._call([*arrays, *outs], env)
         return outs
 
     def _shape(self, k: int, env: dict[str, int]) -> tuple[int, ...]:
@@ -135,6 +144,9 @@ class CompiledFunc:
         return tuple(shape)
 
 
-def compile_func(func: PrimFunc) -> CompiledFunc:
-    """Compile ``func`` to machine code (cached by its printed text)."""
-    return CompiledFunc(func, compile_artifact(func))
+def compile_func(func: PrimFunc, reassociate: bool = True) -> CompiledFunc:
+    """Compile ``func`` to machine code (cached by its printed text). With
+    ``reassociate=False`` float reductions add in program order (bit-identical to the
+    interpreter on ``func``); by default the host schedule may split them into partial
+    sums over contiguous memory (see :func:`core.schedule.host.host_schedule`)."""
+    return CompiledFunc(func, compile_artifact(func, reassociate))

@@ -4,11 +4,13 @@ One MCJIT engine per process holds every compiled function; each PrimFunc
 gets its own LLVM module and a symbol derived from the hash of its printed
 text, which is also the cache key — equal programs compile once.
 
-No fast-math: float operations keep the program's order and rounding. Ordered
-(strict) float reductions are enabled, so a loop like ``s += exp(x[k] - m)``
-still vectorises its ``exp`` (libmvec, see :mod:`core.codegen_llvm.mathlib`)
-while adding in source order; the results are the interpreter's up to the
-rounding of ``exp``/``log``.
+No fast-math: float operations keep the program's order and rounding — the
+program's, after the host schedule (:func:`core.schedule.host.host_schedule`),
+which splits float sums over contiguous memory into partial sums unless
+``reassociate=False``. Ordered (strict) float reductions are enabled, so a
+loop like ``s += exp(x[k] - m)`` still vectorises its ``exp`` while adding in
+source order; the results are the interpreter's (on the scheduled program) up
+to the rounding of ``exp``/``log``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class _Jit:
         self.vector_isas = vector_isas()
         target = llvm.Target.from_triple(llvm.get_process_triple())
         self.tm = target.create_target_machine(
-            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+            cpu=llvm.get_host_cpu_name(), features=_features(),
             opt=OPT_LEVEL, codemodel="jitdefault", jit=True)
         backing = llvm.parse_assembly("")
         backing.triple = llvm.get_process_triple()
@@ -61,15 +63,15 @@ class _Jit:
         self.cache: dict[str, Artifact] = {}
         self.lock = threading.Lock()
 
-    def compile(self, f: PrimFunc) -> Artifact:
-        key = func_str(f)
+    def compile(self, f: PrimFunc, reassociate: bool = True) -> Artifact:
+        key = f"reassociate={reassociate}\n{func_str(f)}"
         with self.lock:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
             start = time.perf_counter()
             symbol = "tir_" + hashlib.sha256(key.encode()).hexdigest()[:24]
-            text, sig = _emit(f, symbol, self.tm)
+            text, sig = _emit(f, symbol, self.tm, reassociate=reassociate)
             try:
                 mod = llvm.parse_assembly(text)
                 mod.verify()
@@ -85,20 +87,20 @@ class _Jit:
             return art
 
 
-def emit_ir(f: PrimFunc, schedule: bool = True) -> str:
+def emit_ir(f: PrimFunc, schedule: bool = True, reassociate: bool = True) -> str:
     """LLVM IR text of ``f`` as emitted, before optimisation (function ``tir_<name>``);
     ``schedule=False`` skips the default host schedule."""
-    return _emit(f, f"tir_{f.name}", None, schedule)[0]
+    return _emit(f, f"tir_{f.name}", None, schedule, reassociate)[0]
 
 
 def _emit(f: PrimFunc, symbol: str, tm: llvm.TargetMachine | None,
-          schedule: bool = True) -> tuple[str, Signature]:
+          schedule: bool = True, reassociate: bool = True) -> tuple[str, Signature]:
     module = ir.Module(name=f.name)
     module.triple = llvm.get_process_triple()
     if tm is not None:
         module.data_layout = str(tm.target_data)
     # The schedule keeps every parameter and size variable, so the signature is f's.
-    sig = emit_function(host_schedule(f) if schedule else f, module, symbol)
+    sig = emit_function(host_schedule(f, reassociate) if schedule else f, module, symbol)
     keep_vector_variants(module)
     return str(module), sig
 
@@ -113,6 +115,17 @@ def _optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine) -> None:
     pb.getModulePassManager().run(mod, pb)
 
 
+def _features() -> str:
+    """The host's features, minus gathers for the vectoriser: on the x86 cores here a
+    gather costs about as much as its scalar loads, and LLVM's cost model would
+    otherwise vectorise an outer loop across rows (strided) once the inner one has
+    been unrolled, instead of keeping the contiguous lanes the schedule built."""
+    features = llvm.get_host_cpu_features().flatten()
+    if "+avx2" in features.split(","):
+        features += ",+prefer-no-gather"
+    return features
+
+
 _JIT: _Jit | None = None
 _INIT_LOCK = threading.Lock()
 
@@ -125,6 +138,7 @@ def jit() -> _Jit:
         return _JIT
 
 
-def compile_artifact(f: PrimFunc) -> Artifact:
-    """Machine code for ``f``, from the cache when an equal program was compiled before."""
-    return jit().compile(f)
+def compile_artifact(f: PrimFunc, reassociate: bool = True) -> Artifact:
+    """Machine code for ``f``, from the cache when an equal program was compiled before.
+    ``reassociate=False`` keeps float reductions in program order (see host_schedule)."""
+    return jit().compile(f, reassociate)

@@ -7,6 +7,7 @@ from core.schedule.memory import cache_read, cache_write, double_buffer
 from core.schedule.pad import pad
 from core.schedule.partition import partition_loops
 from core.schedule.reduction import decompose_reduction
+from core.schedule.rfactor import rfactor
 from core.schedule.tensorize import blockize, tensorize
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "pad",
     "partition_loops",
     "reorder",
+    "rfactor",
     "split",
     "split_names",
     "tensorize",

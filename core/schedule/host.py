@@ -15,18 +15,29 @@ A flat list of rewrites, each keeping results identical to the interpreter's:
    LLVM keeps the accumulators in registers and packs the lanes into vectors.
 2. ``partition_loops`` — border/interior splitting, so padding ``select``s and
    split guards leave the loops that run most (see :mod:`core.schedule.partition`).
+
+Before them, ``rfactor_reductions`` handles the reductions (1) cannot: where
+the terms of one output element are contiguous in memory and neighbouring
+output elements are not (a softmax row, a global pool's window), lanes across
+outputs would be strided gathers. It splits such a reduction into partial
+accumulators over the contiguous axis (:func:`core.schedule.rfactor.rfactor`).
+That reassociates float sums, so it runs on float reductions only with
+``reassociate=True`` (the default for host code, as in onnxruntime and every
+BLAS); integer sums and min/max are exact in any order and always qualify.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from core.schedule.common import ScheduleError, get_loop, loop_chain
+from core import symbolic as sym
+from core.schedule.common import ScheduleError, get_loop, loop_chain, to_dim
 from core.schedule.loops import annotate, reorder, split, split_names
 from core.schedule.partition import partition_loops
 from core.schedule.reduction import decompose_reduction
-from core.tir.expr import Const, Unary, Var
-from core.tir.stmt import Allocate, Block, For, PrimFunc, Seq, Stmt
+from core.schedule.rfactor import reduction_form, rfactor
+from core.tir.expr import Const, Unary, Var, is_float
+from core.tir.stmt import Allocate, Block, For, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import (
     free_vars,
     loads_of,
@@ -154,10 +165,58 @@ def _block_loop(outer: list[For], blk: Block) -> str | None:
     return None
 
 
-HOST_PASSES: tuple[Pass, ...] = (interleave_reductions, partition_loops)
+def rfactor_reductions(f: PrimFunc, reassociate: bool = True) -> PrimFunc:
+    """Partial accumulators along a contiguous reduce axis where lanes across outputs
+    would gather (see module); float sums only when ``reassociate``."""
+    for chain, blk in list(reduction_nests(f.body)):
+        lanes = _rfactor_lanes(chain, blk, reassociate)
+        if lanes is None:
+            continue
+        try:
+            f = rfactor(f, blk.name, lanes)
+        except ScheduleError:
+            continue  # not the plain form rfactor needs: interleave_reductions may take it
+    return f
 
 
-def host_schedule(f: PrimFunc) -> PrimFunc:
+def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | None:
+    form = reduction_form(blk)
+    found = _interleavable(chain, blk)
+    if form is None or found is None or blk.predicate is not None:
+        return None
+    store, op, term, _ = form
+    if op == "+" and is_float(store.buffer.dtype) and not reassociate:
+        return None
+    spatial, reduce = found
+    inner = next(lp for lp in chain if lp.var.name == reduce[-1])
+    env = dict(zip((iv.var.name for iv in blk.iters), blk.bindings, strict=True))
+    lasts = [to_dim(substitute(ld.indices[-1], env)) for ld in loads_of(Store(store.buffer, (),
+                                                                             term))
+             if ld.indices]
+    r = inner.var.name
+    contiguous = [d for d in lasts if d is not None
+                  and sym.equal(sym.sub(sym.substitute(d, {r: sym.add(sym.var(r), 1)}), d), 1)]
+    # Lanes over the spatial loop load neighbours already: interleave_reductions is better.
+    if not contiguous or any(d is None or spatial.var.name in sym.free_vars(d) for d in lasts):
+        return None
+    ext = inner.extent
+    if isinstance(ext, Const):
+        n = int(ext.value)
+        if n < 4:
+            return None
+        if n <= max(LANES):
+            return n  # the whole loop is the lanes: no ragged tail
+        return next((k for k in LANES if n % k == 0), LANES[0])
+    return LANES[0]
+
+
+def host_schedule(f: PrimFunc, reassociate: bool = True) -> PrimFunc:
+    """The default host schedule; ``reassociate=False`` keeps every float reduction in
+    its program order (bit-identical to the interpreter on ``f``)."""
+    f = rfactor_reductions(f, reassociate)
     for p in HOST_PASSES:
         f = p(f)
     return f
+
+
+HOST_PASSES: tuple[Pass, ...] = (interleave_reductions, partition_loops)

@@ -1,0 +1,141 @@
+"""rfactor (core.schedule.rfactor) and the host schedule's use of it: partial sums keep
+results (exactly for integers and min/max, within float rounding for float sums), the
+interpreter and machine code agree bit for bit on the rewritten program, and the
+preconditions fail with messages that say what is wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.codegen_llvm import compile_func
+from core.schedule import ScheduleError, rfactor
+from core.schedule.host import host_schedule
+from core.tir import (
+    Bin,
+    Block,
+    Buffer,
+    Const,
+    Expr,
+    For,
+    IterVar,
+    Load,
+    PrimFunc,
+    Store,
+    Var,
+    call,
+    cast,
+    check,
+)
+from core.tir.visit import walk_stmt
+
+
+def reduction(op: str, dtype: str, rows: int | str, inner: int | str, outer: int = 1,
+              acc_left: bool = True) -> PrimFunc:
+    """``out[i] = out[i] op f(x[i, a, b])`` over a in [0, outer), b in [0, inner)."""
+    dims = tuple(Var(d) if isinstance(d, str) else Const(d) for d in (rows, outer, inner))
+    x = Buffer("x", "int8" if dtype == "int32" else dtype, dims)
+    out = Buffer("out", dtype, (dims[0],))
+    i, a, b = Var("i"), Var("a"), Var("b")
+    vi, va, vb = Var("vi"), Var("va"), Var("vb")
+    term: Expr = Load(x, (vi, va, vb))
+    if dtype == "int32":
+        term = Bin("*", cast("int32", term), Const(3, "int32"))
+    acc = Load(out, (vi,))
+    value = Bin(op, acc, term) if acc_left else Bin(op, term, acc)
+    if op == "+":
+        init = Const(0.0 if dtype != "int32" else 0, dtype)
+    else:
+        init = Const(float("-inf") if op == "max" else float("inf"), dtype) \
+            if dtype != "int32" else Const(-(2**31) if op == "max" else 2**31 - 1, dtype)
+    blk = Block("red", (IterVar(vi, dims[0]), IterVar(va, dims[1], "reduce"),
+                        IterVar(vb, dims[2], "reduce")), (i, a, b),
+                Store(out, (vi,), value), Store(out, (vi,), init))
+    return check(PrimFunc("red_func", (x, out), For(i, dims[0], For(a, dims[1], For(
+        b, dims[2], blk)))))
+
+
+def _data(dtype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if dtype == "int32":
+        return rng.integers(-128, 128, shape).astype(np.int8)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@settings(max_examples=25, deadline=None)
+@given(op=st.sampled_from(["+", "max", "min"]), dtype=st.sampled_from(["float32", "int32"]),
+       rows=st.integers(1, 5), outer=st.integers(1, 3), inner=st.integers(1, 70),
+       lanes=st.integers(2, 20), symbolic=st.booleans(), acc_left=st.booleans(),
+       seed=st.integers(0, 9))
+def test_rfactor_keeps_results(op: str, dtype: str, rows: int, outer: int, inner: int,
+                               lanes: int, symbolic: bool, acc_left: bool, seed: int) -> None:
+    f = reduction(op, dtype, "R" if symbolic else rows, "K" if symbolic else inner, outer,
+                  acc_left)
+    g = check(rfactor(f, "red", lanes))
+    x = _data(dtype, (rows, outer, inner), seed)
+    want, got = call(f, [x])[0], call(g, [x])[0]
+    if op == "+" and dtype == "float32":
+        # Reassociated: each partial sum and the fold round; the bound is float rounding.
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * outer * inner)
+    else:
+        np.testing.assert_array_equal(got, want)  # integer sums wrap; min/max exact
+    np.testing.assert_array_equal(compile_func(g, reassociate=False)(x)[0], got)
+
+
+def test_rfactor_structure() -> None:
+    g = rfactor(reduction("+", "float32", 4, 37), "red", 8)
+    loops = {s.var.name: s for s in walk_stmt(g.body) if isinstance(s, For)}
+    assert loops["b_o"].extent == Const(5) and loops["b_l"].extent == Const(8)
+    assert loops["b_l"].kind == "unrolled"
+    blocks = {s.name: s for s in walk_stmt(g.body) if isinstance(s, Block)}
+    # ragged: 5 * 8 = 40 > 37, the tail is guarded; the lanes fold in log2(8) = 3 steps
+    assert blocks["red_rf"].predicate is not None
+    assert sum(name.startswith("red_fold") for name in blocks) == 3
+    # a whole loop as lanes: no outer loop, no guard
+    h = rfactor(reduction("+", "float32", 4, 8), "red", 8)
+    assert "b_o" not in {s.var.name for s in walk_stmt(h.body) if isinstance(s, For)}
+
+
+def test_rfactor_errors_say_why() -> None:
+    f = reduction("+", "float32", 4, 16)
+    with pytest.raises(ScheduleError, match="at least 2 lanes"):
+        rfactor(f, "red", 1)
+    with pytest.raises(ScheduleError, match="no such block"):
+        rfactor(f, "nope", 4)
+    x, out, i, v = Buffer("x", "float32", (Const(4),)), Buffer("o", "float32", (Const(4),)), \
+        Var("i"), Var("v")
+    copy = check(PrimFunc("copy", (x, out), For(i, Const(4), Block(
+        "cp", (IterVar(v, Const(4)),), (i,), Store(out, (v,), Load(x, (v,)))))))
+    with pytest.raises(ScheduleError, match=r"not 'X\[i\] = X\[i\] op term'"):
+        rfactor(copy, "cp", 4)
+
+
+def test_host_schedule_rfactors_contiguous_reductions_only() -> None:
+    """A row sum over contiguous memory gets lanes along the row; reassociate=False keeps
+    float sums in order, but integer sums and max still qualify (they are exact)."""
+    def rf_blocks(g: PrimFunc) -> list[str]:
+        return [s.name for s in walk_stmt(g.body) if isinstance(s, Block)
+                and s.name.endswith("_rf")]
+
+    assert rf_blocks(host_schedule(reduction("+", "float32", 64, 1000))) == ["red_rf"]
+    assert rf_blocks(host_schedule(reduction("+", "float32", 64, 1000), reassociate=False)) \
+        == []
+    assert rf_blocks(host_schedule(reduction("+", "int32", 64, 1000), reassociate=False)) \
+        == ["red_rf"]
+    assert rf_blocks(host_schedule(reduction("max", "float32", 64, 1000),
+                                   reassociate=False)) == ["red_rf"]
+    assert rf_blocks(host_schedule(reduction("+", "float32", 64, 3))) == []  # too short
+
+
+@pytest.mark.parametrize("symbolic", [False, True])
+def test_compiled_row_sums(symbolic: bool) -> None:
+    f = reduction("+", "float32", "R" if symbolic else 33, "K" if symbolic else 1000)
+    x = _data("float32", (33, 1, 1000), 0)
+    got = compile_func(f)(x)[0]
+    np.testing.assert_array_equal(got, call(host_schedule(f), [x])[0])
+    np.testing.assert_allclose(got, x.astype(np.float64).sum(axis=(1, 2)), rtol=1e-5,
+                               atol=1e-4)
+    exact = compile_func(f, reassociate=False)(x)[0]
+    np.testing.assert_array_equal(exact, call(f, [x])[0])
