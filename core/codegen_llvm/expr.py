@@ -225,7 +225,7 @@ class ExprEmitter:
         wty = value_type(wide)
         x = a if wide == dt else B.fpext(a, wty)
         if op == "exp" and wide == "float32":
-            r = fastexp.expf(B, x)  # inline and vectorisable; accuracy in fastexp's docstring
+            r = fastexp.expf(B, x, mathlib.has_scalef())  # inline, vectorisable
         else:
             r = B.call(mathlib.declare(self.module, op, wide, wty), [x])
         return r if wide == dt else B.fptrunc(r, a.type)

@@ -58,6 +58,13 @@ def vector_isas() -> tuple[tuple[str, int], ...]:
 
 
 @functools.cache
+def has_scalef() -> bool:
+    """Whether ``llvm.ldexp`` on float vectors is one instruction here (AVX-512's
+    ``vscalefps``) rather than a libm call per element."""
+    return bool(llvm.get_host_cpu_features().get("avx512f"))
+
+
+@functools.cache
 def _bind_libm() -> None:
     """Make each ``tir_<name>`` resolve to libm's ``<name>`` in JIT-compiled code."""
     libm = ctypes.CDLL(ctypes.util.find_library("m"))

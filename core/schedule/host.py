@@ -57,6 +57,9 @@ LANES = (16, 8)
 # A second spatial loop blocked around the lanes when some operand does not depend on it
 # (an input pixel shared by output channels): that load is then reused BLOCK times.
 BLOCK = 4
+# Partial sums of rfactor_reductions: with AVX-512, two vectors of float32, so two
+# independent add chains hide the add latency (8 lanes, one AVX2 vector, ran at half speed).
+RF_LANES = 32
 # Reductions with at most this many constant iterations are left to LLVM, which
 # unrolls them completely and vectorises the spatial loop around them itself.
 SHORT_REDUCTION = 16
@@ -204,10 +207,11 @@ def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | Non
         n = int(ext.value)
         if n < 4:
             return None
-        if n <= max(LANES):
+        if n <= RF_LANES:
             return n  # the whole loop is the lanes: no ragged tail
-        return next((k for k in LANES if n % k == 0), LANES[0])
-    return LANES[0]
+        if n < 2 * RF_LANES:
+            return next((k for k in LANES if n % k == 0), LANES[0])
+    return RF_LANES  # a ragged tail is peeled by partition_loops
 
 
 def host_schedule(f: PrimFunc, reassociate: bool = True) -> PrimFunc:
