@@ -3,9 +3,13 @@
 Candidates: per intrinsic axis, tiles that are multiples of its fixed
 extent (powers of two and the whole padded axis) or, for a variable-extent
 axis, powers of two and even splits of the axis within its declared range;
-every order of the spatial tile loops; with and without double buffering.
-A candidate must fit: each scratch buffer (twice when double-buffered) in
-its memory scope's capacity, taken from the target's memories. The
+every order of the spatial tile loops; no double buffering, double-buffered
+inputs, or every operand double-buffered (the output's second half only
+lets a tile's store overlap the next tile, which on a machine whose store
+reads a separate memory it does anyway, so a single output tile twice the
+size is often the better use of the accumulator). A candidate must fit:
+each scratch buffer (twice when double-buffered) in its memory scope's
+capacity, taken from the target's memories less what is ``reserved``. The
 cheapest estimate wins; ties break on the plan's text, and when there are
 more candidates than the budget a seeded sample is scored, so the result
 is deterministic for a given seed.
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 from vendor_sdk.intrinsics.cost import DEFAULT_MODEL, CostModel, Estimate, _value, estimate
 from vendor_sdk.intrinsics.tensorize_build import Plan, axis_info, fused_extent, operand_axes
-from vendor_sdk.intrinsics.tensorize_match import Match
+from vendor_sdk.intrinsics.tensorize_match import Match, desc_parts
 
 BUDGET = 3000
 
@@ -52,6 +56,7 @@ def search(m: Match, capacity: Mapping[str, int], model: CostModel = DEFAULT_MOD
 
     ``ranges`` gives the declared [min, max] of variable-extent axes.
     """
+    out_op = desc_parts(m.intrin)[1].buffer.name
     sizes = dict(sizes or {})
     info, op_axes = axis_info(m), operand_axes(m)
     scopes = {p.name: p.scope for p in m.intrin.desc.params}
@@ -63,7 +68,9 @@ def search(m: Match, capacity: Mapping[str, int], model: CostModel = DEFAULT_MOD
     names = list(per_axis)
     combos = list(itertools.product(*(per_axis[a] for a in names)))
     orders = list(itertools.permutations(spatial))
-    space = [(c, o, db) for c in combos for o in orders for db in (True, False)]
+    inputs = tuple(op for op in op_axes if op != out_op)
+    modes = ((), inputs, tuple(op_axes))
+    space = [(c, o, db) for c in combos for o in orders for db in modes]
     if len(space) > BUDGET:
         space = random.Random(seed).sample(space, BUDGET)
     best: tuple[float, str, Plan, Estimate] | None = None
@@ -73,7 +80,7 @@ def search(m: Match, capacity: Mapping[str, int], model: CostModel = DEFAULT_MOD
         need: dict[str, int] = {}
         for op, axes in op_axes.items():
             need[scopes[op]] = need.get(scopes[op], 0) + \
-                math.prod(tiles[a] for a in axes) * (2 if db else 1)
+                math.prod(tiles[a] for a in axes) * (2 if op in db else 1)
         over = [s for s, n in need.items() if n > capacity.get(s, 0)]
         if over:
             too_big = too_big or (over[0], need[over[0]], capacity.get(over[0], 0), tiles)

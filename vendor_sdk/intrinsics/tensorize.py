@@ -15,18 +15,27 @@ not apply leaves its reason, and ``explain()`` prints them all.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from core.schedule.common import divides
+from core.tir.expr import Const, Load
 from core.tir.printer import expr_str
 from core.tir.stmt import PrimFunc
 from core.tir.verify import verify
-from vendor_sdk.intrinsics.cost import DEFAULT_MODEL, CostModel, Estimate
+from core.tir.visit import walk_expr
+from vendor_sdk.intrinsics.cost import CostModel, Estimate, model_for
 from vendor_sdk.intrinsics.search import search
 from vendor_sdk.intrinsics.tensor_intrin import tensor_intrins
 from vendor_sdk.intrinsics.tensorize_build import Plan, build, fused_extent, operand_axes
-from vendor_sdk.intrinsics.tensorize_match import Match, Mismatch, match, zero_when_padded
+from vendor_sdk.intrinsics.tensorize_match import (
+    Match,
+    Mismatch,
+    desc_parts,
+    match,
+    zero_when_padded,
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ def _trace(m: Match, plan: Plan, est: Estimate, considered: int) -> list[str]:
     if m.init is not None:
         out.append(f"decompose_reduction: accumulator tile filled with '{expr_str(m.init)}'")
     tiles = ", ".join(f"{a}={t}" for a, t in plan.tiles)
-    out.append(f"tile {tiles}; order {list(plan.order)}; double_buffer={plan.double_buffer} "
+    out.append(f"tile {tiles}; order {list(plan.order)}; double_buffer={list(plan.double_buffer)} "
                f"(best of {considered} candidates)")
     for op, axes in operand_axes(m).items():
         scope = next(p.scope for p in m.intrin.desc.params if p.name == op)
@@ -76,9 +85,21 @@ def _trace(m: Match, plan: Plan, est: Estimate, considered: int) -> list[str]:
     return out
 
 
-def _capacity(target: object) -> dict[str, int]:
+def _capacity(target: object, m: Match) -> dict[str, int]:
+    """Elements per scope the tiles may use. The code generator keeps a broadcast init's
+    source (a bias) resident above the tiles of the output's scope for the whole layer
+    (vendor_sdk.codegen.hoist), so its rows are not the tiles'."""
     mems = target.memories  # type: ignore[attr-defined]
-    return {name: mi.rows * mi.row_elems for name, mi in mems.items()}
+    cap = {name: mi.rows * mi.row_elems for name, mi in mems.items()}
+    if m.init is not None:
+        scope = next(p.scope for p in m.intrin.desc.params
+                     if p.name == desc_parts(m.intrin)[1].buffer.name)
+        row = mems[scope].row_elems
+        for ld in {x.buffer for x in walk_expr(m.init) if isinstance(x, Load)}:
+            if ld.scope == "global" and all(isinstance(d, Const) for d in ld.shape):
+                lead = math.prod(int(d.value) for d in ld.shape[:-1])  # type: ignore[union-attr]
+                cap[scope] -= lead * -(-int(ld.shape[-1].value) // row) * row  # type: ignore[union-attr]
+    return cap
 
 
 # (id(target), program, model, hints, seed) -> (target, result). The search is
@@ -88,14 +109,16 @@ _MEMO: dict[tuple[object, ...], tuple[object, TensorizeResult]] = {}
 _MEMO_LIMIT = 1024
 
 
-def auto_tensorize(f: PrimFunc, target: object, model: CostModel = DEFAULT_MODEL,
+def auto_tensorize(f: PrimFunc, target: object, model: CostModel | None = None,
                    sizes: Mapping[str, int] | None = None, seed: int = 0) -> TensorizeResult:
     """Tensorize ``f`` onto the cheapest fitting intrinsic of ``target``, or say why not.
 
     ``sizes`` are hints for symbolic extents (the cost model needs numbers; the
     program stays symbolic, remainders are handled at run time). Unhinted sizes
-    count as 1. Results are memoized per (target, program, model, hints, seed).
+    count as 1. Results are memoized per (target, program, model, hints, seed). The
+    default model is the target's (``cost.model_for``: its array size).
     """
+    model = model or model_for(target)
     key = (id(target), f, model, tuple(sorted((sizes or {}).items())), seed)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is target:
@@ -131,7 +154,7 @@ def _auto_tensorize(f: PrimFunc, target: object, model: CostModel,
             continue
         sem = sems[name.partition(".")[0]]
         ranges = {a: (ax.min, ax.max) for a, ax in sem.axes.items()}
-        found = search(m, _capacity(target), model, hints, seed, ranges)
+        found = search(m, _capacity(target, m), model, hints, seed, ranges)
         if found.plan is None or found.estimate is None:
             reasons[name] = f"{found.reason}; fix: give the target larger memories"
             continue
@@ -152,6 +175,4 @@ def _auto_tensorize(f: PrimFunc, target: object, model: CostModel,
 
 
 def _term(m: Match):
-    from vendor_sdk.intrinsics.tensorize_match import desc_parts
-
     return desc_parts(m.intrin)[2]

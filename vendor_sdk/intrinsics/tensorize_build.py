@@ -14,7 +14,7 @@ contiguous: the copy is the im2col of one tile, never of the tensor. A copy
 sits in the innermost tile loop its operand depends on, so operands that do
 not change (weights of a layer whose reduction fits one tile) are staged once
 per tile of their own axes. Scratch buffers live in the intrinsic operands'
-scopes; the plan may double-buffer them (core.schedule.double_buffer).
+scopes; the plan may double-buffer any of them (core.schedule.double_buffer).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from vendor_sdk.intrinsics.tensorize_match import Match, desc_parts, range_simpl
 class Plan:
     tiles: tuple[tuple[str, int], ...]  # intrinsic axis -> tile extent
     order: tuple[str, ...]  # spatial intrinsic axes, outermost tile loop first
-    double_buffer: bool
+    double_buffer: tuple[str, ...]  # operands whose scratch buffer has two halves
 
     def tile(self, axis: str) -> int:
         return dict(self.tiles)[axis]
@@ -238,9 +238,8 @@ def build(f: PrimFunc, m: Match, plan: Plan) -> PrimFunc:
     for lv, iv in reversed(batch_loops):
         nest = For(lv, iv.extent, nest)
     g = f.with_body(_replace_nest(f.body, m.block.name, nest))
-    if plan.double_buffer:
-        for op in bufs:
-            g = double_buffer(g, bufs[op].name)
+    for op in plan.double_buffer:
+        g = double_buffer(g, bufs[op].name)
     return g
 
 
