@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from onnx import TensorProto, helper
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
@@ -49,37 +48,10 @@ from bench_e2e import target_with_dim  # noqa: E402
 from vendor_sdk.compile import compile_model  # noqa: E402
 from vendor_sdk.plugins import resolve_target  # noqa: E402
 from vendor_sdk.runtime.compare import RunResult, model_inputs, run_compiled  # noqa: E402
-from vendor_sdk.runtime.examples import _save  # noqa: E402
+from vendor_sdk.runtime.examples import conv_model, dense_model  # noqa: E402
 from vendor_sdk.runtime.quantize import quantize  # noqa: E402
 
 TARGET_RATIO = 1.15
-
-
-def _weights(shape: tuple[int, ...], fan_in: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return ((rng.random(shape, np.float32) - 0.5) * 2 * np.sqrt(3.0 / fan_in)).astype(np.float32)
-
-
-def _bias(n: int, seed: int) -> np.ndarray:
-    return (np.random.default_rng(seed + 1).random(n, np.float32) * 0.2).astype(np.float32)
-
-
-def conv_model(path: Path, ci: int, hw: int, co: int, k: int, stride: int) -> Path:
-    """Conv k x k (pad k // 2) + bias, NCHW input [1, ci, hw, hw]."""
-    oh = (hw + 2 * (k // 2) - k) // stride + 1
-    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", kernel_shape=[k, k],
-                            strides=[stride, stride], pads=[k // 2] * 4)
-    return _save([node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, ci, hw, hw])],
-                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, co, oh, oh])],
-                 {"w": _weights((co, ci, k, k), ci * k * k, 0), "b": _bias(co, 0)}, path, "conv")
-
-
-def dense_model(path: Path, m: int, k: int, n: int) -> Path:
-    """Y[m, n] = X[m, k] W[k, n] + b as one Gemm."""
-    nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="gemm")]
-    return _save(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
-                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
-                 {"w": _weights((k, n), k, 0), "b": _bias(n, 0)}, path, "dense")
 
 
 @dataclass(frozen=True)

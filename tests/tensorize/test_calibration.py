@@ -45,3 +45,23 @@ def test_model_matches_fsim_instruction_costs() -> None:
         print(f"GEMM {x:.0f} rows: fsim {y:.0f}, model "
               f"{model.call_fixed + model.call_per_row * x:.0f}")
     assert worst < 0.02
+
+
+def test_model_dma_row_rate_matches_rtl() -> None:
+    """The RTL's LOAD streams a row per memory request, 8 in flight: slower per row than
+    fsim's bytes / 8 at DIM 8; the model's dma_cycles_per_row is that rate."""
+    from vendor_sdk.plugins import resolve_target
+    from vendor_sdk.runtime.npu import backend_options
+
+    target = resolve_target("reference_npu")
+    with Npu("rtl", backend_options(target, "rtl")) as npu:
+        src = npu.alloc(8 * 1024)
+        loads = [(float(rows), float(_cycles(npu, [Load(mem_id=MemId.INP, dram_base=src,
+                                                        y_size=rows, x_size=1, x_stride=1)])))
+                 for rows in (16, 64, 256, 1000)]
+    fixed, per_row = fit_linear(loads)
+    err = abs(DEFAULT_MODEL.dma_cycles_per_row - per_row) / per_row
+    print(f"RTL LOAD: {fixed:.1f} + {per_row:.3f} cycles/row; model "
+          f"{DEFAULT_MODEL.dma_cycles_per_row} cycles/row, error {100 * err:.1f}%")
+    assert err < 0.03
+    assert fixed <= DEFAULT_MODEL.dma_fixed  # the model's per-transfer cost covers the RTL's

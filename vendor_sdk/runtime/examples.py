@@ -68,6 +68,33 @@ def cnn(path: Path, seed: int = 0) -> Path:
                  inits, path, "cnn")
 
 
+def _weights(shape: tuple[int, ...], fan_in: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return ((rng.random(shape, np.float32) - 0.5) * 2 * np.sqrt(3.0 / fan_in)).astype(np.float32)
+
+
+def _bias(n: int, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed + 1).random(n, np.float32) * 0.2).astype(np.float32)
+
+
+def conv_model(path: Path, ci: int, hw: int, co: int, k: int, stride: int) -> Path:
+    """One Conv k x k (pad k // 2) + bias, NCHW input [1, ci, hw, hw] (benchmark layers)."""
+    oh = (hw + 2 * (k // 2) - k) // stride + 1
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", kernel_shape=[k, k],
+                            strides=[stride, stride], pads=[k // 2] * 4)
+    return _save([node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, ci, hw, hw])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, co, oh, oh])],
+                 {"w": _weights((co, ci, k, k), ci * k * k, 0), "b": _bias(co, 0)}, path, "conv")
+
+
+def dense_model(path: Path, m: int, k: int, n: int) -> Path:
+    """Y[m, n] = X[m, k] W[k, n] + b as one Gemm (the gemm_bias pattern: tensorized)."""
+    nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="gemm")]
+    return _save(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+                 {"w": _weights((k, n), k, 0), "b": _bias(n, 0)}, path, "dense")
+
+
 def light_float(name: str, path: Path, seed: int = 0, opset: int = 13) -> Path:
     """A real model graph shipped in the onnx package (vendor_sdk.zoo) with seeded weights.
 
