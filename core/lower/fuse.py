@@ -54,10 +54,10 @@ class Kernel:
 
 def elementwise_block(f: PrimFunc) -> Block | None:
     """The one block of ``f`` if ``f`` is an elementwise program (module docstring)."""
-    loops: list[Var] = []
+    loops: list[Expr] = []
     s: Stmt = f.body
     while isinstance(s, For):
-        loops.append(s.var)  # type: ignore[arg-type]
+        loops.append(s.var)
         s = s.body
     if (f.num_outputs != 1 or not isinstance(s, Block) or s.init is not None
             or s.predicate is not None or s.reduce or s.bindings != tuple(loops)):
