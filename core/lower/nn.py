@@ -184,11 +184,14 @@ def _reduced(x: Buffer, axis: int, name: str) -> Buffer:
 
 
 def softmax(x: Buffer, axis: int, out: Buffer, log: bool = False) -> Stmt:
-    """max, ``out = exp(x - max)``, the sum of ``out``, then ``out / sum`` (or
+    """max, ``out = exp(x - max)``, the sum of ``out``, then ``out * (1 / sum)`` (or
     ``x - max - log(sum)``).
 
     Each ``exp`` is computed once, in a loop of its own: the sum then reads a plain
     buffer, so code generators can interleave rows without calling ``exp`` per row.
+    One reciprocal per row and a multiply per element, as onnxruntime does: a vector
+    divide costs several multiplies, and the result differs from ``out / sum`` by at
+    most an ulp or so (the reference op divides; tests compare within float rounding).
     """
     mx, sm = _reduced(x, axis, f"{out.name}_max"), _reduced(x, axis, f"{out.name}_sum")
 
@@ -212,10 +215,13 @@ def softmax(x: Buffer, axis: int, out: Buffer, log: bool = False) -> Stmt:
         if log:
             shifted = Bin("-", Load(x, tuple(i)), Load(mx, rest(i)))
             return Store(out, tuple(i), Bin("-", shifted, Unary("log", Load(sm, rest(i)))))
-        return Store(out, tuple(i), Bin("/", Load(out, tuple(i)), Load(sm, rest(i))))
+        return Store(out, tuple(i), Bin("*", Load(out, tuple(i)), Load(sm, rest(i))))
 
-    return Allocate(mx, Allocate(sm, seq(s1, s2, s3, nest("softmax_norm", out.shape, (),
-                                                         norm))))
+    steps = [s1, s2, s3]
+    if not log:
+        steps.append(nest("softmax_recip", sm.shape, (), lambda i, _: Store(
+            sm, tuple(i), Bin("/", const(1, x.dtype), Load(sm, tuple(i))))))
+    return Allocate(mx, Allocate(sm, seq(*steps, nest("softmax_norm", out.shape, (), norm))))
 
 
 def layer_norm(x: Buffer, scale: Buffer, bias: Buffer | None, axis: int, eps: float,
