@@ -9,10 +9,12 @@ lets a tile's store overlap the next tile, which on a machine whose store
 reads a separate memory it does anyway, so a single output tile twice the
 size is often the better use of the accumulator). A candidate must fit:
 each scratch buffer (twice when double-buffered) in its memory scope's
-capacity, taken from the target's memories less what is ``reserved``. The
+capacity (the target's memories less the rows the code generator keeps for
+layer constants: tensorize._capacity). The
 cheapest estimate wins; ties break on the plan's text, and when there are
 more candidates than the budget a seeded sample is scored, so the result
-is deterministic for a given seed.
+is deterministic for a given seed. The budget samples among the candidates
+that fit, never the whole space.
 """
 
 from __future__ import annotations
@@ -70,22 +72,29 @@ def search(m: Match, capacity: Mapping[str, int], model: CostModel = DEFAULT_MOD
     orders = list(itertools.permutations(spatial))
     inputs = tuple(op for op in op_axes if op != out_op)
     modes = ((), inputs, tuple(op_axes))
-    space = [(c, o, db) for c in combos for o in orders for db in modes]
+    # Capacity is cheap arithmetic, the estimate is not: filter every candidate first and
+    # sample only among those that fit (a sample of the whole space missed the best
+    # tiles of large layers, most of whose candidates do not fit).
+    fitting: list[tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...]]] = []
+    too_big = None
+    for combo in combos:
+        tiles = dict(zip(names, combo, strict=True))
+        for db in modes:
+            need: dict[str, int] = {}
+            for op, axes in op_axes.items():
+                need[scopes[op]] = need.get(scopes[op], 0) + \
+                    math.prod(tiles[a] for a in axes) * (2 if op in db else 1)
+            over = [s for s, n in need.items() if n > capacity.get(s, 0)]
+            if over:
+                too_big = too_big or (over[0], need[over[0]], capacity.get(over[0], 0), tiles)
+                continue
+            fitting += [(combo, o, db) for o in orders]
+    space = fitting
     if len(space) > BUDGET:
         space = random.Random(seed).sample(space, BUDGET)
     best: tuple[float, str, Plan, Estimate] | None = None
-    too_big = None
     for combo, order, db in space:
-        tiles = dict(zip(names, combo, strict=True))
-        need: dict[str, int] = {}
-        for op, axes in op_axes.items():
-            need[scopes[op]] = need.get(scopes[op], 0) + \
-                math.prod(tiles[a] for a in axes) * (2 if op in db else 1)
-        over = [s for s, n in need.items() if n > capacity.get(s, 0)]
-        if over:
-            too_big = too_big or (over[0], need[over[0]], capacity.get(over[0], 0), tiles)
-            continue
-        plan = Plan(tuple(tiles.items()), order, db)
+        plan = Plan(tuple(zip(names, combo, strict=True)), order, db)
         est = estimate(m, plan, model, sizes)
         key = (est.cycles, repr(plan))
         if best is None or key < best[:2]:
