@@ -24,8 +24,8 @@ The dense layers are ONNX ``Gemm`` nodes with a bias: the reference target's
 separate Add layer instead, so it is not benchmarked here.
 Where the cycles beyond the ideal go, and why a layer misses: docs/tensorize.md.
 
-Runtime: about 40 s at DIM 8 on one core (RTL simulation most of it), plus the
-Verilator build of the RTL on the first run for a DIM (a few minutes, cached).
+Runtime: about 15 s at DIM 8 and 10 s at DIM 16 on one core (RTL simulation most of
+it), plus the Verilator build of the RTL on the first run for a DIM (minutes, cached).
 """
 
 from __future__ import annotations
