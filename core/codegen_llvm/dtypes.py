@@ -53,3 +53,16 @@ def const_value(value: int | float, dtype: str) -> ir.Constant:
     v = int(value) & ((1 << bits) - 1)
     # LLVM reads integer literals as signed; write the two's-complement value.
     return ir.Constant(ty, v - (1 << bits) if bits > 1 and v >> (bits - 1) else v)
+
+
+def declare_intrinsic(module: ir.Module, name: str, types: list[ir.Type],
+                      fnty: ir.FunctionType) -> ir.Function:
+    """``module.declare_intrinsic`` that also names vector overloads (``llvm.fma.v16f32``),
+    which llvmlite's own cannot."""
+    if not any(isinstance(t, ir.VectorType) for t in types):
+        return module.declare_intrinsic(name, types, fnty)
+    suffix = ".".join(f"v{t.count}{t.element.intrinsic_name}" if isinstance(t, ir.VectorType)
+                      else t.intrinsic_name for t in types)
+    full = f"{name}.{suffix}"
+    existing = module.globals.get(full)
+    return existing if isinstance(existing, ir.Function) else ir.Function(module, fnty, full)

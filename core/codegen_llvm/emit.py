@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
+from core.codegen_llvm import vector
 from core.codegen_llvm.dtypes import I1, I64, PTR, byte_size, memory_type
 from core.codegen_llvm.error import CodegenError
 from core.codegen_llvm.expr import BufferRef, ExprEmitter
@@ -129,7 +130,18 @@ class _FuncEmitter:
         if chain is not None:
             self.reduction(*chain)
             return
-        if s.kind == "unrolled" and isinstance(s.extent, Const):
+        if s.kind == "vectorized" and isinstance(s.extent, Const) \
+                and 1 < s.extent.value <= vector.MAX_WIDTH:
+            try:
+                body = vector.vectorizable(s.body, s.var.name)
+            except vector.NotVectorizable:
+                body = None  # unrolled scalar copies below: the same results
+            if body is not None:
+                ve = vector.VectorEmitter(self.expr, s.var.name, int(s.extent.value))
+                for st in body.stmts if isinstance(body, Seq) else (body,):
+                    ve.store(st)  # type: ignore[arg-type]
+                return
+        if s.kind in ("unrolled", "vectorized") and isinstance(s.extent, Const):
             # One copy per iteration with the variable a constant: register blocking only
             # works if LLVM sees the copies' accumulators as distinct scalars early.
             for i in range(int(s.extent.value)):

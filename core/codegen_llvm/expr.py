@@ -25,6 +25,7 @@ from core.codegen_llvm.dtypes import (
     I64,
     byte_size,
     const_value,
+    declare_intrinsic,
     memory_type,
     signed,
     value_type,
@@ -233,7 +234,7 @@ class ExprEmitter:
     def intrinsic(self, name: str, *args: ir.Value) -> ir.Value:
         ty = args[0].type
         fnty = ir.FunctionType(ty, [a.type for a in args])
-        return self.b.call(self.module.declare_intrinsic(name, [ty], fnty), list(args))
+        return self.b.call(declare_intrinsic(self.module, name, [ty], fnty), list(args))
 
     def cast(self, a: ir.Value, src: str, dst: str) -> ir.Value:
         B = self.b

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from core.codegen_llvm.dtypes import declare_intrinsic
+
 F32 = ir.FloatType()
 I32 = ir.IntType(32)
 
@@ -41,24 +43,31 @@ POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
         1.6666665459e-1, 5.0000001201e-1)
 
 
-def _c(v: float) -> ir.Constant:
-    return ir.Constant(F32, v)
+def _like(ty: ir.Type, elem: ir.Type) -> ir.Type:
+    """``elem``, or a vector of it as wide as ``ty`` (the same code serves both)."""
+    return ir.VectorType(elem, ty.count) if isinstance(ty, ir.VectorType) else elem
 
 
 def _intrinsic(b: ir.IRBuilder, name: str, *args: ir.Value) -> ir.Value:
-    fnty = ir.FunctionType(F32, [F32] * len(args))
-    return b.call(b.module.declare_intrinsic(name, [F32], fnty), list(args))
+    ty = args[0].type
+    fnty = ir.FunctionType(ty, [ty] * len(args))
+    return b.call(declare_intrinsic(b.module, name, [ty], fnty), list(args))
 
 
 def _pow2(b: ir.IRBuilder, n: ir.Value) -> ir.Value:
     """2^n as a float for -126 <= n <= 127 (exponent bits, no rounding)."""
-    bits = b.shl(b.add(n, ir.Constant(I32, 127)), ir.Constant(I32, 23))
-    return b.bitcast(bits, F32)
+    bits = b.shl(b.add(n, ir.Constant(n.type, 127)), ir.Constant(n.type, 23))
+    return b.bitcast(bits, _like(n.type, F32))
 
 
 def expf(b: ir.IRBuilder, x: ir.Value, scalef: bool) -> ir.Value:
-    """float32 exp of ``x`` (see module); ``scalef``: the host scales by 2^n in one
-    instruction (AVX-512 ``vscalefps``, what ``llvm.ldexp`` becomes there)."""
+    """float32 exp of ``x`` (a float or a vector of floats; see module); ``scalef``: the
+    host scales by 2^n in one instruction (AVX-512 ``vscalefps``, ``llvm.ldexp`` there)."""
+    fty, ity = x.type, _like(x.type, I32)
+
+    def _c(v: float) -> ir.Constant:
+        return ir.Constant(fty, v)
+
     # Clamp with compare/select (not minnum, which would replace a NaN by the bound).
     xc = b.select(b.fcmp_ordered(">", x, _c(HI)), _c(HI), x)
     xc = b.select(b.fcmp_ordered("<", xc, _c(LO)), _c(LO), xc)
@@ -73,11 +82,11 @@ def expf(b: ir.IRBuilder, x: ir.Value, scalef: bool) -> ir.Value:
         p = _intrinsic(b, "llvm.fma", p, r, _c(coef))
     r2 = b.fmul(r, r)
     p = _intrinsic(b, "llvm.fma", p, r2, b.fadd(r, _c(1.0)))
-    n = b.sub(b.bitcast(t, I32), ir.Constant(I32, MAGIC_BITS))   # in [-150, 129]
+    n = b.sub(b.bitcast(t, ity), ir.Constant(ity, MAGIC_BITS))   # in [-150, 129]
     if scalef:
-        fnty = ir.FunctionType(F32, [F32, I32])
-        return b.call(b.module.declare_intrinsic("llvm.ldexp", [F32, I32], fnty), [p, n])
+        fnty = ir.FunctionType(fty, [fty, ity])
+        return b.call(declare_intrinsic(b.module, "llvm.ldexp", [fty, ity], fnty), [p, n])
     # Elsewhere ldexp is a libm call per element: scale in two exact steps instead, so
     # subnormal results round once. A NaN x makes p NaN, whatever n's bits are.
-    half = b.ashr(n, ir.Constant(I32, 1))
+    half = b.ashr(n, ir.Constant(ity, 1))
     return b.fmul(b.fmul(p, _pow2(b, b.sub(n, half))), _pow2(b, half))

@@ -45,8 +45,6 @@ from core.tir.visit import free_vars, loads_of, substitute, walk_stmt
 
 # Combiners rfactor can split, with their identity (the value a lane starts from).
 COMBINERS = ("+", "max", "min")
-# Lane loops up to this long are unrolled: LLVM then keeps the lanes in registers.
-UNROLL_LIMIT = 16
 
 
 def identity(op: str, dtype: str) -> Const:
@@ -117,7 +115,9 @@ def rfactor(f: PrimFunc, block: str, lanes: int) -> PrimFunc:
     position: Expr = lane_loop if single else ro * lanes + lane_loop
     bindings = tuple(substitute(e, {inner.var.name: position}) for e in b.bindings)
     lane_iv = IterVar(Var(fresh(f"{block}_lane", used)), Const(lanes))
-    unroll = "unrolled" if lanes <= UNROLL_LIMIT else "serial"
+    # Code generators emit a vectorized loop as one vector operation per statement (the
+    # host's does; others may treat it as unrolled or serial: the meaning is the same).
+    unroll = "vectorized"
 
     # 1. every lane starts from the combiner's identity
     l0 = Var(fresh(f"{inner.var.name}_l_init", used))
@@ -169,7 +169,7 @@ def _fold(acc: Buffer, op: str, left: bool, lanes: int, block: str,
         steps.append(For(t, Const(n - m), Block(
             fresh(f"{block}_fold", used), (iv,), (t,),
             Store(acc, (iv.var,), _combine(op, left, Load(acc, (iv.var,)),
-                                           Load(acc, (iv.var + m,))))), "unrolled"))
+                                           Load(acc, (iv.var + m,))))), "vectorized"))
         n = m
     return steps
 

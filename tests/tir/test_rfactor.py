@@ -88,7 +88,7 @@ def test_rfactor_structure() -> None:
     g = rfactor(reduction("+", "float32", 4, 37), "red", 8)
     loops = {s.var.name: s for s in walk_stmt(g.body) if isinstance(s, For)}
     assert loops["b_o"].extent == Const(5) and loops["b_l"].extent == Const(8)
-    assert loops["b_l"].kind == "unrolled"
+    assert loops["b_l"].kind == "vectorized"
     blocks = {s.name: s for s in walk_stmt(g.body) if isinstance(s, Block)}
     # ragged: 5 * 8 = 40 > 37, the tail is guarded; the lanes fold in log2(8) = 3 steps
     assert blocks["red_rf"].predicate is not None
