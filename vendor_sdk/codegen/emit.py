@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from core.graph import Module
 from vendor_sdk.codegen.cexpr import CodegenError, c_name
+from vendor_sdk.codegen.perf import RECORD_BYTES, perf_snap_c
 from vendor_sdk.codegen.region import RegionCode, region_code
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "codegen_templates"
@@ -74,15 +75,19 @@ def emit_c(module: Module, regions: list[str], target: object, model: str,
     infos = []
     for r in codes:
         slots = [f"{s.name} {list(map(str, s.npu_shape))}" for s in r.slots]
+        if r.perf_records is not None:
+            slots.append(f"counter records [{r.perf_records} x {RECORD_BYTES} bytes]")
         sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr",
                          *(f"int64_t {s}" for s in r.sizes)])
         infos.append({"name": c_name(r.name), "signature": sig, "buffers": slots,
                       "doc": f"{len(r.layers)} layer(s)"})
     tname = str(getattr(target, "name", ""))
+    snap = perf_snap_c(target, "rt->ctx", "addr")
     files = {header: _render("header.h.j2", version=version, model=model_c, target=tname,
-                             regions=infos, guard=f"VSDK_{model_c.upper()}_H"),
+                             regions=infos, guard=f"VSDK_{model_c.upper()}_H",
+                             perf_snap=snap is not None),
              f"{model_c}_runtime.c": _render("runtime.c.j2", version=version, model=model_c,
-                                             header=header)}
+                                             header=header, perf_snap=snap)}
     for r, info in zip(codes, infos, strict=True):
         files[f"{model_c}_{c_name(r.name)}.c"] = _render(
             "region.c.j2", version=version, name=info["name"], model=model_c, target=tname,

@@ -29,6 +29,7 @@ from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elemen
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
 from vendor_sdk.codegen.layers import GEMM_OPS, Layer, analyze, nhwc_shape, program
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
+from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
 from vendor_sdk.target.templates import environment
 
@@ -65,9 +66,17 @@ class RegionCode:
     consts: bytes
     sizes: tuple[str, ...]    # symbolic extents, C arguments in this order
     body: str                 # C of the region entry function
+    # Counter records the region writes, one after each layer but the last (whose end is
+    # the region's), at addr[perf_index]; None: the target takes no snapshots.
+    perf_records: int | None = None
 
     def slot_index(self, name: str) -> int:
         return 1 + next(i for i, s in enumerate(self.slots) if s.name == name)
+
+    @property
+    def perf_index(self) -> int:
+        """Index in ``addr`` of the counter records (after every tensor)."""
+        return 1 + len(self.slots)
 
 
 class CompositeError(CodegenError):
@@ -214,8 +223,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
              "b": {"name": "b", "addr": f"{g}[2]", "dtype": "int32", "shape": [str(npad)]}}
     out = {"name": "out", "addr": f"{g}[3]", "dtype": "int32", "shape": ["M", str(npad)]}
     kernel = f"{fn}_kernel"
-    env = environment(target.templates_dir if hasattr(target, "templates_dir")  # type: ignore[attr-defined]
-                      else target.path.parent / "templates")  # type: ignore[attr-defined]
+    env = environment(templates_dir(target))
     try:
         kt = env.get_template(arg.strip()).render(
             name=kernel, pattern=layer.pattern, params=dict(target.params),  # type: ignore[attr-defined]
@@ -329,6 +337,10 @@ def region_code(module: Module, region: Function, target: object,
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
                          f"    {call}\n    vsdk_layer_end(&rt);")
+    records = len(calls) - 1 if supports_perf_snap(target) else None
+    for k in range(records or 0):  # after each layer but the last: its end is the region's
+        calls[k] += (f"\n    vsdk_perf_snap(&rt, addr[{1 + len(slots)}] + {k * RECORD_BYTES}u);"
+                     f" /* counters at the end of {codes[k].function} */")
     outs = tuple(o.name for o in region.outputs if isinstance(o, Var))
     sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr", *(f"int64_t {s}" for s in sizes)])
     body = (f"int {c_name(region.name)}({sig}) {{\n    vsdk_rt rt;\n"
@@ -337,4 +349,4 @@ def region_code(module: Module, region: Function, target: object,
             "    vsdk_close(&rt);\n    return err;\n}\n")
     return RegionCode(region.name, str(region.attrs.get("target", "")),
                       tuple(p.name for p in region.params), outs, tuple(slots.values()),
-                      tuple(codes), b"".join(consts.parts), tuple(sizes), body)
+                      tuple(codes), b"".join(consts.parts), tuple(sizes), body, records)

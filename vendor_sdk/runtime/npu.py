@@ -23,7 +23,9 @@ from core.graph import Binding, Block, CallExtern, CallFunc, Function, Module
 from core.lower import lower_module
 from reference_npu.bindings import Npu, Stats
 from vendor_sdk.codegen.cexpr import c_name
+from vendor_sdk.codegen.perf import RECORD_BYTES, RECORD_COUNTERS
 from vendor_sdk.codegen.region import RegionCode, Slot
+from vendor_sdk.runtime.perf import Counters, LayerStats, layer_deltas
 
 BACKENDS = ("fsim", "rtl")
 
@@ -45,6 +47,8 @@ class RegionStats:
     dma_rd_bytes: int = 0
     macs: int = 0          # useful multiply-accumulates of the layers (padded channels in)
     estimate: bool = False
+    # Per layer, in execution order; None when the target takes no counter snapshots.
+    layers: list[LayerStats] | None = None
 
 
 def backend_options(target: object, backend: str) -> str:
@@ -97,10 +101,15 @@ class NpuSession:
         self.lib = ctypes.CDLL(str(self.library))
         self._consts: dict[str, int] = {}
         self._slots: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+        self._records: dict[str, int] = {}  # DRAM address of each region's counter records
         for r in self.regions.values():
             self._consts[r.name] = self.npu.put(np.frombuffer(r.consts, np.uint8)) \
                 if r.consts else 0
-            self.stats[r.name] = RegionStats(r.name)
+            self.stats[r.name] = RegionStats(
+                r.name, layers=None if r.perf_records is None else
+                [LayerStats.of(lc) for lc in r.layers])
+            if r.perf_records is not None:
+                self._records[r.name] = self.npu.alloc(max(64, RECORD_BYTES * r.perf_records))
 
     def close(self) -> None:
         self.npu.close()
@@ -125,6 +134,10 @@ class NpuSession:
         for pname, x in zip(r.params, inputs, strict=True):
             slot = next(s for s in r.slots if s.name == pname)
             self.npu.write(addrs[r.slot_index(pname)], to_npu(x, slot))
+        if name in self._records:  # addr[r.perf_index]; zeroed, so a missed snapshot shows
+            addrs = [*addrs, self._records[name]]
+            self.npu.write(self._records[name],
+                           np.zeros(RECORD_BYTES * (r.perf_records or 0), np.uint8))
         fn = getattr(self.lib, c_name(name))
         fn.restype = ctypes.c_int
         arr = (ctypes.c_uint32 * len(addrs))(*addrs)
@@ -144,6 +157,8 @@ class NpuSession:
         st.dma_rd_bytes += stats.dma_rd_bytes
         st.estimate = bool(stats.cycles_are_estimate)
         st.macs += sum(lc.layer.macs(sizes[0] if sizes else 1) for lc in r.layers)
+        if st.layers is not None:
+            self._add_layers(r, st.layers, stats, sizes[0] if sizes else 1)
         outs = []
         for oname in r.outputs:
             slot = next(s for s in r.slots if s.name == oname)
@@ -152,6 +167,21 @@ class NpuSession:
                                 np.int8)
             outs.append(from_npu(raw, shape))
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _add_layers(self, r: RegionCode, layers: list[LayerStats], stats: Stats,
+                    batch: int) -> None:
+        """Add this call's per-layer counters (from the region's records) to ``layers``."""
+        n = r.perf_records or 0
+        records = self.npu.read(self._records[r.name], (n, len(RECORD_COUNTERS)), np.uint64) \
+            if n else np.zeros((0, len(RECORD_COUNTERS)), np.uint64)
+        try:
+            deltas = layer_deltas(r, records, Counters.of(stats))
+        except ValueError as e:
+            raise RunError(f"{e} (backend {self.backend})") from None
+        for ls, lc, d in zip(layers, r.layers, deltas, strict=True):
+            ls.calls += 1
+            ls.macs += lc.layer.macs(batch)
+            ls.counters = ls.counters + d
 
 
 def host_module(module: Module, regions: Sequence[str]) -> Module:

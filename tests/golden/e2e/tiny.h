@@ -56,6 +56,7 @@ void vsdk_store(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram, uint32_
 void vsdk_load_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram);
 void vsdk_store_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram);
 void vsdk_pad_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, int32_t pad);
+void vsdk_perf_snap(vsdk_rt *rt, uint32_t addr);
 
 /* Floor division and modulo, as the tensor IR defines them (C rounds towards 0). */
 static inline int64_t vsdk_fdiv(int64_t a, int64_t b) {
@@ -65,7 +66,7 @@ static inline int64_t vsdk_fdiv(int64_t a, int64_t b) {
 static inline int64_t vsdk_fmod(int64_t a, int64_t b) { return a - vsdk_fdiv(a, b) * b; }
 
 /* reference_npu_region0: 2 layer(s)
- * DRAM addresses: x_QuantizeLinear_Output ['N', '16'], mm0_QuantizeLinear_Output ['N', '8'], mm0_QuantizeLinear_Output__acc32 ['N', '32'], y_QuantizeLinear_Output ['N', '8']. Returns 0, or the first failing npu_* code. */
+ * DRAM addresses: x_QuantizeLinear_Output ['N', '16'], mm0_QuantizeLinear_Output ['N', '8'], mm0_QuantizeLinear_Output__acc32 ['N', '32'], y_QuantizeLinear_Output ['N', '8'], counter records [1 x 72 bytes]. Returns 0, or the first failing npu_* code. */
 int reference_npu_region0(npu_ctx *ctx, const uint32_t *addr, int64_t N);
 
 #ifdef __cplusplus

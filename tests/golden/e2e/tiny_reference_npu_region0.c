@@ -5,7 +5,7 @@
  * output wait for its stores, everything else overlaps):
  *   reference_npu_region0_0_dense_bias: MatMul 'mm0' (dense_bias)
  *   reference_npu_region0_1_add: Add 'y_QuantizeLinear_Input' (add)
- * DRAM: addr[0] = constants (576 bytes), addr[1] = x_QuantizeLinear_Output ['N', '16'], addr[2] = mm0_QuantizeLinear_Output ['N', '8'], addr[3] = mm0_QuantizeLinear_Output__acc32 ['N', '32'], addr[4] = y_QuantizeLinear_Output ['N', '8'].
+ * DRAM: addr[0] = constants (576 bytes), addr[1] = x_QuantizeLinear_Output ['N', '16'], addr[2] = mm0_QuantizeLinear_Output ['N', '8'], addr[3] = mm0_QuantizeLinear_Output__acc32 ['N', '32'], addr[4] = y_QuantizeLinear_Output ['N', '8'], addr[5] = counter records [1 x 72 bytes].
  */
 #include <stdint.h>
 
@@ -176,6 +176,7 @@ int reference_npu_region0(npu_ctx *ctx, const uint32_t *addr, int64_t N) {
     /* mm0_QuantizeLinear_Output = dense_bias(x_QuantizeLinear_Output) */
     reference_npu_region0_0_dense_bias(&rt, N, addr[1], addr[2], addr[0], addr[3]);
     vsdk_layer_end(&rt);
+    vsdk_perf_snap(&rt, addr[5] + 0u); /* counters at the end of reference_npu_region0_0_dense_bias */
     /* y_QuantizeLinear_Output = add(mm0_QuantizeLinear_Output) */
     reference_npu_region0_1_add(&rt, N, addr[2], 0, addr[4], addr[0]);
     vsdk_layer_end(&rt);

@@ -195,6 +195,20 @@ void vsdk_dram_fence(vsdk_rt *rt, uint32_t mem) {
     }
 }
 
+/* Counter snapshot after a layer (the target's perf_snap.c.j2) into the record at DRAM
+ * byte addr. Called right after vsdk_layer_end, so the layer's STOREs are already in the
+ * instruction stream, and taken on the store queue: the store unit runs in order and the
+ * layer's last STORE waits for the exec work it stores, which waited for its loads, so
+ * when the snapshot executes the whole layer is done. (On the exec queue it would fire
+ * before the last results reach DRAM; on the load queue, while the layer still computes.)
+ * It carries no tokens: later layers' loads and compute keep overlapping this layer's
+ * tail, so "cycles of layer k" is the store unit's progress from the end of layer k-1 to
+ * the end of layer k, including work of layer k+1 that ran meanwhile. */
+void vsdk_perf_snap(vsdk_rt *rt, uint32_t addr) {
+    vsdk_flush(rt);
+    vsdk_fail(rt, npu_sync(rt->ctx, 0, NPU_Q_ST, 0, 1, addr));
+}
+
 static uint32_t vsdk_row_bytes(const vsdk_rt *rt, uint32_t mem) {
     return (mem == NPU_MEM_ACC || mem == NPU_MEM_QP) ? 4u * rt->hw.dim : rt->hw.dim;
 }
