@@ -1,7 +1,7 @@
 """End-to-end benchmark: compile time and NPU cycles / utilization of real int8 models.
 
     .venv/bin/python benchmarks/bench_e2e.py [--models resnet50 squeezenet] [--dim 16]
-                                             [--backends fsim rtl]
+                                             [--backends fsim rtl] [--layers [N]]
 
 Per model (a graph shipped in the onnx package, seeded weights, quantized by
 onnxruntime: QDQ, per-channel): compile time split into import / partition /
@@ -10,7 +10,8 @@ reference NPU configured with DIM (default 16): cycles (fsim: analytic estimate;
 measured on the Verilator model; both: whether outputs are bit-identical), the ideal
 MAC-bound cycle count (the offloaded layers' MACs / DIM^2) and utilization,
 and agreement with onnxruntime. The target is the bundled reference_npu
-target.yaml with DIM changed (copied to a temporary directory).
+target.yaml with DIM changed (copied to a temporary directory). --layers prints the
+per-layer table (vendor-sdk run's) per backend: every layer, or the N with the most cycles.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import reference_npu
+from vendor_sdk.cli_e2e import print_layers
 from vendor_sdk.compile import compile_model
 from vendor_sdk.plugins import resolve_target
 from vendor_sdk.runtime.compare import model_inputs, run_compiled
@@ -47,6 +49,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["resnet50", "squeezenet"])
     ap.add_argument("--dim", type=int, default=16)
     ap.add_argument("--backends", nargs="+", default=["fsim"], choices=["fsim", "rtl"])
+    ap.add_argument("--layers", type=int, nargs="?", const=0, default=None, metavar="N",
+                    help="print the per-layer table (only the N layers with the most cycles)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -76,6 +80,8 @@ def main() -> None:
                       f"{r.ideal:,.0f} ({r.macs / 1e6:,.0f} MMAC offloaded), utilization "
                       f"{100 * util:.1f}%, run {tr:.1f} s; vs onnxruntime: "
                       f"{100 * a.within_1lsb:.2f}% within 1 LSB")
+                if args.layers is not None:
+                    print_layers(r, c, args.layers)
             if len(outs) == 2:
                 same = all(np.array_equal(x, y) for x, y in zip(*outs, strict=True))
                 print(f"  fsim and rtl outputs bit-identical: {'yes' if same else 'NO'}")

@@ -54,6 +54,52 @@ def print_run(result: object, compiled: object) -> None:
         console.print(f"  [dim]host fallback {comp}: {why}[/]")
 
 
+def print_layers(result: object, compiled: object, top: int = 0) -> None:
+    """Per-layer cycles, ideal, utilization, unit busy cycles and DMA bytes (all layers in
+    execution order, or the ``top`` layers by cycles)."""
+    from vendor_sdk.compile import Compiled
+    from vendor_sdk.runtime.compare import RunResult
+
+    assert isinstance(result, RunResult) and isinstance(compiled, Compiled)
+    layers = result.layers
+    if layers is None:
+        console.print(f"  per-layer data unavailable: target {compiled.cmodel.target} takes no "
+                      "counter snapshots (no templates/perf_snap.c.j2)")
+        return
+    total = sum(ls.cycles for _, ls in layers)
+    order = list(enumerate(layers, 1))
+    if top > 0:
+        order = sorted(order, key=lambda x: -x[1][1].cycles)[:top]
+    shown = f"top {len(order)} of {len(layers)} layers by cycles" if top > 0 else \
+        f"{len(layers)} layers"
+    t = Table(title=f"NPU per layer on {result.backend}, DIM {result.dim} ({shown})")
+    for col in ("#", "layer", "op", "ONNX node(s)", "MACs", "cycles", "share", "ideal", "util",
+                "load", "exec", "store", "DMA rd", "DMA wr"):
+        t.add_column(col, justify="left" if col in ("layer", "op", "ONNX node(s)") else "right")
+    prefix = f"{compiled.cmodel.target}_"
+    for i, (_, ls) in order:
+        ideal = ls.macs / (result.dim * result.dim)
+        c = ls.counters
+        t.add_row(str(i), ls.function.removeprefix(prefix), ls.op, ", ".join(ls.onnx_nodes),
+                  f"{ls.macs:,}", f"{c.cycles:,}",
+                  f"{100 * c.cycles / total:.1f}%" if total else "-", f"{ideal:,.0f}",
+                  f"{100 * ideal / c.cycles:.1f}%" if c.cycles and ls.macs else "-",
+                  f"{c.ld_busy:,}", f"{c.ex_busy:,}", f"{c.st_busy:,}",
+                  f"{c.dma_rd_bytes:,}", f"{c.dma_wr_bytes:,}")
+    rest = total - sum(ls.cycles for _, (_, ls) in order)
+    if rest:
+        t.add_row("", f"{len(layers) - len(order)} other layers", "", "", "", f"{rest:,}",
+                  f"{100 * rest / total:.1f}%", "", "", "", "", "", "", "")
+    t.add_row("", "total", "", "", f"{result.macs:,}", f"{total:,}", "100.0%",
+              f"{result.ideal:,.0f}", f"{100 * result.ideal / total:.1f}%" if total else "-",
+              "", "", "", "", "")
+    console.print(t)
+    console.print("  a layer's cycles run from the end of the previous layer (its region's start "
+                  "for the first) to the end of its own, measured when the store unit finishes "
+                  "its last STORE; later layers' loads and compute overlap that span "
+                  "(docs/compile.md); load/exec/store = busy cycles of each unit in it")
+
+
 def register(app: typer.Typer,
              user_errors: Callable[[], AbstractContextManager[None]]) -> None:
     from vendor_sdk.codegen.cexpr import CodegenError
@@ -115,8 +161,11 @@ def register(app: typer.Typer,
         inputs: Annotated[Path | None, typer.Option(help=".npz with the model inputs.")] = None,
         batch: Annotated[int, typer.Option(help="Batch for random inputs.")] = 1,
         seed: Annotated[int, typer.Option(help="Seed of random inputs.")] = 0,
+        top: Annotated[int, typer.Option(
+            help="Per-layer table: only the N layers with the most cycles (0: all).")] = 0,
     ) -> None:
-        """Run on the NPU backend, compare with onnxruntime, print cycles and utilization."""
+        """Run on the NPU backend, compare with onnxruntime, print cycles and utilization
+        per region and per layer."""
         from vendor_sdk.compile import compile_model
         from vendor_sdk.runtime.compare import model_inputs, run_compiled
 
@@ -128,6 +177,7 @@ def register(app: typer.Typer,
             feeds = model_inputs(model, batch, seed, inputs)
             result = run_compiled(c, model, feeds, backend)
         print_run(result, c)
+        print_layers(result, c, top)
 
 
 DEMO_MODELS = ("squeezenet", "cnn", "mlp")

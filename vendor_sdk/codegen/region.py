@@ -14,7 +14,7 @@ for its stores (runtime: vsdk_layer_end / vsdk_dram_fence), the rest overlaps.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from jinja2 import TemplateError
@@ -53,6 +53,7 @@ class LayerCode:
     explain: str           # tensorize trace or "template ..."
     ideal_macs_note: str = ""
     estimate: float | None = None  # the tensorizer's cost-model cycles (None: template)
+    onnx_nodes: tuple[str, ...] = ()  # the ONNX nodes of the composite (QDQ nodes left out)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,14 @@ def _calls(f: Function) -> list:
     from core.graph import Call
 
     return [b.value for blk in f.blocks for b in blk.bindings if isinstance(b.value, Call)]
+
+
+def _onnx_nodes(comp: Function) -> tuple[str, ...]:
+    """The ONNX nodes a composite came from, for reports; its Quantize/DequantizeLinear
+    nodes are the int8 interface, not the layer."""
+    return tuple(dict.fromkeys(
+        b.source for blk in comp.blocks for b in blk.bindings
+        if b.source and getattr(b.value, "op", "") not in ("QuantizeLinear", "DequantizeLinear")))
 
 
 def _mult_rows(elt: EltLayer, dim: int) -> np.ndarray:
@@ -334,6 +343,7 @@ def region_code(module: Module, region: Function, target: object,
                 nodes = tuple(str(n).partition("=")[2] or str(n)
                               for n in comp.attrs.get("nodes", ()))  # type: ignore[union-attr]
                 raise CompositeError(comp.name, nodes, str(e)) from None
+            codes[-1] = replace(codes[-1], onnx_nodes=_onnx_nodes(comp))
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
                          f"    {call}\n    vsdk_layer_end(&rt);")

@@ -2,9 +2,10 @@
 
 Agreement is measured in the output's quantization step (1 LSB = the scale of
 the final DequantizeLinear): max |ours - onnxruntime| and the share of
-elements within 1 LSB. Performance: per region the backend's cycles (fsim:
-analytic estimate; rtl: measured), the layers' multiply-accumulates, the
-ideal MAC-bound cycles (MACs / DIM^2) and utilization (ideal / cycles).
+elements within 1 LSB. Performance: per region, and per layer when the target
+takes counter snapshots, the backend's cycles (fsim: analytic estimate; rtl:
+measured), the layers' multiply-accumulates, the ideal MAC-bound cycles
+(MACs / DIM^2) and utilization (ideal / cycles).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.builder import sanitize
 from core.graph import Call, Constant, Module, Var
 from vendor_sdk.compile import Compiled
 from vendor_sdk.runtime.npu import NpuSession, RegionStats, backend_options, run_model
+from vendor_sdk.runtime.perf import LayerStats
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,14 @@ class RunResult:
     @property
     def ideal(self) -> float:
         return self.macs / (self.dim * self.dim)
+
+    @property
+    def layers(self) -> list[tuple[str, LayerStats]] | None:
+        """(region, layer) in execution order; None when a region has no per-layer counters
+        (the target takes no snapshots)."""
+        if any(s.layers is None for s in self.stats):
+            return None
+        return [(s.name, ls) for s in self.stats for ls in s.layers or ()]
 
 
 def output_lsbs(module: Module) -> list[float | None]:

@@ -57,7 +57,7 @@ class LayerStats:
     """One layer's share of its region's calls (summed over calls)."""
 
     function: str          # generated C function (the composite's name)
-    source: str            # ONNX node(s) it came from
+    onnx_nodes: tuple[str, ...]  # the ONNX node(s) it came from
     op: str                # Conv | MatMul | Add | MaxPool
     pattern: str
     calls: int = 0
@@ -70,7 +70,8 @@ class LayerStats:
 
     @classmethod
     def of(cls, lc: LayerCode) -> LayerStats:
-        return cls(lc.function, lc.layer.source, lc.layer.op, lc.layer.pattern)
+        return cls(lc.function, lc.onnx_nodes or (lc.layer.source,), lc.layer.op,
+                   lc.layer.pattern)
 
 
 def layer_deltas(region: RegionCode, records: np.ndarray, final: Counters) -> list[Counters]:

@@ -1,0 +1,144 @@
+"""Per-layer counters from SYNC perf_snap records, on fsim and on the RTL: a row per offloaded
+layer, positive cycles summing to the region's, MACs from the ONNX shapes; snapshots leave
+the outputs bit-identical; a target without perf_snap.c.j2 compiles, runs and says per-layer
+data is unavailable."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from typer.testing import CliRunner
+
+import reference_npu
+from vendor_sdk import cli_e2e
+from vendor_sdk.cli import app
+from vendor_sdk.codegen.perf import PERF_SNAP_TEMPLATE
+from vendor_sdk.compile import Compiled, compile_model
+from vendor_sdk.runtime.compare import RunResult, model_inputs, run_compiled
+from vendor_sdk.runtime.perf import Counters, layer_deltas
+
+BATCH = 2
+
+
+@pytest.fixture(scope="module")
+def no_snap_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference NPU's target.yaml, RTL and templates, minus the snapshot template:
+    what a vendor target that does not declare the capability looks like."""
+    src = Path(reference_npu.__file__).parent
+    dst = tmp_path_factory.mktemp("nosnap") / "reference_npu"
+    for d in ("templates", "rtl"):
+        shutil.copytree(src / d, dst / d)
+    shutil.copy(src / "target.yaml", dst / "target.yaml")
+    (dst / "templates" / PERF_SNAP_TEMPLATE).unlink()
+    return dst / "target.yaml"
+
+
+@pytest.fixture(scope="module")
+def runs(models: dict[str, Path], compiled: dict[str, Compiled]) -> dict[str, RunResult]:
+    feeds = model_inputs(models["cnn"], batch=BATCH, seed=5)
+    return {b: run_compiled(compiled["cnn"], models["cnn"], feeds, b) for b in ("fsim", "rtl")}
+
+
+def onnx_macs(path: Path, batch: int) -> dict[str, int]:
+    """MACs per Conv / MatMul node, from the ONNX model's inferred shapes."""
+    m = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    shapes = {v.name: [d.dim_value or batch for d in v.type.tensor_type.shape.dim]
+              for v in (*m.graph.value_info, *m.graph.input, *m.graph.output)}
+    shapes |= {t.name: list(t.dims) for t in m.graph.initializer}
+    producer = {o: n for n in m.graph.node for o in n.output}
+
+    def shape(name: str) -> list[int]:  # through the weight's DequantizeLinear
+        n = producer.get(name)
+        return shapes[n.input[0]] if name not in shapes and n is not None else shapes[name]
+
+    out = {}
+    for n in m.graph.node:
+        if n.op_type == "Conv":
+            co, ci, kh, kw = shape(n.input[1])
+            b, _, ho, wo = shapes[n.output[0]]
+            out[n.name] = b * co * ho * wo * ci * kh * kw
+        elif n.op_type == "MatMul":
+            k, cols = shape(n.input[1])
+            out[n.name] = int(np.prod(shape(n.input[0])[:-1])) * k * cols
+    return out
+
+
+@pytest.mark.parametrize("backend", ["fsim", "rtl"])
+def test_a_row_per_layer_cycles_sum_to_the_region(backend: str, runs: dict[str, RunResult],
+                                                  compiled: dict[str, Compiled],
+                                                  models: dict[str, Path]) -> None:
+    res, c = runs[backend], compiled["cnn"]
+    layers = res.layers
+    assert layers is not None
+    assert [ls.function for _, ls in layers] == \
+        [lc.function for r in c.cmodel.regions for lc in r.layers]
+    assert {ls.op for _, ls in layers} == {"Conv", "MaxPool", "MatMul"}
+    macs = onnx_macs(models["cnn"], BATCH)
+    for region in res.stats:
+        rows = region.layers
+        assert rows and all(ls.calls == 1 for ls in rows)
+        assert all(ls.cycles > 0 for ls in rows), rows
+        total = Counters()
+        for ls in rows:
+            total = total + ls.counters
+        assert total.cycles == region.cycles  # the per-layer table adds up to the region's
+        assert (total.ld_busy, total.ex_busy, total.st_busy, total.gemm_rows, total.insns,
+                total.dma_rd_bytes) == (region.ld_busy, region.ex_busy, region.st_busy,
+                                        region.gemm_rows, region.insns, region.dma_rd_bytes)
+        assert sum(ls.macs for ls in rows) == region.macs
+        for ls in rows:
+            expect = sum(macs.get(n, 0) for n in ls.onnx_nodes)
+            assert ls.macs == expect, (ls.function, ls.onnx_nodes)
+            assert (ls.macs > 0) == (ls.op in ("Conv", "MatMul"))
+    assert sum(ls.cycles for _, ls in layers) == res.cycles
+
+
+def test_snapshots_keep_outputs_bit_identical(no_snap_target: Path, models: dict[str, Path],
+                                              runs: dict[str, RunResult]) -> None:
+    plain = compile_model(models["cnn"], str(no_snap_target), {"N": 1})
+    assert all(r.perf_records is None for r in plain.cmodel.regions)
+    assert not any("perf_snap" in text for text in plain.cmodel.files.values())
+    feeds = model_inputs(models["cnn"], batch=BATCH, seed=5)
+    for backend, with_snaps in runs.items():
+        res = run_compiled(plain, models["cnn"], feeds, backend)
+        assert res.layers is None
+        for a, b in zip(res.outputs, with_snaps.outputs, strict=True):
+            np.testing.assert_array_equal(a, b)
+        # exact counters do not see the snapshots (DMA_WR_BYTES leaves perf_snap out)
+        assert [s.gemm_rows for s in res.stats] == [s.gemm_rows for s in with_snaps.stats]
+        assert [s.dma_rd_bytes for s in res.stats] == [s.dma_rd_bytes for s in with_snaps.stats]
+
+
+def test_cli_prints_the_per_layer_table(models: dict[str, Path],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_e2e.console, "_width", 160)  # 80 columns squeeze the table
+    res = CliRunner().invoke(app, ["run", str(models["cnn"]), "--backend", "fsim", "--top", "2"])
+    assert res.exit_code == 0, res.output
+    assert "NPU per layer on fsim" in res.output
+    assert "top 2 of 5 layers by cycles" in res.output
+    assert "3 other layers" in res.output and "conv0" in res.output
+
+
+def test_cli_says_per_layer_data_is_unavailable(no_snap_target: Path,
+                                                models: dict[str, Path]) -> None:
+    res = CliRunner().invoke(app, ["run", str(models["mlp"]), "--target", str(no_snap_target)])
+    assert res.exit_code == 0, res.output
+    assert "100.00% within 1 LSB" in res.output
+    assert "per-layer data unavailable" in res.output
+
+
+def test_counters_going_backwards_are_an_error(compiled: dict[str, Compiled]) -> None:
+    region = compiled["cnn"].cmodel.regions[0]
+    n = len(region.layers) - 1
+    records = np.tile(np.arange(1, 10, dtype=np.uint64), (n, 1)) * 100
+    final = Counters.of(records[-1] * 2)
+    assert sum(d.cycles for d in layer_deltas(region, records, final)) == final.cycles
+    records[1, 0] = 1  # the second snapshot earlier than the first
+    with pytest.raises(ValueError, match=r"went backwards over layer .*region0_1"):
+        layer_deltas(region, records, final)
+    with pytest.raises(ValueError, match="counter records for"):
+        layer_deltas(region, records[:-1], final)
