@@ -217,6 +217,7 @@ def demo(model: str, work: Path) -> bool:
                                                 if backend == "rtl" else ""))
             results[backend] = run_compiled(c, qpath, feeds, backend)
         print_run(results[backend], c)
+        print_layers(results[backend], c, top=8)
     same = all(np.array_equal(a, b) for a, b in
                zip(results["fsim"].outputs, results["rtl"].outputs, strict=True))
     console.print(f"  fsim and RTL outputs bit-identical: {'yes' if same else 'NO'}")

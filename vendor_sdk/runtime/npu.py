@@ -171,9 +171,8 @@ class NpuSession:
     def _add_layers(self, r: RegionCode, layers: list[LayerStats], stats: Stats,
                     batch: int) -> None:
         """Add this call's per-layer counters (from the region's records) to ``layers``."""
-        n = r.perf_records or 0
-        records = self.npu.read(self._records[r.name], (n, len(RECORD_COUNTERS)), np.uint64) \
-            if n else np.zeros((0, len(RECORD_COUNTERS)), np.uint64)
+        records = self.npu.read(self._records[r.name],
+                                (r.perf_records or 0, len(RECORD_COUNTERS)), np.uint64)
         try:
             deltas = layer_deltas(r, records, Counters.of(stats))
         except ValueError as e:
