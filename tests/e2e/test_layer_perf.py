@@ -5,6 +5,7 @@ data is unavailable."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -14,11 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 import reference_npu
+from reference_npu.isa.encoding import MemId, Store, Sync, decode_program
 from vendor_sdk import cli_e2e
 from vendor_sdk.cli import app
 from vendor_sdk.codegen.perf import PERF_SNAP_TEMPLATE
 from vendor_sdk.compile import Compiled, compile_model
 from vendor_sdk.runtime.compare import RunResult, model_inputs, run_compiled
+from vendor_sdk.runtime.npu import NpuSession, backend_options
 from vendor_sdk.runtime.perf import Counters, layer_deltas
 
 BATCH = 2
@@ -95,6 +98,34 @@ def test_a_row_per_layer_cycles_sum_to_the_region(backend: str, runs: dict[str, 
             assert ls.macs == expect, (ls.function, ls.onnx_nodes)
             assert (ls.macs > 0) == (ls.op in ("Conv", "MatMul"))
     assert sum(ls.cycles for _, ls in layers) == res.cycles
+
+
+@pytest.mark.parametrize("backend", ["fsim", "rtl"])
+def test_each_snapshot_sees_exactly_the_stores_before_it(backend: str,
+                                                         compiled: dict[str, Compiled]) -> None:
+    """The snapshot sits on the store queue after a layer's last STORE: whatever the timing,
+    it records every byte the STOREs before it in the program wrote and none after (on the
+    exec queue it would run before the layer's last STOREs)."""
+    c = compiled["cnn"]
+    r = c.cmodel.regions[0]
+    dim = int(c.target.params["DIM"])  # type: ignore[attr-defined]
+    sess = NpuSession(c.library, {r.name: r}, backend, backend_options(c.target, backend))
+    try:
+        shape = tuple(d if isinstance(d, int) else 1 for d in r.slots[0].shape)
+        sess.run_region(r.name, np.random.default_rng(0).integers(-128, 128, shape, np.int8))
+        program = decode_program(sess.npu.program())
+    finally:
+        sess.close()
+    stored, before_snaps = 0, []
+    for insn in program:
+        if isinstance(insn, Store):
+            stored += insn.y_size * insn.x_size * dim * (4 if insn.mem_id == MemId.ACC else 1)
+        elif isinstance(insn, Sync) and insn.perf_snap:
+            before_snaps.append(stored)
+    layers = sess.stats[r.name].layers
+    assert layers is not None and len(before_snaps) == len(layers) - 1 > 0
+    seen = list(itertools.accumulate(ls.counters.dma_wr_bytes for ls in layers))
+    assert seen == [*before_snaps, stored]
 
 
 def test_snapshots_keep_outputs_bit_identical(no_snap_target: Path, models: dict[str, Path],

@@ -68,16 +68,11 @@ class RegionCode:
     sizes: tuple[str, ...]    # symbolic extents, C arguments in this order
     body: str                 # C of the region entry function
     # Counter records the region writes, one after each layer but the last (whose end is
-    # the region's), at addr[perf_index]; None: the target takes no snapshots.
+    # the region's), at addr[1 + len(slots)]; None: the target takes no snapshots.
     perf_records: int | None = None
 
     def slot_index(self, name: str) -> int:
         return 1 + next(i for i, s in enumerate(self.slots) if s.name == name)
-
-    @property
-    def perf_index(self) -> int:
-        """Index in ``addr`` of the counter records (after every tensor)."""
-        return 1 + len(self.slots)
 
 
 class CompositeError(CodegenError):

@@ -134,7 +134,7 @@ class NpuSession:
         for pname, x in zip(r.params, inputs, strict=True):
             slot = next(s for s in r.slots if s.name == pname)
             self.npu.write(addrs[r.slot_index(pname)], to_npu(x, slot))
-        if name in self._records:  # addr[r.perf_index]; zeroed, so a missed snapshot shows
+        if name in self._records:  # addr[1 + len(slots)]; zeroed: a missed snapshot shows
             addrs = [*addrs, self._records[name]]
             self.npu.write(self._records[name],
                            np.zeros(RECORD_BYTES * (r.perf_records or 0), np.uint8))
