@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnx
@@ -18,7 +19,8 @@ import reference_npu
 from reference_npu.isa.encoding import MemId, Store, Sync, decode_program
 from vendor_sdk import cli_e2e
 from vendor_sdk.cli import app
-from vendor_sdk.codegen.perf import PERF_SNAP_TEMPLATE
+from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.codegen.perf import PERF_SNAP_TEMPLATE, perf_snap_c
 from vendor_sdk.compile import Compiled, compile_model
 from vendor_sdk.runtime.compare import RunResult, model_inputs, run_compiled
 from vendor_sdk.runtime.npu import NpuSession, backend_options
@@ -173,3 +175,14 @@ def test_counters_going_backwards_are_an_error(compiled: dict[str, Compiled]) ->
         layer_deltas(region, records, final)
     with pytest.raises(ValueError, match="counter records for"):
         layer_deltas(region, records[:-1], final)
+
+
+def test_a_broken_snapshot_template_names_itself(tmp_path: Path) -> None:
+    (tmp_path / PERF_SNAP_TEMPLATE).write_text("npu_sync({{ context }}, 0, {{ queue }}, 0, 1, "
+                                               "{{ addr }})\n")
+    target = SimpleNamespace(templates_dir=tmp_path)
+    with pytest.raises(CodegenError, match=r"perf_snap\.c\.j2.*'context' is undefined"):
+        perf_snap_c(target, "rt->ctx", "addr")
+    (tmp_path / PERF_SNAP_TEMPLATE).write_text("{# nothing #}\n")
+    with pytest.raises(CodegenError, match="renders no C expression"):
+        perf_snap_c(target, "rt->ctx", "addr")
