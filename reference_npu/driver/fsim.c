@@ -13,6 +13,15 @@
  * dispatch, the push time of every token it pops) and takes the analytic
  * cost from fsim_ops.c. Fetch dispatches one instruction per cycle and
  * waits for a slot when a unit queue is full.
+ *
+ * GEMMs follow the RTL's two-slot engine (rtl/npu_gemm.sv) instead: the next
+ * GEMM loads its weights into the other bank while this one streams, rows
+ * stream back to back, results reach ACC 2*DIM cycles after their row
+ * (matched to the RTL's counters on back-to-back GEMMs, tests/reference_npu).
+ * So a GEMM frees the exec unit when it starts streaming; its push to the
+ * load unit (INP/WGT may be overwritten) comes when its last row has issued;
+ * a GEMM that pushes to the store unit, and every other exec instruction,
+ * first waits for the engine to drain (rtl/npu_exec_unit.sv).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +43,15 @@ typedef struct {
     uint32_t head, tail, cap;
 } token_queue;
 
+/* The GEMM engine's timing state (see the header comment). */
+typedef struct {
+    uint64_t stream_free;   /* slot S: when the last issued row has entered the array */
+    uint64_t drained;       /* every issued GEMM's results are in ACC */
+    uint64_t bank_drained[2]; /* the last GEMM streaming from each weight bank drained */
+    uint64_t busy_until;    /* for EX_BUSY: exec unit or engine busy up to here */
+    uint32_t bank;          /* bank the latest load_w wrote */
+} gemm_engine;
+
 typedef struct {
     fsim_machine m;
     const fsim_job *job;
@@ -43,6 +61,8 @@ typedef struct {
     uint64_t unit_free[FSIM_UNITS], fetch_time;
     uint32_t pc;
     int fetch_done;
+    gemm_engine g;
+    FILE *timeline; /* NPU_FSIM_TIMELINE=<path>: one line per instruction, for tuning */
 } fsim_run;
 
 static const char *const UNIT[FSIM_UNITS] = {"load", "exec", "store"};
@@ -111,6 +131,44 @@ static int fetch_one(fsim_run *r) {
     return 1;
 }
 
+#define FSIM_FETCH_LATENCY 20u
+
+static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* A GEMM accepted at `start`: executes it (bit-exact) and times it on the
+ * two-slot engine. Sets the exec unit free time and the push times; returns
+ * when its last effect (results in ACC, or the drained push) happens. */
+static uint64_t gemm_timing(fsim_run *r, const uint64_t w[2], uint64_t start, uint64_t push[4]) {
+    gemm_engine *g = &r->g;
+    uint64_t dim = r->m.cfg.dim;
+    uint64_t rows = NPU_FIELD(w, GEMM, ITER_OUT) * NPU_FIELD(w, GEMM, ITER_IN);
+    (void)fsim_execute(&r->m, w, start); /* the effects; the isolated cost is not used */
+    uint64_t loaded = start + 1;
+    if (NPU_FIELD(w, GEMM, LOAD_W)) { /* into the other bank, once its rows have drained */
+        g->bank ^= 1u;
+        loaded = max64(loaded, g->bank_drained[g->bank] + 1) + dim; /* +1: RTL sees it next cycle */
+    }
+    uint64_t stream = max64(loaded, g->stream_free), issued = stream + rows;
+    uint64_t drained = rows ? issued + 2 * dim : issued; /* array latency, then the ACC write */
+    g->stream_free = issued;
+    g->bank_drained[g->bank] = max64(g->bank_drained[g->bank], drained);
+    g->drained = max64(g->drained, drained);
+    npu_stats *s = r->m.stats;
+    uint64_t from = max64(start, g->busy_until);
+    s->ex_busy += drained > from ? drained - from : 0;
+    g->busy_until = max64(g->busy_until, drained);
+    /* push_prev (to load) once the last row issued; push_next (to store) after the
+     * drain, and then the exec unit waits for it, as the RTL's DRAIN state does. */
+    push[2] = issued;
+    if (NPU_FIELD(w, HDR, PUSH_NEXT)) {
+        push[3] = drained;
+        r->unit_free[FSIM_EX] = drained;
+    } else {
+        r->unit_free[FSIM_EX] = stream;
+    }
+    return drained;
+}
+
 /* Run the head of a unit queue if its tokens are there. Returns 1 if it ran. */
 static int step_unit(fsim_run *r, uint32_t unit) {
     unit_queue *q = &r->q[unit];
@@ -133,16 +191,35 @@ static int step_unit(fsim_run *r, uint32_t unit) {
     }
     q->head = (q->head + 1) % r->m.cfg.insn_queue_depth;
     q->count--;
-    q->start[q->started++] = start;
-    uint64_t cost = fsim_execute(&r->m, w, start), end = start + cost;
     npu_stats *s = r->m.stats;
-    uint64_t *busy[FSIM_UNITS] = {&s->ld_busy, &s->ex_busy, &s->st_busy};
-    *busy[unit] += cost;
-    r->unit_free[unit] = end;
+    uint64_t push[4] = {0, 0, 0, 0}, end;
+    if (unit == FSIM_EX && NPU_FIELD(w, HDR, OPCODE) == NPU_OP_GEMM) {
+        end = gemm_timing(r, w, start, push);
+    } else {
+        /* the exec unit sees the engine idle the cycle after its last ACC write */
+        if (unit == FSIM_EX && r->g.drained) start = max64(start, r->g.drained + 1);
+        uint64_t cost = fsim_execute(&r->m, w, start);
+        end = start + cost;
+        uint64_t *busy[FSIM_UNITS] = {&s->ld_busy, &s->ex_busy, &s->st_busy};
+        if (unit == FSIM_EX) { /* count only what the engine's drain did not already */
+            uint64_t from = start > r->g.busy_until ? start : r->g.busy_until;
+            s->ex_busy += end > from ? end - from : 0;
+            r->g.busy_until = end > r->g.busy_until ? end : r->g.busy_until;
+        } else {
+            *busy[unit] += cost;
+        }
+        r->unit_free[unit] = end;
+        push[2] = push[3] = end;
+    }
+    q->start[q->started++] = start;
+    if (r->timeline)
+        fprintf(r->timeline, "%u %s %u %llu %llu\n", pc, UNIT[unit],
+                (unsigned)NPU_FIELD(w, HDR, OPCODE), (unsigned long long)start,
+                (unsigned long long)end);
     for (uint32_t bit = 2; bit < 4; bit++) {
         if (!((deps >> bit) & 1u)) continue;
         token_queue *t = &r->t[fsim_dep_queue(unit, bit)];
-        t->stamp[t->tail] = end;
+        t->stamp[t->tail] = push[bit];
         t->tail = (t->tail + 1) % t->cap;
         t->runtime++;
     }
@@ -202,6 +279,9 @@ int npu_fsim_run(const fsim_job *job, npu_stats *stats) {
     fsim_run r;
     memset(&r, 0, sizeof r);
     r.job = job;
+    /* The first instruction arrives from DRAM this late on the RTL (START to the first
+     * dispatch, measured on single-instruction programs); later ones one per cycle. */
+    r.fetch_time = FSIM_FETCH_LATENCY;
     r.m.cfg = *c;
     r.m.dram = job->dram;
     r.m.dram_bytes = job->dram_bytes;
@@ -225,7 +305,10 @@ int npu_fsim_run(const fsim_job *job, npu_stats *stats) {
         r.t[t].cap = (uint32_t)n + 1; /* each instruction pushes at most once */
         r.t[t].stamp = zalloc(n + 1, sizeof(uint64_t), &failed);
     }
+    const char *timeline = getenv("NPU_FSIM_TIMELINE");
+    if (timeline && *timeline) r.timeline = fopen(timeline, "a");
     int rc = failed ? -1 : schedule(&r);
+    if (r.timeline) fclose(r.timeline);
     free(r.m.inp), free(r.m.wgt), free(r.m.out), free(r.m.lut);
     free(r.m.acc), free(r.m.qp), free(r.m.w), free(r.dispatch_time);
     for (int u = 0; u < FSIM_UNITS; u++) free(r.q[u].slot), free(r.q[u].start);

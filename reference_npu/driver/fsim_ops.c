@@ -8,10 +8,16 @@
 
 #include "fsim.h"
 
-/* Cost model constants of the estimate (not of the hardware). */
-#define EST_DMA_LATENCY 32u /* cycles from request to first beat */
-#define EST_BUS_BYTES 8u    /* DMA bytes per cycle */
-#define EST_PIPE 2u         /* fill/drain of the ALU/REQ/LUT pipelines */
+/* Cost estimate: the RTL's timing with its default memory model (16-byte bus,
+ * 16-cycle latency; vendor_sdk/sim/params.py), rebuilt from how its units
+ * work and checked against its counters instruction by instruction
+ * (tests/reference_npu/test_fsim_timing.py). A build with another bus width or
+ * latency differs from this estimate. */
+#define EST_BUS_BYTES 16u    /* one beat */
+#define EST_RD_ROUND_TRIP 17u /* a read request's issue to its beat being consumed */
+#define EST_RD_IN_FLIGHT 8u  /* read beats requested but not consumed (and cells pending) */
+#define EST_WR_FIXED 17u     /* a STORE's write latency; then one beat per cycle */
+#define EST_REQ_PIPE 3u      /* REQ's multiply/shift/clamp stages */
 
 static int32_t wrap32(uint32_t v) { return (int32_t)v; }
 
@@ -31,8 +37,53 @@ static void write_le32(uint8_t *p, int32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(u >> (8 * i));
 }
 
-static uint64_t dma_cost(uint64_t bytes) {
-    return EST_DMA_LATENCY + (bytes + EST_BUS_BYTES - 1) / EST_BUS_BYTES;
+static uint64_t beats_of(uint64_t bytes) { return (bytes + EST_BUS_BYTES - 1) / EST_BUS_BYTES; }
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* The DMA read engine (rtl/npu_dma_rd.sv), cell by cell in walk order: a cell
+ * enters the pending FIFO (EST_RD_IN_FLIGHT deep) a cycle after the previous
+ * one; a real cell issues one request per beat, each needing a free credit
+ * (credits return when the beat is consumed); beats are consumed in order,
+ * EST_RD_ROUND_TRIP after their request; a pad cell is written the cycle
+ * after it enters. The LOAD takes until its last cell is written. */
+typedef struct {
+    uint64_t enter[EST_RD_IN_FLIGHT], consumed[EST_RD_IN_FLIGHT]; /* rings */
+    uint64_t cells, beats, last_req, last_write, last_consumed;
+} dma_rd_timer;
+
+static void dma_rd_cell(dma_rd_timer *t, int real, uint64_t beats) {
+    uint64_t k = t->cells % EST_RD_IN_FLIGHT;
+    uint64_t at = t->last_req + 1;
+    if (t->cells >= EST_RD_IN_FLIGHT) at = max_u64(at, t->enter[k] + 1);
+    uint64_t written;
+    if (real) {
+        uint64_t req = at - 1;
+        for (uint64_t b = 0; b < beats; b++) {
+            uint64_t j = t->beats % EST_RD_IN_FLIGHT;
+            req = req + 1;
+            if (t->beats >= EST_RD_IN_FLIGHT) req = max_u64(req, t->consumed[j] + 1);
+            uint64_t c = max_u64(t->last_consumed + 1, req + EST_RD_ROUND_TRIP);
+            if (b == 0) c = max_u64(c, t->last_write + 1);
+            t->consumed[j] = c;
+            t->last_consumed = c;
+            t->beats++;
+        }
+        written = t->last_consumed;
+        t->last_req = req;
+    } else {
+        written = max_u64(t->last_write + 1, at + 1);
+        t->last_req = at;
+    }
+    /* the FIFO slot frees when the cell is written */
+    t->enter[k] = written;
+    t->last_write = written;
+    t->cells++;
+}
+
+/* A STORE (or perf_snap record): the write latency, then a beat per cycle. */
+static uint64_t dma_wr_cost(uint64_t bytes_per_row, uint64_t rows) {
+    return EST_WR_FIXED + rows * beats_of(bytes_per_row);
 }
 
 /* One SRAM row of a LOAD: from DRAM at `src`, or pad_val when src is NULL. */
@@ -62,19 +113,19 @@ static uint64_t exec_load(fsim_machine *m, const uint64_t w[2]) {
     uint64_t dram_base = NPU_FIELD(w, LOAD, DRAM_BASE);
     uint64_t eb = (mem == NPU_MEM_ACC || mem == NPU_MEM_QP) ? 4u * dim : dim;
     int32_t pad = (int32_t)NPU_SFIELD(w, LOAD, PAD_VAL);
-    uint64_t pad_rows = 0;
+    dma_rd_timer t;
+    memset(&t, 0, sizeof t);
     for (uint64_t y = 0; y < ytot; y++) {
         for (uint64_t x = 0; x < xtot; x++) {
             int inside = y >= yp0 && y < yp0 + ys && x >= xp0 && x < xp0 + xs;
             const uint8_t *src =
                 inside ? m->dram + dram_base + ((y - yp0) * stride + (x - xp0)) * eb : NULL;
-            pad_rows += !inside;
+            dma_rd_cell(&t, inside, beats_of(eb));
             load_row(m, mem, base + y * xtot + x, src, pad);
         }
     }
-    uint64_t bytes = ys * xs * eb;
-    m->stats->dma_rd_bytes += bytes;
-    return dma_cost(bytes) + pad_rows;
+    m->stats->dma_rd_bytes += ys * xs * eb;
+    return t.cells ? t.last_write + 1 : 1;
 }
 
 static uint64_t exec_store(fsim_machine *m, const uint64_t w[2]) {
@@ -94,7 +145,7 @@ static uint64_t exec_store(fsim_machine *m, const uint64_t w[2]) {
         }
     }
     m->stats->dma_wr_bytes += ys * xs * eb;
-    return dma_cost(ys * xs * eb);
+    return dma_wr_cost(eb, ys * xs);
 }
 
 static uint64_t exec_gemm(fsim_machine *m, const uint64_t w[2]) {
@@ -158,7 +209,7 @@ static uint64_t exec_alu(fsim_machine *m, const uint64_t w[2]) {
             }
         }
     }
-    return 1 + (no && ni ? no * ni + EST_PIPE : 0);
+    return no && ni ? no * ni : 1; /* one row per cycle, no fill */
 }
 
 /* y = sat8(min(max(zp + round_shift(int64(acc) * mult, shift & 63), lo), hi)). */
@@ -189,7 +240,7 @@ static uint64_t exec_req(fsim_machine *m, const uint64_t w[2]) {
             }
         }
     }
-    return 1 + (no && ni ? no * ni + EST_PIPE : 0);
+    return no && ni ? no * ni + EST_REQ_PIPE : 1;
 }
 
 static uint64_t exec_lut(fsim_machine *m, const uint64_t w[2]) {
@@ -207,7 +258,7 @@ static uint64_t exec_lut(fsim_machine *m, const uint64_t w[2]) {
                 dst_mem[d * dim + c] = table[(uint32_t)m->acc[s * dim + c] & 0xFFu];
         }
     }
-    return 1 + (no && ni ? no * ni + EST_PIPE : 0);
+    return no && ni ? no * ni : 1;
 }
 
 /* The perf_snap record: the counters as little-endian u64, npu_stats order. */
@@ -219,7 +270,7 @@ static uint64_t exec_sync(fsim_machine *m, const uint64_t w[2], uint64_t now) {
                                       s->dma_rd_bytes, s->dma_wr_bytes, s->insns};
     uint8_t *dst = m->dram + NPU_FIELD(w, SYNC, SNAP_ADDR);
     for (unsigned i = 0; i < NPU_SNAP_BYTES; i++) dst[i] = (uint8_t)(v[i / 8] >> (8 * (i % 8)));
-    return 1 + dma_cost(NPU_SNAP_BYTES);
+    return 1 + dma_wr_cost(NPU_SNAP_BYTES, 1);
 }
 
 uint64_t fsim_execute(fsim_machine *m, const uint64_t w[2], uint64_t now) {

@@ -2,10 +2,10 @@
 
 A single-layer int8 QDQ model (Gemm: the gemm_bias pattern, or Conv) is compiled for
 the reference NPU and run on fsim and on the RTL. The outputs must be bit-identical
-between the backends and within 1 LSB of onnxruntime. The cost model takes its exec
-costs from fsim and its DMA row rate from the RTL (cost.py), so on these exec-bound
-layers its estimate must be within 10% of fsim's cycles and never more than 2% below
-the RTL's (the RTL's GEMM calls cost 11 cycles over their rows, fsim's 25).
+between the backends and within 1 LSB of onnxruntime. The cost model's unit costs are
+the reference NPU's (tests/tensorize/test_calibration.py) and fsim's timing follows the
+RTL's, so the estimate must be within 5% of both (measured: 0-2%; the RTL also
+arbitrates its single memory port between units, which neither fsim nor the model do).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from vendor_sdk.runtime.compare import model_inputs, run_compiled
 from vendor_sdk.runtime.examples import conv_model, dense_model
 from vendor_sdk.runtime.quantize import quantize
 
-FSIM_TOLERANCE = 0.10
-RTL_UNDER = 0.02
+TOLERANCE = 0.05
 
 LAYERS: dict[str, Callable[[Path], Path]] = {
     "dense 128x256x64": lambda p: dense_model(p, 128, 256, 64),
@@ -45,5 +44,5 @@ def test_cost_model_within_tolerance_of_measured_cycles(name: str, tmp_path: Pat
                zip(runs["fsim"].outputs, runs["rtl"].outputs, strict=True))
     fsim, rtl = runs["fsim"].cycles, runs["rtl"].cycles
     print(f"{name}: model {est:.0f}, fsim {fsim}, rtl {rtl}, ideal {runs['rtl'].ideal:.0f}")
-    assert abs(est - fsim) <= FSIM_TOLERANCE * fsim
-    assert est >= (1 - RTL_UNDER) * rtl
+    assert abs(est - fsim) <= TOLERANCE * fsim
+    assert abs(est - rtl) <= TOLERANCE * rtl

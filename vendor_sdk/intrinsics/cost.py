@@ -1,14 +1,16 @@
 """Analytic cycle model of a tensorized program (a Match under a Plan).
 
 The machine model is the decoupled load / execute / store NPU every target
-in this SDK drives: a DMA unit moves staged tiles (a fixed cost per
-transfer plus, per row, the slower of bytes over the bus width and the
-memory-request rate), the execute unit runs intrinsic calls (a fixed cost
-per call plus one cycle per streamed row), accumulator fills and the
-epilogue that takes each output tile out of the accumulator (requantization),
-a store unit writes output tiles back. Without double-buffered inputs the
-units wait for each other (the sum); with them they overlap (the busiest
-unit, plus the first tile's load that nothing can hide).
+in this SDK drives: a DMA unit moves staged tiles (per transfer, the memory
+round trip for the first beats, then a beat per request-rate interval: a
+read keeps a limited number of bus beats in flight), the execute unit runs
+intrinsic calls (one cycle per streamed row; the weight load and pipeline
+fill of a call overlap the previous call's rows, two weight banks deep),
+accumulator fills and the epilogue that takes each output tile out of the
+accumulator (requantization), a store unit writes output tiles back (a write
+latency, then a beat per cycle). Without double-buffered inputs the units
+wait for each other (the sum); with them they overlap (the busiest unit,
+plus the first tile's load that nothing can hide).
 
 A staged tile is as many transfers as it has runs of rows the runtime can
 merge into one DMA instruction: one per lane block and per run of the
@@ -16,12 +18,11 @@ innermost program variable of a fused axis (a conv's output row: the
 rows of the next one are not at the same stride).
 
 Coefficients are fitted, not guessed: tests/tensorize/test_calibration.py
-measures single instructions on the reference NPU's fsim, fits them with
-:func:`fit_linear`, checks the defaults below against the fit, and checks
-whole compiled layers against fsim and RTL runs (the model is within a
-stated tolerance of both). ``dma_cycles_per_row`` is the RTL's: its DMA
-issues one memory request per SRAM row with 8 in flight against a 16-cycle
-memory latency, which fsim's bytes-over-bus-width timing does not see.
+measures single instructions and back-to-back GEMMs on the reference NPU
+(fsim, whose timing reproduces the RTL's counters, see
+tests/reference_npu/test_fsim_timing.py), fits them with :func:`fit_linear`
+and checks the defaults below against the fit; tests/e2e checks whole
+compiled layers against fsim and RTL runs.
 """
 
 from __future__ import annotations
@@ -43,22 +44,48 @@ from vendor_sdk.intrinsics.tensorize_match import Match, desc_parts
 
 @dataclass(frozen=True)
 class CostModel:
-    """Cycle costs; the defaults are the reference NPU's at DIM 8, fitted on its fsim
-    (``dma_cycles_per_row`` on its RTL)."""
+    """Cycle costs; the defaults are the reference NPU's at DIM 8 (16-byte bus,
+    16-cycle memory latency), fitted on single instructions."""
 
-    dma_fixed: float = 32.0  # per transfer (descriptor, dispatch)
-    dma_bytes_per_cycle: float = 8.0
-    dma_cycles_per_row: float = 2.25  # RTL request rate: 8 in flight, 18-cycle round trip
-    call_fixed: float = 25.0  # per intrinsic call: issue, weight load, pipeline fill
+    dma_fixed: float = 8.0  # a long read: 8 + 2.25 cycles per beat (fitted)
+    dma_min: float = 18.0  # a short read: the round trip, then a beat per cycle
+    dma_cycles_per_beat: float = 2.25  # request rate: 8 beats in flight, 18-cycle round trip
+    bus_bytes: int = 16  # bytes per beat
+    store_fixed: float = 17.0  # a write: its latency, then a beat per cycle
+    call_fixed: float = 25.0  # an isolated call: issue, weight load, pipeline drain
     call_per_row: float = 1.0  # per streamed row of the variable axis
     row_elems: int = 8  # elements per on-chip row (the exec unit's width)
     row_op_fixed: float = 3.0  # per row-streaming ALU / requantization instruction
+    queue_depth: int = 16  # instructions a unit's queue holds (fetch is in program order)
 
     @classmethod
     def for_dim(cls, dim: int) -> CostModel:
         """The reference NPU's costs at array size ``dim``: a GEMM call loads DIM weight
-        rows and drains a 2*DIM-deep pipeline (fsim: 1 + DIM + rows + 2 DIM)."""
+        rows and drains a 2*DIM-deep pipeline (alone: 1 + DIM + rows + 2 DIM)."""
         return cls(call_fixed=1.0 + 3.0 * dim, row_elems=dim)
+
+    def beats(self, row_bytes: int) -> int:
+        return -(-row_bytes // self.bus_bytes)
+
+    def read(self, rows: float, row_bytes: int) -> float:
+        """One DMA read of ``rows`` rows."""
+        b = rows * self.beats(row_bytes)
+        return max(self.dma_min + b, self.dma_fixed + self.dma_cycles_per_beat * b)
+
+    def write(self, rows: float, row_bytes: int) -> float:
+        return self.store_fixed + rows * self.beats(row_bytes)
+
+    def calls(self, n: float, rows: float) -> float:
+        """``n`` back-to-back calls of ``rows`` rows, each loading its weights. A call
+        loads them into the bank its predecessor's predecessor streamed from, once
+        that one drained, so in steady state a call takes max(rows, (rows + fixed) / 2);
+        the first pays the whole fixed cost (its weight load and, at the end, the drain),
+        the second finds the other bank free."""
+        if n <= 0:
+            return 0.0
+        rows = self.call_per_row * rows
+        return self.call_fixed + rows + min(n - 1, 1) * rows \
+            + max(n - 2, 0) * max(rows, (rows + self.call_fixed) / 2)
 
 
 DEFAULT_MODEL = CostModel()
@@ -109,9 +136,8 @@ def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
     def rows(op: str) -> int:
         return math.prod(plan.tile(a) for a in op_axes[op]) // model.row_elems
 
-    def row_cycles(op: str) -> float:
-        row_bytes = model.row_elems * dtype_bits(dtypes[op]) // 8
-        return max(row_bytes / model.dma_bytes_per_cycle, model.dma_cycles_per_row)
+    def row_bytes(op: str) -> int:
+        return model.row_elems * dtype_bits(dtypes[op]) // 8
 
     def transfers(op: str) -> int:
         """DMA instructions staging one tile: lane blocks x runs of the row axes."""
@@ -124,7 +150,8 @@ def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
         return runs
 
     def transfer(op: str) -> float:
-        return transfers(op) * model.dma_fixed + rows(op) * row_cycles(op)
+        n = transfers(op)
+        return n * model.read(rows(op) / n, row_bytes(op))
 
     load = 0.0
     for op in op_axes:
@@ -148,14 +175,26 @@ def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
     # The accumulator tile is filled (init) and emptied (requantization) by the exec
     # unit, a row per cycle per instruction of one lane block.
     fill = out_rows + model.row_op_fixed * blocks
-    exec_ = calls * (model.call_fixed + model.call_per_row * rows_per_call) \
+    # The first call of each reduction step waits for that step's staged inputs (a
+    # token from the load unit); the engine has run dry by then, so it pays its whole
+    # fixed cost again (fitted on whole layers: 25 cycles per step at DIM 8, dense and
+    # conv alike, where the calls themselves stream back to back).
+    exec_ = model.calls(calls, rows_per_call) + steps * model.call_fixed \
         + out_tiles * 2 * fill
     # the store moves the int8 result rows (requantized): a quarter of the int32 bytes
-    store = out_tiles * (transfers(out_op) * model.dma_fixed + out_rows * max(
-        model.row_elems / model.dma_bytes_per_cycle, model.dma_cycles_per_row))
+    n_out = transfers(out_op)
+    store = out_tiles * n_out * model.write(out_rows / n_out, model.row_elems)
     if any(op != out_op for op in plan.double_buffer):
         first = sum(transfer(op) for op in op_axes if op != out_op)
-        cycles = max(load, exec_, store) + first
+        # Fetch is in program order and a step's loads follow the previous step's calls:
+        # they reach the load unit only once the exec queue has room, i.e. while the
+        # last queue_depth calls of the step run. A step's loads longer than that
+        # window stall the next step (found on fsim/RTL timelines; the code generator
+        # does not yet hoist the next step's loads above the calls).
+        per_call = model.calls(2, rows_per_call) - model.calls(1, rows_per_call)
+        window = min(calls / max(steps, 1), model.queue_depth) * per_call
+        stall = steps * max(0.0, load / max(steps, 1) - window)
+        cycles = max(load, exec_ + stall, store) + first
     else:
         cycles = load + exec_ + store
     work = batch * math.prod(_value(iv.extent, sizes) for a in info for iv in m.roles[a])
