@@ -307,6 +307,7 @@ int npu_fsim_run(const fsim_job *job, npu_stats *stats) {
     }
     const char *timeline = getenv("NPU_FSIM_TIMELINE");
     if (timeline && *timeline) r.timeline = fopen(timeline, "a");
+    if (r.timeline) fprintf(r.timeline, "# run of %u instructions: pc unit opcode start end\n", job->n_insns);
     int rc = failed ? -1 : schedule(&r);
     if (r.timeline) fclose(r.timeline);
     free(r.m.inp), free(r.m.wgt), free(r.m.out), free(r.m.lut);
