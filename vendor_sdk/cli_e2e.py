@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -54,6 +55,9 @@ def print_run(result: object, compiled: object) -> None:
         console.print(f"  [dim]host fallback {comp}: {why}[/]")
 
 
+WIDE_TABLE = 150  # terminal columns from which the per-layer table shows every counter
+
+
 def print_layers(result: object, compiled: object, top: int = 0) -> None:
     """Per-layer cycles, ideal, utilization, unit busy cycles and DMA bytes (all layers in
     execution order, or the ``top`` layers by cycles)."""
@@ -73,31 +77,55 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
     shown = f"top {len(order)} of {len(layers)} layers by cycles" if top > 0 else \
         f"{len(layers)} layers"
     t = Table(title=f"NPU per layer on {result.backend}, DIM {result.dim} ({shown})")
-    for col in ("#", "layer", "op", "ONNX node(s)", "MACs", "cycles", "share", "ideal", "util",
-                "load", "exec", "store", "DMA rd", "DMA wr"):
-        t.add_column(col, justify="left" if col in ("layer", "op", "ONNX node(s)") else "right")
+    # Fourteen columns need ~150 characters; a narrower terminal gets the columns that say
+    # where the time goes (cycles, share, utilization, the busiest unit), not a squeeze.
+    wide = console.width >= WIDE_TABLE
+    cols = ("#", "layer", "op", "ONNX node(s)", "MACs", "cycles", "share", "ideal", "util",
+            "load", "exec", "store", "DMA rd", "DMA wr") if wide else \
+        ("#", "layer", "op", "ONNX node(s)", "cycles", "share", "util", "bound by")
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("layer", "op", "ONNX node(s)", "bound by")
+                     else "right")
     prefix = f"{compiled.cmodel.target}_"
     for i, (_, ls) in order:
         ideal = ls.macs / (result.dim * result.dim)
         c = ls.counters
-        t.add_row(str(i), ls.function.removeprefix(prefix), ls.op, ", ".join(ls.onnx_nodes),
-                  f"{ls.macs:,}", f"{c.cycles:,}",
-                  f"{100 * c.cycles / total:.1f}%" if total else "-", f"{ideal:,.0f}",
-                  f"{100 * ideal / c.cycles:.1f}%" if c.cycles and ls.macs else "-",
-                  f"{c.ld_busy:,}", f"{c.ex_busy:,}", f"{c.st_busy:,}",
-                  f"{c.dma_rd_bytes:,}", f"{c.dma_wr_bytes:,}")
+        share = f"{100 * c.cycles / total:.1f}%" if total else "-"
+        util = f"{100 * ideal / c.cycles:.1f}%" if c.cycles and ls.macs else "-"
+        name, nodes = ls.function.removeprefix(prefix), ", ".join(ls.onnx_nodes)
+        if wide:
+            t.add_row(str(i), name, ls.op, nodes, f"{ls.macs:,}", f"{c.cycles:,}", share,
+                      f"{ideal:,.0f}", util, f"{c.ld_busy:,}", f"{c.ex_busy:,}",
+                      f"{c.st_busy:,}", f"{c.dma_rd_bytes:,}", f"{c.dma_wr_bytes:,}")
+        else:
+            busy = {"load": c.ld_busy, "exec": c.ex_busy, "store": c.st_busy}
+            unit = max(busy, key=lambda k: busy[k])
+            short = re.sub(r"^region(\d+)_(\d+)_.*", r"r\1.\2", name)  # op/node say the rest
+            t.add_row(str(i), short, ls.op, nodes, f"{c.cycles:,}",
+                      share, util, f"{unit} {100 * busy[unit] / c.cycles:.0f}%"
+                      if c.cycles else "-")
+    blank = [""] * (len(cols) - 2)
     rest = total - sum(ls.cycles for _, (_, ls) in order)
-    if rest:
-        t.add_row("", f"{len(layers) - len(order)} other layers", "", "", "", f"{rest:,}",
-                  f"{100 * rest / total:.1f}%", "", "", "", "", "", "", "")
-    t.add_row("", "total", "", "", f"{result.macs:,}", f"{total:,}", "100.0%",
-              f"{result.ideal:,.0f}", f"{100 * result.ideal / total:.1f}%" if total else "-",
-              "", "", "", "", "")
+    total_util = f"{100 * result.ideal / total:.1f}%" if total else "-"
+    if wide:
+        if rest:
+            t.add_row("", f"{len(layers) - len(order)} other layers", "", "", "", f"{rest:,}",
+                      f"{100 * rest / total:.1f}%", "", "", "", "", "", "", "")
+        t.add_row("", "total", "", "", f"{result.macs:,}", f"{total:,}", "100.0%",
+                  f"{result.ideal:,.0f}", total_util, "", "", "", "", "")
+    else:
+        if rest:
+            t.add_row("", f"{len(layers) - len(order)} other layers", "", "", f"{rest:,}",
+                      f"{100 * rest / total:.1f}%", "", "")
+        t.add_row("", "total", *blank[:2], f"{total:,}", "100.0%", total_util, "")
     console.print(t)
     console.print("  a layer's cycles run from the end of the previous layer (its region's start "
                   "for the first) to the end of its own, measured when the store unit finishes "
                   "its last STORE; later layers' loads and compute overlap that span "
-                  "(docs/compile.md); load/exec/store = busy cycles of each unit in it")
+                  "(docs/compile.md); " + ("load/exec/store = busy cycles of each unit in it"
+                                           if wide else "bound by = the busiest unit in it "
+                                           f"(a terminal of {WIDE_TABLE}+ columns shows all "
+                                           "counters)"))
 
 
 def register(app: typer.Typer,

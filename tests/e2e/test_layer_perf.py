@@ -186,3 +186,14 @@ def test_a_broken_snapshot_template_names_itself(tmp_path: Path) -> None:
     (tmp_path / PERF_SNAP_TEMPLATE).write_text("{# nothing #}\n")
     with pytest.raises(CodegenError, match="renders no C expression"):
         perf_snap_c(target, "rt->ctx", "addr")
+
+
+def test_cli_table_fits_80_columns(models: dict[str, Path],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A narrow terminal gets the compact table: no cell squeezed to an ellipsis."""
+    monkeypatch.setattr(cli_e2e.console, "_width", 80)
+    res = CliRunner().invoke(app, ["run", str(models["cnn"]), "--backend", "fsim"])
+    assert res.exit_code == 0, res.output
+    table = res.output[res.output.index("NPU per layer"):]
+    assert "bound by" in table and "conv0" in table and "…" not in table
+    assert all(len(line) <= 80 for line in table.splitlines())
