@@ -18,7 +18,7 @@ def buffer(name: str, t: TensorType, scope: str = "global") -> Buffer:
 
 
 def nest(name: str, spatial: Sequence[Expr], reduce: Sequence[Expr],
-         body: Callable[[list[Var], list[Var]], Store],
+         body: Callable[[list[Var], list[Var]], Stmt],
          init: Callable[[list[Var]], Store] | None = None) -> Stmt:
     """Loops ``<name>_s<k>`` / ``<name>_r<k>`` around block ``name`` with iteration
     variables ``<name>_i<k>`` (spatial) and ``<name>_k<k>`` (reduce), spatial outermost."""

@@ -187,8 +187,8 @@ def softmax(x: Buffer, axis: int, out: Buffer, log: bool = False) -> Stmt:
     """max, ``out = exp(x - max)``, the sum of ``out``, then ``out * (1 / sum)`` (or
     ``x - max - log(sum)``).
 
-    Each ``exp`` is computed once, in a loop of its own: the sum then reads a plain
-    buffer, so code generators can interleave rows without calling ``exp`` per row.
+    Each ``exp`` is computed once and stored, and the same loop adds it to the row's
+    sum (a reduction block with a side store: rfactor keeps the store in its lanes).
     One reciprocal per row and a multiply per element, as onnxruntime does: a vector
     divide costs several multiplies, and the result differs from ``out / sum`` by at
     most an ulp or so (the reference op divides; tests compare within float rounding).
@@ -205,11 +205,15 @@ def softmax(x: Buffer, axis: int, out: Buffer, log: bool = False) -> Stmt:
     s1 = nest("softmax_max", mx.shape, (x.shape[axis],), lambda i, k: Store(
         mx, tuple(i), binop("max", Load(mx, tuple(i)), Load(x, at(i, k[0])))),
         lambda i: Store(mx, tuple(i), lo))
-    s2 = nest("softmax_exp", out.shape, (), lambda i, _: Store(out, tuple(i), Unary(
-        "exp", Bin("-", Load(x, tuple(i)), Load(mx, rest(i))))))
-    s3 = nest("softmax_sum", sm.shape, (x.shape[axis],), lambda i, k: Store(
-        sm, tuple(i), Bin("+", Load(sm, tuple(i)), Load(out, at(i, k[0])))),
-        lambda i: Store(sm, tuple(i), const(0, x.dtype)))
+    def exp_sum(i: list, k: list) -> Stmt:
+        # One pass: each exp is stored once and added to its row's sum right away, so
+        # the row is not read a second time (the sum reads the element just written).
+        e = at(i, k[0])
+        return seq(Store(out, e, Unary("exp", Bin("-", Load(x, e), Load(mx, tuple(i))))),
+                   Store(sm, tuple(i), Bin("+", Load(sm, tuple(i)), Load(out, e))))
+
+    s2 = nest("softmax_exp_sum", sm.shape, (x.shape[axis],), exp_sum,
+              lambda i: Store(sm, tuple(i), const(0, x.dtype)))
 
     def norm(i: list, _: list) -> Store:
         if log:
@@ -217,7 +221,7 @@ def softmax(x: Buffer, axis: int, out: Buffer, log: bool = False) -> Stmt:
             return Store(out, tuple(i), Bin("-", shifted, Unary("log", Load(sm, rest(i)))))
         return Store(out, tuple(i), Bin("*", Load(out, tuple(i)), Load(sm, rest(i))))
 
-    steps = [s1, s2, s3]
+    steps = [s1, s2]
     if not log:
         steps.append(nest("softmax_recip", sm.shape, (), lambda i, _: Store(
             sm, tuple(i), Bin("/", const(1, x.dtype), Load(sm, tuple(i))))))

@@ -37,7 +37,7 @@ from core.schedule.partition import partition_loops
 from core.schedule.reduction import decompose_reduction
 from core.schedule.rfactor import reduction_form, rfactor
 from core.tir.expr import Const, Unary, Var, is_float
-from core.tir.stmt import Allocate, Block, For, PrimFunc, Seq, Stmt, Store
+from core.tir.stmt import Allocate, Block, For, PrimFunc, Seq, Stmt
 from core.tir.visit import (
     free_vars,
     loads_of,
@@ -187,20 +187,27 @@ def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | Non
     found = _interleavable(chain, blk)
     if form is None or found is None or blk.predicate is not None:
         return None
-    store, op, term, _ = form
+    store, op = form.store, form.op
     if op == "+" and is_float(store.buffer.dtype) and not reassociate:
         return None
     spatial, reduce = found
     inner = next(lp for lp in chain if lp.var.name == reduce[-1])
     env = dict(zip((iv.var.name for iv in blk.iters), blk.bindings, strict=True))
-    lasts = [to_dim(substitute(ld.indices[-1], env)) for ld in loads_of(Store(store.buffer, (),
-                                                                             term))
-             if ld.indices]
+    # every access but the accumulator's: the term's loads, and the side stores and theirs
+    accesses = [ld.indices for ld in loads_of(blk.body) if ld.buffer.name != store.buffer.name]
+    accesses += [x.indices for x in form.side]
+    lasts = [to_dim(substitute(idx[-1], env)) for idx in accesses if idx]
     r = inner.var.name
-    contiguous = [d for d in lasts if d is not None
-                  and sym.equal(sym.sub(sym.substitute(d, {r: sym.add(sym.var(r), 1)}), d), 1)]
-    # Lanes over the spatial loop load neighbours already: interleave_reductions is better.
-    if not contiguous or any(d is None or spatial.var.name in sym.free_vars(d) for d in lasts):
+    if any(d is None for d in lasts):
+        return None
+    # Accesses the lanes run along (their last index moves with r): all must be
+    # contiguous in r, and none may also move with the innermost spatial loop (lanes over
+    # it load neighbours already: interleave_reductions is the better schedule then).
+    # Accesses not moving with r (a row's max) are the same for every lane.
+    along = [d for d in lasts if r in sym.free_vars(d)]  # type: ignore[arg-type]
+    if not along or any(
+            not sym.equal(sym.sub(sym.substitute(d, {r: sym.add(sym.var(r), 1)}), d), 1)
+            or spatial.var.name in sym.free_vars(d) for d in along):  # type: ignore[arg-type]
         return None
     ext = inner.extent
     if isinstance(ext, Const):

@@ -25,6 +25,8 @@ see :func:`core.schedule.host.host_schedule`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from core.schedule.common import (
@@ -40,7 +42,7 @@ from core.schedule.common import (
 )
 from core.schedule.loops import subst_stmt
 from core.tir.expr import Bin, Const, Expr, Load, Var, is_float
-from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Stmt, Store, seq
+from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Seq, Stmt, Store, seq
 from core.tir.visit import free_vars, loads_of, substitute, walk_stmt
 
 # Combiners rfactor can split, with their identity (the value a lane starts from).
@@ -56,11 +58,27 @@ def identity(op: str, dtype: str) -> Const:
     return Const(int(info.min if op == "max" else info.max), dtype)
 
 
-def reduction_form(b: Block) -> tuple[Store, str, Expr, bool] | None:
-    """(the store, combiner, the term, whether the accumulator is the left operand) of a
-    block ``X[i] = X[i] op term`` with ``term`` not reading ``X``; None otherwise."""
-    st = b.body
+@dataclass(frozen=True)
+class ReductionForm:
+    """A block ``side...; X[i] = X[i] op term``: ``side`` stores write other buffers (a
+    softmax's exp, stored and summed in one pass) and may be read by ``term``."""
+
+    side: tuple[Store, ...]
+    store: Store
+    op: str
+    term: Expr
+    left: bool  # the accumulator is the left operand
+
+
+def reduction_form(b: Block) -> ReductionForm | None:
+    """The block as ``side...; X[i] = X[i] op term`` with nothing but the update reading
+    or writing ``X``; None otherwise."""
+    body = b.body.stmts if isinstance(b.body, Seq) else (b.body,)
+    *side, st = body
     if not isinstance(st, Store) or not isinstance(st.value, Bin) or st.value.op not in COMBINERS:
+        return None
+    if not all(isinstance(x, Store) and x.buffer.name != st.buffer.name and not any(
+            ld.buffer.name == st.buffer.name for ld in loads_of(x)) for x in side):
         return None
     acc = Load(st.buffer, st.indices)
     a, c = st.value.a, st.value.b
@@ -70,7 +88,7 @@ def reduction_form(b: Block) -> tuple[Store, str, Expr, bool] | None:
         return None
     if any(ld.buffer.name == st.buffer.name for ld in loads_of(Store(st.buffer, (), term))):
         return None
-    return st, st.value.op, term, left
+    return ReductionForm(tuple(side), st, st.value.op, term, left)  # type: ignore[arg-type]
 
 
 def _combine(op: str, left: bool, acc: Expr, term: Expr) -> Expr:
@@ -85,13 +103,13 @@ def rfactor(f: PrimFunc, block: str, lanes: int) -> PrimFunc:
         raise ScheduleError("rfactor", where, f"lanes={lanes}", "use at least 2 lanes")
     form = reduction_form(b)
     if form is None or b.init is None:
-        raise ScheduleError("rfactor", where, "the block is not 'X[i] = X[i] op term' with an "
-                            f"init, op one of {COMBINERS}, term not reading X",
-                            "rfactor a plain sum/min/max reduction")
+        raise ScheduleError("rfactor", where, "the block is not 'X[i] = X[i] op term' (after "
+                            f"stores to other buffers) with an init, op one of {COMBINERS}, "
+                            "nothing else reading X", "rfactor a plain sum/min/max reduction")
     if b.predicate is not None:
         raise ScheduleError("rfactor", where, f"the block has a predicate {show(b.predicate)}",
                             "rfactor before splitting loops by non-divisible factors")
-    store, op, term, left = form
+    store, op, term, left = form.store, form.op, form.term, form.left
     chain, top = _enclosing_chain(f, b)
     reduce_vars = [e for iv, e in zip(b.iters, b.bindings, strict=True) if iv.kind == "reduce"]
     names = [e.name for e in reduce_vars if isinstance(e, Var)]
@@ -127,8 +145,8 @@ def rfactor(f: PrimFunc, block: str, lanes: int) -> PrimFunc:
     # 2. term r goes to lane r % lanes
     guard = Bin("<", position, inner.extent) if ragged else None
     partial: Stmt = Block(fresh(f"{block}_rf", used), (*b.iters, lane_iv), (*bindings, lane_loop),
-                          Store(acc, (lane_iv.var,), _combine(op, left, Load(acc, (lane_iv.var,)),
-                                                              term)),
+                          seq(*form.side, Store(acc, (lane_iv.var,), _combine(
+                              op, left, Load(acc, (lane_iv.var,)), term))),
                           None, guard)
     partial = For(lane_loop, Const(lanes), partial, unroll)
     if not single:

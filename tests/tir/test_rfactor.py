@@ -139,3 +139,34 @@ def test_compiled_row_sums(symbolic: bool) -> None:
                                atol=1e-4)
     exact = compile_func(f, reassociate=False)(x)[0]
     np.testing.assert_array_equal(exact, call(f, [x])[0])
+
+
+def test_rfactor_keeps_side_stores() -> None:
+    """A softmax's exp is stored and summed in one pass: the store rides along in the lanes
+    (each element written once, the sum reading what was just written)."""
+    from core.tir import Unary
+
+    rows, k = Var("R"), Const(37)
+    x = Buffer("x", "float32", (rows, k))
+    e = Buffer("e", "float32", (rows, k))
+    s = Buffer("s", "float32", (rows,))
+    i, r, vi, vr = Var("i"), Var("r"), Var("vi"), Var("vr")
+    from core.tir import seq
+
+    body = seq(Store(e, (vi, vr), Unary("exp", Load(x, (vi, vr)))),
+               Store(s, (vi,), Bin("+", Load(s, (vi,)), Load(e, (vi, vr)))))
+    blk = Block("es", (IterVar(vi, rows), IterVar(vr, k, "reduce")), (i, r), body,
+                Store(s, (vi,), Const(0.0, "float32")))
+    f = check(PrimFunc("exp_sum", (x, e, s), For(i, rows, For(r, k, blk)), num_outputs=2))
+    g = check(rfactor(f, "es", 8))
+    rf = next(b for b in walk_stmt(g.body) if isinstance(b, Block) and b.name == "es_rf")
+    assert "e" in {st.buffer.name for st in walk_stmt(rf.body) if isinstance(st, Store)}
+    xs = _data("float32", (3, 37), 4)
+    want, got = call(f, [xs]), call(g, [xs])
+    np.testing.assert_array_equal(got[0], want[0])  # the stored exps are the same values
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+    # compiled: the host schedule rfactors it and vectorizes the lanes; the inline exp
+    # differs from numpy's by an ulp or so, and the sums with it
+    compiled = compile_func(f)(xs)
+    np.testing.assert_allclose(compiled[0], want[0], rtol=3e-7)
+    np.testing.assert_allclose(compiled[1], call(host_schedule(f), [xs])[1], rtol=1e-6)
