@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +32,7 @@ class BuildError(Exception):
     """A binding could not be typed; the message names the binding and its source."""
 
 
+@functools.lru_cache(maxsize=4096)
 def sanitize(name: str) -> str:
     """A printable SSA name from an arbitrary tensor name (ONNX allows '/', ':', ...)."""
     s = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "v"

@@ -112,7 +112,7 @@ def _solve_linear(dim: sym.Dim, actual: int, env: dict[str, int]) -> None:
         env[name] = (actual - b) // a
 
 
-def _check(value: Value, t: Type, env: Mapping[str, int], where: str) -> None:
+def _check(value: Value, t: Type, env: Mapping[str, int], where: object) -> None:
     if isinstance(t, TupleType):
         if not isinstance(value, tuple) or len(value) != len(t.fields):
             raise ExecutionError(f"{where}: expected a tuple of {len(t.fields)} values")
@@ -132,6 +132,21 @@ def _check(value: Value, t: Type, env: Mapping[str, int], where: str) -> None:
         return  # a data-dependent dim: nothing static to check against
     if shape != value.shape:
         raise ExecutionError(f"{where}: produced shape {value.shape}, type says {t} = {shape}")
+
+
+class _Where:
+    """``main: %y (Conv_3)``, formatted on demand."""
+
+    __slots__ = ("func", "source", "var")
+
+    def __init__(self, func: str, var: str, source: str | None) -> None:
+        self.func, self.var, self.source = func, var, source
+
+    def __str__(self) -> str:
+        return f"{self.func}: %{self.var}" + (f" ({self.source})" if self.source else "")
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 HOSTS = ("llvm", "interp")
@@ -183,7 +198,9 @@ class Executor:
             return values[arg.name]
 
         for b in f.bindings:
-            where = f"{f.name}: %{b.var.name}" + (f" ({b.source})" if b.source else "")
+            # The binding's location is formatted only when a message needs it: this loop
+            # runs once per op call, and compiled ops take a few microseconds.
+            where = _Where(f.name, b.var.name, b.source)
             try:
                 out = self._eval(b.value, get, where)
             except ExecutionError:
@@ -194,7 +211,7 @@ class Executor:
             values[b.var.name] = out
         return [np.asarray(get(o)) for o in f.outputs]
 
-    def _eval(self, expr: Any, get: Callable[[Arg], Any], where: str) -> Value:
+    def _eval(self, expr: Any, get: Callable[[Arg], Any], where: object) -> Value:
         if isinstance(expr, Call):
             result = get_op(expr.op).compute([get(a) for a in expr.args], expr.attrs)
             return result if isinstance(result, tuple) else np.asarray(result)
