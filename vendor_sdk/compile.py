@@ -58,11 +58,13 @@ class Compiled:
             "regions": [{
                 "name": r.name, "sizes": list(r.sizes), "inputs": list(r.params),
                 "outputs": list(r.outputs), "constants_bytes": len(r.consts),
-                "dram": [{"name": s.name, "shape": list(map(str, s.npu_shape))}
-                         for s in r.slots],
+                "dram": [{"name": s.name, "shape": list(map(str, s.npu_shape)),
+                          "layout": s.describe()} for s in r.slots],
                 "layers": [{"function": lc.function, "op": lc.layer.op,
                             "source": lc.layer.source, "pattern": lc.layer.pattern,
-                            "lowering": lc.explain.splitlines()[0]} for lc in r.layers],
+                            "lowering": lc.explain.splitlines()[0],
+                            **({"input_layout": lc.input_layout} if lc.input_layout else {})}
+                           for lc in r.layers],
             } for r in self.cmodel.regions],
         }
 

@@ -74,7 +74,8 @@ def emit_c(module: Module, regions: list[str], target: object, model: str,
     version = sdk_version()
     infos = []
     for r in codes:
-        slots = [f"{s.name} {list(map(str, s.npu_shape))}" for s in r.slots]
+        slots = [f"{s.name} {list(map(str, s.npu_shape))}"
+                 + (f" ({s.layout.describe()})" if s.layout else "") for s in r.slots]
         if r.perf_records is not None:
             slots.append(f"counter records [{r.perf_records} x {RECORD_BYTES} bytes]")
         sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr",

@@ -26,6 +26,7 @@ from core.tir.expr import Var as TVar
 from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Store, seq
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elementwise_code
+from vendor_sdk.codegen.im2col import InputMapping, Patches, choose_input
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
 from vendor_sdk.codegen.layers import GEMM_OPS, Layer, analyze, nhwc_shape, program
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
@@ -42,7 +43,13 @@ class Slot:
 
     name: str              # graph variable
     shape: tuple           # logical shape (dims may be symbolic)
-    npu_shape: tuple       # channel-last, channels padded to DIM
+    npu_shape: tuple       # channel-last, channels padded to DIM; im2col: [N, OH, OW, K']
+    # None: channel-last; Patches: the host writes im2col rows (a conv's region input)
+    layout: Patches | None = None
+
+    def describe(self) -> str:
+        """The layout in words (header comment, manifest)."""
+        return self.layout.describe() if self.layout else "channel-last, channels padded to DIM"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class LayerCode:
     ideal_macs_note: str = ""
     estimate: float | None = None  # the tensorizer's cost-model cycles (None: template)
     onnx_nodes: tuple[str, ...] = ()  # the ONNX nodes of the composite (QDQ nodes left out)
+    input_layout: str = ""  # which input layout a conv on a region input got, and why
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,10 @@ def elt_qp_table(elt: EltLayer, form: RequantForm, dim: int, blocks: int) -> np.
 
 
 def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Expr,
-               hints: Mapping[str, int], form: RequantForm, qp: str, fn: str) -> LayerCode:
+               hints: Mapping[str, int], form: RequantForm, qp: str, fn: str,
+               mapping: InputMapping | None = None) -> LayerCode:
+    """The C of one GEMM layer; ``mapping`` (a conv on a region input) says which program
+    runs — the conv's, or the GEMM over host-made patches — and may hold its tensorization."""
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
     kind, _, arg = layer.lower.partition(":")
     blocks = layer.weight.shape[1] // dim
@@ -203,15 +214,22 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     sig = f"static void {fn}(vsdk_rt *rt{''.join(f', int64_t {s}' for s in hints)}, " \
           f"uint32_t X, uint32_t Y, uint32_t c, uint32_t S)"
     if kind.strip() == "tensorize":
-        f = program(layer, dim, batch)
-        res = auto_tensorize(f, target, sizes=dict(hints))
+        res = mapping.result if mapping and mapping.result else \
+            auto_tensorize(program(mapping.gemm if mapping else layer, dim, batch), target,
+                           sizes=dict(hints))
         if not res.ok:
             raise CodegenError(f"{layer.name}: no intrinsic tensorizes it:\n{res.explain()}")
         lines = emit_prim_func(res.func, target, dram, {k: max(v, 2) for k, v in hints.items()},
                                rq, ("X",))
+        why = mapping.why if mapping else ""
+        if why:
+            head += f"/* {why} */\n"
         text = head + sig + " {\n    (void)S;\n" + "\n".join(lines) + "\n}\n"
-        return LayerCode(layer, fn, text, res.explain(),
-                         estimate=res.estimate.cycles if res.estimate else None)
+        trace = res.explain().split("\n", 1)  # the decision goes right under the head line
+        explain = "\n".join([trace[0], f"  {why}", *trace[1:]]) if why else res.explain()
+        return LayerCode(layer, fn, text, explain,
+                         estimate=res.estimate.cycles if res.estimate else None,
+                         input_layout=why)
     if kind.strip() != "template":
         raise CodegenError(f"{layer.name}: unknown lowering '{layer.lower}'")
     if layer.op != "MatMul":
@@ -255,16 +273,26 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
 def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch: Expr,
                batch_dim: object, names: Mapping[str, int], size_args: str, xs: list[Slot],
                yi: Slot, var: str, target: object, consts: _Consts, slots: dict[str, Slot],
-               codes: list[LayerCode], at: object) -> str:
-    """Lower one composite: append its LayerCode, return the C call of it."""
+               codes: list[LayerCode], at: object, host_input: bool) -> str:
+    """Lower one composite: append its LayerCode, return the C call of it. ``host_input``:
+    its first input is a region input nothing else in the region reads, whose layout the
+    host is free to choose."""
     if any(c.op in GEMM_OPS for c in _calls(comp)):
         layer = analyze(comp, dim)
         form = find_requant(target, cands)
-        w_off, b_off = consts.add(layer.weight), consts.add(layer.bias)
+        mapping = choose_input(layer, target, dim, batch, names) \
+            if host_input and layer.op == "Conv" and layer.lower.startswith("tensorize") \
+            else None
+        if mapping and mapping.layout:
+            slots[xs[0].name] = replace(xs[0], npu_shape=(batch_dim, *mapping.layout.out_hw,
+                                                          mapping.layout.k),
+                                        layout=mapping.layout)
+        gemm = mapping.gemm if mapping else layer
+        w_off, b_off = consts.add(gemm.weight), consts.add(layer.bias)
         q_off = consts.add(qp_table(layer, form, dim))
         dram = {"X": "X", "Y": "Y", "W": f"(c + {w_off}u)", "B": f"(c + {b_off}u)"}
         codes.append(layer_code(layer, target, dram, batch, names, form,
-                                f"(c + {q_off}u)", fn))
+                                f"(c + {q_off}u)", fn, mapping))
         scratch = "0"
         if layer.lower.startswith("template"):  # the kernel's int32 result
             acc32 = f"{var}__acc32"
@@ -304,6 +332,13 @@ def region_code(module: Module, region: Function, target: object,
 
     for p in region.params:
         slot(p)
+    # Region inputs read by exactly one composite (and not passed through as an output):
+    # the host writes them for that layer alone, so their layout may be the layer's choice.
+    reads = [a.name for blk in region.blocks for b in blk.bindings
+             if isinstance(b.value, CallFunc) for a in b.value.args if isinstance(a, Var)]
+    outputs = {o.name for o in region.outputs if isinstance(o, Var)}
+    own_inputs = {p.name for p in region.params
+                  if reads.count(p.name) == 1 and p.name not in outputs}
     codes: list[LayerCode] = []
     calls: list[str] = []
     sizes: list[str] = []
@@ -331,7 +366,8 @@ def region_code(module: Module, region: Function, target: object,
 
             try:
                 call = _composite(comp, fn, cands, dim, batch, batch_dim, names, size_args,
-                                  xs, yi, b.var.name, target, consts, slots, codes, at)
+                                  xs, yi, b.var.name, target, consts, slots, codes, at,
+                                  bool(args) and args[0].name in own_inputs)
             except CompositeError:
                 raise
             except CodegenError as e:

@@ -4,8 +4,8 @@ The generated library builds each region's instruction stream (C, against
 the driver API); this module owns the DRAM (constants written once per
 driver context, activations per batch size), converts region inputs and
 outputs between the graph layout (NCHW / [M, K]) and the NPU layout
-(channel-last, channels padded to DIM), runs the driver backend chosen at
-run time (``fsim`` or ``rtl``) and keeps each region call's counters.
+(channel-last, channels padded to DIM, or im2col patches where the slot says so), runs
+the driver backend chosen at run time (``fsim`` or ``rtl``) and keeps each region call's counters.
 """
 
 from __future__ import annotations
@@ -67,7 +67,10 @@ def backend_options(target: object, backend: str) -> str:
 
 
 def to_npu(x: np.ndarray, slot: Slot) -> np.ndarray:
-    """Graph layout -> channel-last, channels zero-padded (the padded weights are 0)."""
+    """Graph layout -> the slot's layout: channel-last, channels zero-padded (the padded
+    weights are 0), or the im2col patches the codegen chose for a conv's input."""
+    if slot.layout is not None:
+        return np.ascontiguousarray(slot.layout.gather(x))
     y = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
     c = slot.npu_shape[-1]
     if y.shape[-1] != c:
