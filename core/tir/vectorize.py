@@ -25,7 +25,7 @@ import numpy as np
 
 from core.tir.expr import Bin, Expr, Load
 from core.tir.printer import expr_str
-from core.tir.stmt import Block, For, Stmt, Store
+from core.tir.stmt import Block, For, Seq, Stmt, Store
 from core.tir.visit import free_vars, walk_expr
 
 if TYPE_CHECKING:
@@ -36,14 +36,25 @@ GRID_LIMIT = 1 << 18
 _UFUNCS = {"+": np.add, "min": np.minimum, "max": np.maximum}
 
 
-def _chain(loop: For) -> tuple[list[For | Block], Store | None, Store | None]:
+def _chain(loop: For) -> tuple[list[For | Block], Store | None, Store | None,
+                                tuple[Store, ...]]:
+    """(levels, the store, its init, side stores before it in the innermost block)."""
     levels: list[For | Block] = []
     s: Stmt = loop
     init: Store | None = None
+    side: tuple[Store, ...] = ()
     while True:
         if isinstance(s, For):
             levels.append(s)
             s = s.body
+        elif isinstance(s, Block) and isinstance(s.body, Seq) and len(s.body.stmts) > 1 \
+                and all(isinstance(x, Store) for x in s.body.stmts) \
+                and (s.init is None or isinstance(s.init, Store)):
+            levels.append(s)
+            init = s.init  # type: ignore[assignment]
+            *first, last = s.body.stmts
+            side, s = tuple(first), last  # type: ignore[assignment]
+            break
         elif isinstance(s, Block) and s.init is None:
             levels.append(s)
             s = s.body
@@ -52,7 +63,23 @@ def _chain(loop: For) -> tuple[list[For | Block], Store | None, Store | None]:
             init, s = s.init, s.body
         else:
             break
-    return levels, (s if isinstance(s, Store) else None), init
+    return levels, (s if isinstance(s, Store) else None), init, side
+
+
+def _sides_exact(side: tuple[Store, ...], store: Store) -> bool:
+    """Side stores can all run before the main store: their values read nothing the block
+    writes, and the main store reads what they wrote only at their own indices (the value
+    its iteration wrote just before)."""
+    written = {x.buffer.name for x in side} | {store.buffer.name}
+    if len({x.buffer.name for x in side}) != len(side) or store.buffer.name in {
+            x.buffer.name for x in side}:
+        return False
+    if any(isinstance(e, Load) and e.buffer.name in written
+           for x in side for i in (*x.indices, x.value) for e in walk_expr(i)):
+        return False
+    at = {x.buffer.name: x.indices for x in side}
+    return all(e.indices == at[e.buffer.name] for e in walk_expr(store.value)
+               if isinstance(e, Load) and e.buffer.name in at)
 
 
 def _self_reads(value: Expr, store: Store) -> tuple[bool, bool]:
@@ -75,8 +102,8 @@ def _reduction(store: Store) -> tuple[str, Expr] | None:
 
 def try_vectorized(it: Interpreter, loop: For) -> bool:
     """Run ``loop`` vectorised if that is exact and small enough; False leaves it undone."""
-    levels, store, init = _chain(loop)
-    if store is None:
+    levels, store, init, side = _chain(loop)
+    if store is None or (side and not _sides_exact(side, store)):
         return False
     fors = [lv for lv in levels if isinstance(lv, For)]
     chain_vars = {f.var.name for f in fors} | {
@@ -99,11 +126,12 @@ def try_vectorized(it: Interpreter, loop: For) -> bool:
                              or init.indices != store.indices
                              or _self_reads(init.value, init)[0]):
         return False
-    return _run(it, levels, fors, extents, store, init, reduction)
+    return _run(it, levels, fors, extents, store, init, reduction, side)
 
 
 def _run(it: Interpreter, levels: list[For | Block], fors: list[For], extents: list[int],
-         store: Store, init: Store | None, reduction: tuple[str, Expr] | None) -> bool:
+         store: Store, init: Store | None, reduction: tuple[str, Expr] | None,
+         side: tuple[Store, ...] = ()) -> bool:
     grid = tuple(extents)
     env: dict[str, Any] = dict(it.env)
     for axis, f in enumerate(fors):
@@ -127,8 +155,14 @@ def _run(it: Interpreter, levels: list[For | Block], fors: list[For], extents: l
             if iv.kind == "reduce":
                 first &= np.broadcast_to(v == 0, grid)
             env[iv.var.name] = v
-    arr = it.buffers[store.buffer.name]
     sel = mask.reshape(-1)
+    for x in side:  # each element written once, so the order of the writes is moot
+        dst = it.buffers[x.buffer.name]
+        where = _flat_indices(ev, x, dst.shape, mask)[sel]
+        if len(np.unique(where)) != where.size:
+            return False  # nothing read them yet: the loops redo these stores in order
+        _assign(dst, where, _values(ev, x.value, grid, sel, x))
+    arr = it.buffers[store.buffer.name]
     flat = _flat_indices(ev, store, arr.shape, mask)[sel]
     unique = len(np.unique(flat)) == flat.size
     reads = _self_reads(store.value, store)[0]
