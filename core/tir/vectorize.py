@@ -13,6 +13,11 @@ iteration order. That equals running the loops in order when
   updates one by one in grid order, in the buffer's dtype, exactly as the
   loops would (float sums keep their order; integer sums wrap identically).
 
+* the innermost block is ``side stores; reduction``: each side store writes its own
+  buffer once per element and reads nothing the block writes, and the reduction reads
+  side-written buffers only at their own indices (softmax's exp stored and summed):
+  the side stores run first over the whole grid, then the reduction as above.
+
 Anything else — loop-carried reads such as prefix sums, extents depending on
 the chain's own variables, intrinsic calls — runs iteration by iteration.
 """
