@@ -51,6 +51,9 @@ class CompiledFunc:
         # Whether every size variable is some parameter's extent: then no per-call check.
         named = {d for ds in self._dims for d in ds if isinstance(d, str)}
         self._all_named = self._simple and set(sig.sizes) <= named
+        # Fully static signatures (most host programs): one tuple comparison per array.
+        self._static = [tuple(ds) if all(isinstance(d, int) for d in ds) else None
+                        for ds in self._dims] if not sig.sizes else None
 
     @property
     def name(self) -> str:
@@ -60,6 +63,11 @@ class CompiledFunc:
         """Size variables bound from the first ``count`` arrays (default all), checked."""
         f = self.func
         params = f.params if count is None else f.params[:count]
+        if self._static is not None and len(arrays) == len(params) and all(
+                type(a) is np.ndarray and a.dtype is dt and a.shape == shape
+                and a.flags.c_contiguous
+                for a, dt, shape in zip(arrays, self._dtypes, self._static, strict=False)):
+            return {}  # nothing to bind; anything else takes the checks below (messages)
         if len(arrays) != len(params):
             raise CodegenError(f"{f.name}: takes {len(params)} arrays, got {len(arrays)}")
         env: dict[str, int] = {}
