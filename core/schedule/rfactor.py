@@ -8,13 +8,17 @@ combine them at the end::
 
     for s...:                                   # spatial loops, as before
         alloc acc[lanes]                        # scope "local": registers, in practice
-        for l: acc[l] = identity(op)
+        for l: acc[l] = identity(op)            # vectorized
         for r_1...: for ro: for l:              # r_m = ro*lanes + l (guarded if ragged)
-            acc[l] = acc[l] op v(s, r)
-        for l: out[s] = (init if l == 0) ... out[s] op acc[l]
+            side stores; acc[l] = acc[l] op v(s, r)          # l vectorized
+        for t < lanes/2: acc[t] = acc[t] op acc[t + lanes/2] # ... down to one lane
+        out[s] = init; out[s] = out[s] op acc[0]
 
 The partial sums form ``lanes`` independent chains over contiguous loads,
-which is what vector units want. This *reassociates* the reduction: integer
+which is what vector units want; the lane loops are marked ``vectorized``.
+Side stores the block makes before its update (a softmax's exp, stored and
+summed in one pass) move into the lanes unchanged: each still runs once per
+``(s, r)``. This *reassociates* the reduction: integer
 sums and min/max give the same value (up to which NaN a min/max returns),
 float sums differ in rounding. The rewritten program is still an ordinary
 program — the interpreter runs it to the same bits as machine code — but not
@@ -135,20 +139,20 @@ def rfactor(f: PrimFunc, block: str, lanes: int) -> PrimFunc:
     lane_iv = IterVar(Var(fresh(f"{block}_lane", used)), Const(lanes))
     # Code generators emit a vectorized loop as one vector operation per statement (the
     # host's does; others may treat it as unrolled or serial: the meaning is the same).
-    unroll = "vectorized"
+    kind = "vectorized"
 
     # 1. every lane starts from the combiner's identity
     l0 = Var(fresh(f"{inner.var.name}_l_init", used))
     iv0 = IterVar(Var(fresh(f"{block}_lane_init", used)), Const(lanes))
     start = For(l0, Const(lanes), Block(fresh(f"{block}_rf_init", used), (iv0,), (l0,),
-                                        Store(acc, (iv0.var,), identity(op, acc.dtype))), unroll)
+                                        Store(acc, (iv0.var,), identity(op, acc.dtype))), kind)
     # 2. term r goes to lane r % lanes
     guard = Bin("<", position, inner.extent) if ragged else None
     partial: Stmt = Block(fresh(f"{block}_rf", used), (*b.iters, lane_iv), (*bindings, lane_loop),
                           seq(*form.side, Store(acc, (lane_iv.var,), _combine(
                               op, left, Load(acc, (lane_iv.var,)), term))),
                           None, guard)
-    partial = For(lane_loop, Const(lanes), partial, unroll)
+    partial = For(lane_loop, Const(lanes), partial, kind)
     if not single:
         partial = For(ro, outer_extent, partial)
     for lp in reversed(reduce_loops[:-1]):
