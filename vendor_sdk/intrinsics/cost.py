@@ -121,17 +121,54 @@ def _value(e: Expr, sizes: Mapping[str, int]) -> int:
     return v
 
 
+@dataclass(frozen=True)
+class _Static:
+    """What an estimate needs that does not depend on the plan (computed once per match:
+    the search prices thousands of plans of one match)."""
+
+    info: Mapping[str, tuple[str, int | None, object]]
+    op_axes: Mapping[str, tuple[str, ...]]
+    out_op: str
+    lengths: Mapping[str, int]
+    batch: int
+    dtypes: Mapping[str, str]
+    runs: Mapping[str, int | None]  # a fused axis' innermost variable extent (DMA runs)
+    work: int
+
+
+_STATIC: dict[tuple[int, tuple[tuple[str, int], ...]], tuple[Match, _Static]] = {}
+
+
+def _static(m: Match, sizes: Mapping[str, int]) -> _Static:
+    key = (id(m), tuple(sorted(sizes.items())))
+    hit = _STATIC.get(key)
+    if hit is not None and hit[0] is m:  # the match itself is kept, so its id stays its own
+        return hit[1]
+    info, op_axes = axis_info(m), operand_axes(m)
+    row_axes = {a for axes in op_axes.values() for a in axes[:-1]}
+    st = _Static(
+        info, op_axes, desc_parts(m.intrin)[1].buffer.name,
+        {a: _value(fused_extent(m, a), sizes) for a in info},
+        math.prod(_value(iv.extent, sizes) for iv in m.batch),
+        {p.name: p.dtype for p in m.intrin.desc.params},
+        {a: _value(m.roles[a][-1].extent, sizes) if len(m.roles[a]) > 1 else None
+         for a in row_axes},
+        math.prod(_value(iv.extent, sizes) for a in info for iv in m.roles[a]))
+    if len(_STATIC) > 256:
+        _STATIC.clear()
+    _STATIC[key] = (m, st)
+    return st
+
+
 def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
              sizes: Mapping[str, int] | None = None) -> Estimate:
     """Cycles of ``build(f, m, plan)`` under ``model``; ``sizes`` binds symbolic extents."""
-    sizes = dict(sizes or {})
-    info, op_axes = axis_info(m), operand_axes(m)
-    out_op = desc_parts(m.intrin)[1].buffer.name
-    lengths = {a: _value(fused_extent(m, a), sizes) for a in info}
+    st = _static(m, dict(sizes or {}))
+    info, op_axes, out_op, lengths = st.info, st.op_axes, st.out_op, st.lengths
     trips = {a: -(-lengths[a] // plan.tile(a)) for a in info}
-    batch = math.prod(_value(iv.extent, sizes) for iv in m.batch)
+    batch = st.batch
     present = list(plan.order) + [a for a in info if info[a][0] == "reduce" and trips[a] != 1]
-    dtypes = {p.name: p.dtype for p in m.intrin.desc.params}
+    dtypes = st.dtypes
 
     def rows(op: str) -> int:
         return math.prod(plan.tile(a) for a in op_axes[op]) // model.row_elems
@@ -144,8 +181,8 @@ def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
         *row_axes, lane = op_axes[op]
         runs = -(-plan.tile(lane) // model.row_elems)
         for a in row_axes:
-            inner = m.roles[a][-1].extent if len(m.roles[a]) > 1 else None
-            run = _value(inner, sizes) if inner is not None else plan.tile(a)
+            inner = st.runs[a]
+            run = inner if inner is not None else plan.tile(a)
             runs *= -(-plan.tile(a) // max(1, min(run, plan.tile(a))))
         return runs
 
@@ -197,7 +234,7 @@ def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
         cycles = max(load, exec_ + stall, store) + first
     else:
         cycles = load + exec_ + store
-    work = batch * math.prod(_value(iv.extent, sizes) for a in info for iv in m.roles[a])
+    work = batch * st.work
     per_row = math.prod(f for _, f, _ in info.values() if f is not None)
     return Estimate(cycles, load, exec_, store, calls, work / per_row)
 
