@@ -9,8 +9,9 @@ sample points before it relies on them.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from core.tir.expr import Bin, Cast, Const, Expr, Select, Unary, Var
 
@@ -78,13 +79,19 @@ def evaluate(e: Expr, env: Mapping[str, int]) -> int:
         case Select(c, a, b):
             return evaluate(a, env) if evaluate(c, env) else evaluate(b, env)
         case Bin(op, a, b):
-            x, y = evaluate(a, env), evaluate(b, env)
-            ops = {"+": x + y, "-": x - y, "*": x * y, "<": int(x < y), "<=": int(x <= y),
-                   ">": int(x > y), ">=": int(x >= y), "==": int(x == y), "!=": int(x != y),
-                   "and": int(bool(x) and bool(y)), "or": int(bool(x) or bool(y)),
-                   "min": min(x, y), "max": max(x, y)}
-            if op in ("//", "%"):
-                return (x // y if op == "//" else x % y) if y else 0
-            if op in ops:
-                return ops[op]
+            fn = _BIN.get(op)
+            if fn is not None:
+                return fn(evaluate(a, env), evaluate(b, env))
     raise CodegenError(f"expression {e} cannot be evaluated as an index")
+
+
+# One function per operator (copies are checked on many samples: no per-node dict).
+_BIN: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul,
+    "<": lambda x, y: int(x < y), "<=": lambda x, y: int(x <= y),
+    ">": lambda x, y: int(x > y), ">=": lambda x, y: int(x >= y),
+    "==": lambda x, y: int(x == y), "!=": lambda x, y: int(x != y),
+    "and": lambda x, y: int(bool(x) and bool(y)), "or": lambda x, y: int(bool(x) or bool(y)),
+    "min": min, "max": max,
+    "//": lambda x, y: x // y if y else 0, "%": lambda x, y: x % y if y else 0,
+}
