@@ -19,6 +19,7 @@ Layouts (docs/compile.md):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -377,7 +378,7 @@ class NestEmitter:
             access.append(f"{{{mem_c(scope)}, (uint32_t)({row}), (uint32_t)({rows}), "
                           f"{rd}, {wr}}}")
         try:
-            snippet = self.env.from_string(spec.emit).render(ctx).strip()
+            snippet = _compiled(self.env, spec.emit).render(ctx).strip()
         except Exception as e:  # a vendor snippet: name it, with the template's own message
             raise CodegenError(f"{name}: emit snippet does not render: {e}") from None
         self.out(f"{{ /* {what} */")
@@ -388,6 +389,13 @@ class NestEmitter:
         self.out(f"    {snippet}")
         self.out("    if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;")
         self.out("}")
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(env: object, text: str) -> object:
+    """An intrinsic's emit snippet compiled once per environment (a layer renders the
+    same few snippets hundreds of times)."""
+    return env.from_string(text)  # type: ignore[attr-defined]
 
 
 def emit_prim_func(f: PrimFunc, target: object, dram: Mapping[str, str],
