@@ -196,18 +196,23 @@ def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | Non
     # every access but the accumulator's: the term's loads, and the side stores and theirs
     accesses = [ld.indices for ld in loads_of(blk.body) if ld.buffer.name != store.buffer.name]
     accesses += [x.indices for x in form.side]
-    lasts = [to_dim(substitute(idx[-1], env)) for idx in accesses if idx]
     r = inner.var.name
-    if any(d is None for d in lasts):
+    dims = [[to_dim(substitute(i, env)) for i in idx] for idx in accesses]
+    if any(d is None for ds in dims for d in ds):
         return None
-    # Accesses the lanes run along (their last index moves with r): all must be
-    # contiguous in r, and none may also move with the innermost spatial loop (lanes over
-    # it load neighbours already: interleave_reductions is the better schedule then).
-    # Accesses not moving with r (a row's max) are the same for every lane.
-    along = [d for d in lasts if r in sym.free_vars(d)]  # type: ignore[arg-type]
+    # Every access that moves with r must move along its last axis only, one element per
+    # step of r: the lanes then load neighbours. An access with r elsewhere (a matmul's
+    # B[k, j]) would be a strided gather per lane — lanes across outputs
+    # (interleave_reductions) load neighbours there instead. So must every access whose
+    # last index moves with the innermost spatial loop as well as with r. Accesses not
+    # moving with r (a row's max) are the same for every lane.
+    along = [ds for ds in dims if any(r in sym.free_vars(d) for d in ds)]  # type: ignore[arg-type]
     if not along or any(
-            not sym.equal(sym.sub(sym.substitute(d, {r: sym.add(sym.var(r), 1)}), d), 1)
-            or spatial.var.name in sym.free_vars(d) for d in along):  # type: ignore[arg-type]
+            any(r in sym.free_vars(d) for d in ds[:-1])  # type: ignore[arg-type]
+            or not sym.equal(sym.sub(sym.substitute(ds[-1], {r: sym.add(sym.var(r), 1)}),
+                                     ds[-1]), 1)  # type: ignore[arg-type]
+            or spatial.var.name in sym.free_vars(ds[-1])  # type: ignore[arg-type]
+            for ds in along):
         return None
     ext = inner.extent
     if isinstance(ext, Const):

@@ -170,3 +170,25 @@ def test_rfactor_keeps_side_stores() -> None:
     compiled = compile_func(f)(xs)
     np.testing.assert_allclose(compiled[0], want[0], rtol=3e-7)
     np.testing.assert_allclose(compiled[1], call(host_schedule(f), [xs])[1], rtol=1e-6)
+
+
+def test_host_schedule_leaves_matmul_to_interleaving() -> None:
+    """out[i, j] += A[i, k] * B[k, j]: lanes along k would gather B (stride J), so the
+    host schedule keeps the exact, interleaved form (lanes across j) even when it may
+    reassociate."""
+    a, b = Buffer("A", "float32", (Const(7), Const(282))), Buffer("B", "float32",
+                                                                   (Const(282), Const(19)))
+    out = Buffer("C", "float32", (Const(7), Const(19)))
+    i, j, k, vi, vj, vk = (Var(n) for n in ("i", "j", "k", "vi", "vj", "vk"))
+    blk = Block("mm", (IterVar(vi, Const(7)), IterVar(vj, Const(19)),
+                       IterVar(vk, Const(282), "reduce")), (i, j, k),
+                Store(out, (vi, vj), Bin("+", Load(out, (vi, vj)),
+                                         Bin("*", Load(a, (vi, vk)), Load(b, (vk, vj))))),
+                Store(out, (vi, vj), Const(0.0, "float32")))
+    f = check(PrimFunc("mm", (a, b, out), For(i, Const(7), For(j, Const(19), For(
+        k, Const(282), blk)))))
+    g = host_schedule(f)
+    assert not any(isinstance(s, Block) and s.name.endswith("_rf") for s in walk_stmt(g.body))
+    rng = np.random.default_rng(4)
+    xa, xb = (rng.standard_normal(s).astype(np.float32) for s in ((7, 282), (282, 19)))
+    np.testing.assert_array_equal(compile_func(f)(xa, xb)[0], call(f, [xa, xb])[0])
