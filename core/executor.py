@@ -145,9 +145,6 @@ class _Where:
     def __str__(self) -> str:
         return f"{self.func}: %{self.var}" + (f" ({self.source})" if self.source else "")
 
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
 
 HOSTS = ("llvm", "interp")
 

@@ -99,14 +99,14 @@ class CompiledFunc:
     def run(self, arrays: Sequence[np.ndarray]) -> None:
         """Execute in place on ``arrays`` (every parameter, outputs last)."""
         env = self.sizes(arrays)
-        self._check_aliasing(arrays)
-        self._call(arrays, env)
+        ptrs = [a.ctypes.data for a in arrays]
+        self._check_aliasing(arrays, ptrs)
+        self._call(ptrs, env)
 
-    def _check_aliasing(self, arrays: Sequence[np.ndarray]) -> None:
+    def _check_aliasing(self, arrays: Sequence[np.ndarray], ptrs: list[int]) -> None:
         f = self.func
         # The arrays are C-contiguous (checked above), so each occupies exactly
         # [address, address + nbytes): overlap is an interval test, not np.may_share_memory.
-        ptrs = [a.ctypes.data for a in arrays]
         for k in range(self._n_in, len(arrays)):
             lo, hi = ptrs[k], ptrs[k] + arrays[k].nbytes
             for j, other in enumerate(arrays):  # empty arrays share no memory
@@ -114,8 +114,8 @@ class CompiledFunc:
                     raise CodegenError(f"{f.name}: output {f.params[k].name} overlaps "
                                        f"{f.params[j].name}; compiled code assumes no aliasing")
 
-    def _call(self, arrays: Sequence[np.ndarray], env: dict[str, int]) -> None:
-        """The machine code on checked arrays, size variables bound in ``env``."""
+    def _call(self, ptrs: Sequence[int], env: dict[str, int]) -> None:
+        """The machine code on checked arrays' addresses, size variables bound in ``env``."""
         f = self.func
         sizes = self.artifact.signature.sizes
         if not self._all_named:
@@ -123,7 +123,7 @@ class CompiledFunc:
             if missing:
                 raise CodegenError(f"{f.name}: size variables {missing} are not determined by "
                                    "the argument shapes")
-        self._cfunc(*(a.ctypes.data for a in arrays), *(env[s] for s in sizes))
+        self._cfunc(*ptrs, *(env[s] for s in sizes))
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
         arrays = [a if type(a) is np.ndarray else np.asarray(a) for a in inputs]
@@ -132,7 +132,7 @@ class CompiledFunc:
         outs = [np.empty(self._shape(k, env), self._dtypes[k])
                 for k in range(n_in, len(self.func.params))]
         # Fresh outputs: their shapes follow from env and they alias nothing.
-        self._call([*arrays, *outs], env)
+        self._call([a.ctypes.data for a in (*arrays, *outs)], env)
         return outs
 
     def _shape(self, k: int, env: dict[str, int]) -> tuple[int, ...]:

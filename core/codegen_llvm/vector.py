@@ -26,11 +26,10 @@ from __future__ import annotations
 from llvmlite import ir
 
 from core import symbolic as sym
-from core.codegen_llvm import fastexp, mathlib
 from core.codegen_llvm.dtypes import I64, byte_size, memory_type
 from core.codegen_llvm.error import CodegenError
 from core.codegen_llvm.expr import ExprEmitter
-from core.schedule.common import to_dim
+from core.schedule.common import step, to_dim
 from core.tir.expr import Bin, Expr, Load, Select, Unary, Var, from_dim, is_float
 from core.tir.stmt import Block, Seq, Stmt, Store
 from core.tir.visit import free_vars, map_stmt, substitute, walk_expr
@@ -66,8 +65,7 @@ def _contiguous(idx: tuple[Expr, ...], lane: str) -> Expr:
     d = to_dim(idx[-1])
     if d is None:
         raise NotVectorizable("the last index is not integer arithmetic")
-    step = sym.sub(sym.substitute(d, {lane: sym.add(sym.var(lane), 1)}), d)
-    if not sym.equal(step, 1):
+    if not sym.equal(step(d, lane), 1):
         raise NotVectorizable("lanes are not consecutive elements")
     return from_dim(sym.substitute(d, {lane: 0}))
 
@@ -139,9 +137,7 @@ class VectorEmitter(ExprEmitter):
                     x, _ = self._unify(x, cv)
                     y, _ = self._unify(y, cv)
                 return self.b.select(cv, x, y)
-            case Unary("exp", a):
-                return fastexp.expf(self.b, self(a), mathlib.has_scalef())
-            case Unary(op, a):
+            case Unary(op, a):  # exp included: fastexp works on vectors as on scalars
                 return self.unary(op, self(a), a.dtype)
         raise CodegenError(f"cannot vectorize {e!r}")  # vectorizable() should have refused
 

@@ -47,6 +47,11 @@ def to_dim(e: Expr) -> sym.Dim | None:
     return None
 
 
+def step(d: sym.Dim, var: str) -> sym.Dim:
+    """How much ``d`` grows when ``var`` grows by one (1: consecutive elements)."""
+    return sym.sub(sym.substitute(d, {var: sym.add(sym.var(var), 1)}), d)
+
+
 def simplify(e: Expr) -> Expr:
     """Canonical form of index math (``(n + 3)//4*4 - ...``); other expressions unchanged."""
     d = to_dim(e)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from core import symbolic as sym
-from core.schedule.common import ScheduleError, get_loop, loop_chain, to_dim
+from core.schedule.common import ScheduleError, get_loop, loop_chain, step, to_dim
 from core.schedule.loops import annotate, reorder, split, split_names
 from core.schedule.partition import partition_loops
 from core.schedule.reduction import decompose_reduction
@@ -209,8 +209,7 @@ def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | Non
     along = [ds for ds in dims if any(r in sym.free_vars(d) for d in ds)]  # type: ignore[arg-type]
     if not along or any(
             any(r in sym.free_vars(d) for d in ds[:-1])  # type: ignore[arg-type]
-            or not sym.equal(sym.sub(sym.substitute(ds[-1], {r: sym.add(sym.var(r), 1)}),
-                                     ds[-1]), 1)  # type: ignore[arg-type]
+            or not sym.equal(step(ds[-1], r), 1)  # type: ignore[arg-type]
             or spatial.var.name in sym.free_vars(ds[-1])  # type: ignore[arg-type]
             for ds in along):
         return None

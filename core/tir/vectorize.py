@@ -75,10 +75,10 @@ def _sides_exact(side: tuple[Store, ...], store: Store) -> bool:
     """Side stores can all run before the main store: their values read nothing the block
     writes, and the main store reads what they wrote only at their own indices (the value
     its iteration wrote just before)."""
-    written = {x.buffer.name for x in side} | {store.buffer.name}
-    if len({x.buffer.name for x in side}) != len(side) or store.buffer.name in {
-            x.buffer.name for x in side}:
+    names = {x.buffer.name for x in side}
+    if len(names) != len(side) or store.buffer.name in names:
         return False
+    written = names | {store.buffer.name}
     if any(isinstance(e, Load) and e.buffer.name in written
            for x in side for i in (*x.indices, x.value) for e in walk_expr(i)):
         return False
