@@ -1,0 +1,145 @@
+"""One fuzz case: float spec -> onnxruntime QDQ quantizer -> compile -> fsim -> compare.
+
+The comparison is with onnxruntime running the same quantized model, in LSB of the
+output's scale: an element more than 2 LSB off, or more than 1% of the elements 1 LSB
+off, is a miscompile. Every stage's failure is classified (``Outcome.cls``) so a run of
+many seeds reports classes, not a pile of tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from modelgen import Spec, build, feeds, random_spec
+
+# Quantizer option sets (onnxruntime quantize_static, QDQ, int8 weights). A seed takes
+# one, in turn, so a run of N seeds covers each about N / 4 times.
+OPTION_SETS: dict[str, dict[str, object]] = {
+    "per-channel": {"per_channel": True},
+    "per-tensor": {"per_channel": False},
+    "act-symmetric": {"per_channel": True, "extra_options": {"ActivationSymmetric": True}},
+    "uint8-act": {"per_channel": True, "activation_type": "QUInt8"},
+}
+CALIB_SAMPLES = 4
+RUN_BATCH = 3       # a symbolic batch is compiled for SIZE_HINT and run at RUN_BATCH
+SIZE_HINT = 2
+MAX_LSB = 2.0       # an element further off than this is a failure
+MAX_1LSB_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seed: int | None
+    options: str
+    compiled: bool
+    offloaded: int
+    total: int
+    cls: str              # "ok" or the failure class
+    detail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.cls not in ("ok", "quantizer")
+
+
+def options_for(seed: int) -> str:
+    return list(OPTION_SETS)[seed % len(OPTION_SETS)]
+
+
+def quantize(spec: Spec, options: str, out: Path, float_path: Path | None = None) -> Path:
+    """The spec's float model quantized by onnxruntime under an option set."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter([feeds(spec, SIZE_HINT, 1000 + i) for i in range(CALIB_SAMPLES)])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._it, None)
+
+    fp = float_path or out.with_suffix(".float.onnx")
+    onnx.save(build(spec), str(fp))
+    kw = dict(OPTION_SETS[options])
+    act = QuantType.QUInt8 if kw.pop("activation_type", "QInt8") == "QUInt8" else QuantType.QInt8
+    logging.getLogger().setLevel(logging.ERROR)
+    quantize_static(str(fp), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=act, weight_type=QuantType.QInt8, **kw)  # type: ignore[arg-type]
+    return out
+
+
+def lsb_error(ours: np.ndarray, ref: np.ndarray, lsb: float | None) -> str:
+    """Empty when within tolerance, else what is off."""
+    if ours.shape != ref.shape:
+        return f"shape {ours.shape} != onnxruntime {ref.shape}"
+    d = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
+    if d.size == 0:
+        return ""
+    if lsb is None:  # a float output (no final DequantizeLinear): host float vs onnxruntime
+        tol = 1e-3 * max(1.0, float(np.abs(ref).max()))
+        return "" if d.max() <= tol else f"float output off by {d.max():.4g}"
+    n = d / lsb
+    off1 = float(np.mean(n > 0.5))
+    if n.max() > MAX_LSB + 1e-3 or off1 > MAX_1LSB_SHARE:
+        return f"max {n.max():.1f} LSB off, {100 * off1:.1f}% of elements off"
+    return ""
+
+
+def _classify(e: BaseException, stage: str) -> tuple[str, str]:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    # Class = stage + exception type + the message without names and numbers, so the
+    # same bug in different models groups together.
+    key = re.sub(r"'[^']*'|\"[^\"]*\"|\b[\w/.]*\d[\w/.]*\b", "_", msg)[:70]
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"{stage}: {type(e).__name__}: {key}", f"{msg[:300]} [{where}]"
+
+
+def run_case(spec: Spec, options: str, seed: int | None = None,
+             work: Path | None = None) -> Outcome:
+    from vendor_sdk.compile import compile_model
+    from vendor_sdk.runtime.compare import output_lsbs, run_compiled
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = work or Path(tmp)
+        q = d / f"fuzz{'' if seed is None else seed}.int8.onnx"
+        try:
+            quantize(spec, options, q)
+        except Exception as e:  # the quantizer's own limits are not our bugs
+            return Outcome(seed, options, False, 0, 0, "quantizer", _classify(e, "quantize")[1])
+        batch = spec.batch if isinstance(spec.batch, int) else RUN_BATCH
+        try:
+            c = compile_model(q, "reference_npu", {"N": SIZE_HINT})
+        except Exception as e:
+            cls, detail = _classify(e, "compile")
+            return Outcome(seed, options, False, 0, 0, cls, detail, time.perf_counter() - t0)
+        off, total = c.report.coverage
+        try:
+            r = run_compiled(c, q, feeds(spec, batch, 7), "fsim")
+        except Exception as e:
+            cls, detail = _classify(e, "run")
+            return Outcome(seed, options, True, off, total, cls, detail,
+                           time.perf_counter() - t0)
+        errs = [lsb_error(a, b, lsb) for a, b, lsb in
+                zip(r.outputs, r.reference, output_lsbs(c.module), strict=True)]
+        bad = "; ".join(e for e in errs if e)
+        return Outcome(seed, options, True, off, total, "mismatch" if bad else "ok", bad,
+                       time.perf_counter() - t0)
+
+
+def run_seed(seed: int) -> Outcome:
+    return run_case(random_spec(seed), options_for(seed), seed)
