@@ -313,8 +313,11 @@ def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch
         text, explain = elementwise_code(elt, target, dram, names, form,
                                          f"(c + {q_off}u)", fn)
         codes.append(LayerCode(elt, fn, text, explain))  # type: ignore[arg-type]
-        x1 = at(xs[1].name) if len(xs) > 1 else "0"
-        call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {x1}, {at(yi.name)}, addr[0]);"
+        # X0 / X1 are the analysis's operands (its zero points and multipliers), by name:
+        # the composite's parameters are in graph order, a commutative Add's need not be.
+        x0 = at(elt.inputs[0])
+        x1 = at(elt.inputs[1]) if len(elt.inputs) > 1 else "0"
+        call = f"{fn}(&rt{size_args}, {x0}, {x1}, {at(yi.name)}, addr[0]);"
     return call
 
 
