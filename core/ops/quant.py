@@ -37,14 +37,19 @@ def _check_params(op: str, x: TensorType, scale: TensorType, zp: TensorType | No
     """Scale (and zero point, same shape) is a scalar, per-axis 1-D, or blocked."""
     if scale.dtype not in SCALES:
         raise OpError(f"{op}: scale dtype {scale.dtype} is not one of {', '.join(SCALES)}")
-    if zp is not None and (zp.rank != scale.rank or not all(
-            sym.equal(a, b) for a, b in zip(zp.shape, scale.shape, strict=True))):
-        raise OpError(f"{op}: zero point {zp} and scale {scale} differ in shape")
     block = int(attrs["block_size"])
     if block < 0:
         raise OpError(f"{op}: block_size must be >= 0, got {block}")
-    if scale.rank == 0 or (scale.rank == 1 and scale.shape[0] == 1 and not block):
-        return  # per-tensor
+    if _one_value(scale) and (scale.rank == 0 or not block):
+        # Per-tensor. onnxruntime accepts a scalar and a [1] tensor interchangeably here
+        # (its quantizer writes a scalar zero point with a [1] scale for LayerNorm biases).
+        if zp is not None and not _one_value(zp):
+            raise OpError(f"{op}: per-tensor scale {scale} needs a scalar or one-element "
+                          f"zero point, got {zp}")
+        return
+    if zp is not None and (zp.rank != scale.rank or not all(
+            sym.equal(a, b) for a, b in zip(zp.shape, scale.shape, strict=True))):
+        raise OpError(f"{op}: zero point {zp} and scale {scale} differ in shape")
     axis = norm_axis(int(attrs["axis"]), x.rank)
     if not block:
         if scale.rank != 1 or not sym.equal(scale.shape[0], x.shape[axis]):
@@ -59,11 +64,16 @@ def _check_params(op: str, x: TensorType, scale: TensorType, zp: TensorType | No
                       f"{tuple(map(str, want))} for block_size {block} on axis {axis}")
 
 
+def _one_value(t: TensorType) -> bool:
+    """A scalar or a one-element 1-D tensor: what onnxruntime treats as per-tensor."""
+    return t.rank == 0 or (t.rank == 1 and t.shape[0] == 1)
+
+
 def _expand(p: np.ndarray, x: np.ndarray, attrs: Attrs) -> np.ndarray:
     """The scale or zero point broadcastable against ``x``."""
-    block = int(attrs["block_size"])
-    if p.size == 1 and (p.ndim == 0 or not block):
+    if p.size == 1 and p.ndim <= 1:  # per-tensor (a one-block 1-D tensor is the same)
         return p.reshape(())
+    block = int(attrs["block_size"])
     axis = norm_axis(int(attrs["axis"]), x.ndim)
     if not block:
         return p.reshape([-1 if i == axis else 1 for i in range(x.ndim)])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import onnx
 from onnx import helper
 
 from core.builder import FunctionBuilder
@@ -262,10 +263,25 @@ def _layer_norm(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
 
 
 def _dtype_attrs(*names: str) -> Converter:
-    """ONNX dtype-valued attributes (TensorProto enums, 0 = unset) become numpy names."""
+    """ONNX dtype-valued attributes (TensorProto enums, 0 = unset) become numpy names.
+
+    The IR op takes the newest opset's attributes, so one the node's own version does
+    not define (``axis`` before opset 13) is rejected here rather than honoured: onnxruntime
+    would refuse the model when it is loaded."""
 
     def convert(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
                 attrs: dict[str, Any]) -> list[Arg]:
+        known = set(onnx.defs.get_schema(info.op_type, info.since_version, "").attributes)
+        extra = sorted(set(attrs) - known)
+        if extra:
+            raise ValueError(f"attribute(s) {extra} do not exist in {info.op_type}-"
+                             f"{info.since_version} (it has: {', '.join(sorted(known)) or 'none'})"
+                             f"; per-axis quantization needs opset 13 or later")
+        scale = inputs[1] if len(inputs) > 1 else None
+        if info.since_version < 13 and isinstance(scale, Var | Constant) and not (
+                scale.type.rank == 0 or scale.type.shape == (1,)):
+            raise ValueError(f"{info.op_type}-{info.since_version} takes a per-tensor scale "
+                             f"only, got {scale.type}; per-axis needs opset 13 or later")
         for name in names:
             code = attrs.pop(name, 0)
             if code:
