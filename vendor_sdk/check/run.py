@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reference_npu.driver.build import build_driver
 from vendor_sdk.check.compare import Outcome, judge, write_failure
@@ -112,6 +112,10 @@ def check_intrinsics(target: Target, options: CheckOptions) -> CheckReport:
     for a mismatching intrinsic (that is a failed outcome), only for an RTL that
     does not build (SimError) or a configuration it cannot build (CheckError)."""
     start = time.perf_counter()
+    # The simulator runs in its own directory: every path handed to it must be absolute,
+    # or the README's default (a relative ./check-intrinsics/<target>) fails every case.
+    options = replace(options, workdir=options.workdir.resolve(),
+                      junit=options.junit.resolve() if options.junit else None)
     say = options.progress
     params = rtl_params(target)
     design = design_for(target, params)
