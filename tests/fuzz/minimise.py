@@ -1,0 +1,49 @@
+"""Shrink a failing spec to the smallest one that fails the same way.
+
+Greedy delta debugging over the spec's blocks (drop one, keep the drop when the failure
+class is unchanged, until no single drop keeps it), then the batch and the input extents.
+Every subset of blocks builds (modelgen skips blocks that no longer apply), so each step is
+one quantize + compile + run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from harness import Outcome, run_case
+from modelgen import Spec
+
+
+def _shrunk_shapes(spec: Spec) -> list[tuple[int, ...]]:
+    out = []
+    for i, s in enumerate(spec.shape):
+        for smaller in (s // 2, s - 1):
+            if 1 <= smaller < s:
+                out.append((*spec.shape[:i], smaller, *spec.shape[i + 1:]))
+    return out
+
+
+def minimise(spec: Spec, options: str, cls: str,
+             say: Callable[[str], None] = lambda _s: None) -> tuple[Spec, Outcome]:
+    def fails(s: Spec) -> Outcome | None:
+        o = run_case(s, options)
+        return o if o.cls == cls else None
+
+    best = fails(spec)
+    if best is None:
+        raise ValueError(f"the spec does not fail with {cls!r} (got another outcome)")
+    changed = True
+    while changed:
+        changed = False
+        cands = [replace(spec, blocks=spec.blocks[:i] + spec.blocks[i + 1:])
+                 for i in range(len(spec.blocks))]
+        cands += [replace(spec, batch=1)] if spec.batch != 1 else []
+        cands += [replace(spec, shape=sh) for sh in _shrunk_shapes(spec)]
+        for c in cands:
+            o = fails(c)
+            if o is not None:
+                spec, best, changed = c, o, True
+                say(f"  -> {len(spec.blocks)} blocks, batch {spec.batch}, shape {spec.shape}")
+                break
+    return spec, best
