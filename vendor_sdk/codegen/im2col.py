@@ -114,6 +114,8 @@ def choose_input(layer: Layer, target: object, dim: int, batch: Expr,
                  hints: Mapping[str, int]) -> InputMapping:
     """Direct conv over channel-last input, or a GEMM over host-made patches: the patches
     when they save reduction steps and the cost model rates them cheaper."""
+    if "group" in layer.conv:  # patches hold every channel of a tap: not a group's rows
+        return InputMapping(layer, None, None, "input channel-last: grouped conv")
     p = patches_of(layer, dim)
     direct, packed = reduction_steps(layer, p, dim)
     if packed >= direct:

@@ -15,6 +15,7 @@ A composite's body is ``DequantizeLinear -> Conv/MatMul [-> Add bias] [-> Relu]
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,8 +69,9 @@ class Layer:
         batch = lead if isinstance(lead, int) else batch
         if self.op == "Conv":
             kh, kw = self.conv["kernel"]
-            return (batch * int(self.out_shape[2]) * int(self.out_shape[3]) * int(self.out_shape[1])
-                    * int(self.in_shape[1]) * kh * kw)
+            spatial = math.prod(int(d) for d in self.out_shape[2:])
+            return (batch * spatial * int(self.out_shape[1]) * int(self.in_shape[1]) * kh * kw
+                    // int(self.conv.get("group", 1)))
         rows = int(np.prod([int(d) for d in self.in_shape[1:-1]], dtype=np.int64))
         return batch * rows * int(self.in_shape[-1]) * int(self.out_shape[-1])
 
@@ -134,14 +136,20 @@ def analyze(f: Function, dim: int) -> Layer:
             wv = wv.T  # [N, K] -> the GEMM's [K, N]; the per-channel scales stay per N
     sx, zx = float(xq.scale[0]), int(xq.zero_point[0])
     if cc.op == "Conv":
-        co, ci, kh, kw = wv.shape
-        if int(cc.attrs.get("group", 1)) != 1:
-            raise CodegenError(f"{f.name}: grouped Conv")
-        cip, cop = pad_to(ci, dim), pad_to(co, dim)
-        packed = np.zeros((kh, kw, cip, cop), np.int64)
-        packed[:, :, :ci, :co] = wv.transpose(2, 3, 1, 0)
-        packed = packed.reshape(kh * kw * cip, cop)
-        conv = window_dict(cc.attrs, (kh, kw), "Conv", f.name)
+        if wv.ndim == 3:  # Conv1d: a 2-D conv over a height-1 image (the NPU layout is NLC)
+            conv = _window_1d(cc.attrs, int(wv.shape[2]), f.name)
+            wv = wv[:, :, None, :]
+        elif wv.ndim == 4:
+            conv = window_dict(cc.attrs, wv.shape[2:], "Conv", f.name)
+        else:
+            raise CodegenError(f"{f.name}: Conv with {wv.ndim - 2} spatial axes (the NPU "
+                               "layers are 1-D or 2-D)")
+        group = int(cc.attrs.get("group", 1))
+        co, cg = wv.shape[:2]
+        packed = grouped_weight(wv, group, dim) if group != 1 else _dense_weight(wv, dim)
+        if group != 1:
+            conv["group"] = group
+            conv["co_s"] = super_groups(group, cg, co // group, dim)[2]
     else:
         k, co = wv.shape
         packed = np.zeros((pad_to(k, dim), pad_to(co, dim)), np.int64)
@@ -169,6 +177,43 @@ def analyze(f: Function, dim: int) -> Layer:
                  cname, op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
                  packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, lo, 127,
                  conv)
+
+
+def _dense_weight(wv: np.ndarray, dim: int) -> np.ndarray:
+    """[Co, Ci, kh, kw] -> the GEMM's [kh * kw * Cip, Cop], rows (kh, kw, ci)."""
+    co, ci, kh, kw = wv.shape
+    packed = np.zeros((kh, kw, pad_to(ci, dim), pad_to(co, dim)), np.int64)
+    packed[:, :, :ci, :co] = wv.transpose(2, 3, 1, 0)
+    return packed.reshape(-1, packed.shape[-1])
+
+
+def super_groups(group: int, cg: int, mg: int, dim: int) -> tuple[int, int, int]:
+    """(S, CI_s, CO_s): ``group`` groups of ``cg`` inputs / ``mg`` outputs merged into S
+    super-groups of q consecutive groups, CI_s = q cg input and CO_s = q mg output channels,
+    both multiples of DIM, so every tile of DIM lanes lies in one super-group. Each
+    super-group is a dense GEMM whose weight is block-diagonal (zero across groups): a
+    depthwise conv (cg = mg = 1) reduces DIM x DIM tiles with DIM non-zero weights each.
+    When no q divides ``group``, one super-group holds every padded channel (S = 1)."""
+    for q in range(1, group + 1):
+        if group % q == 0 and q * cg % dim == 0 and q * mg % dim == 0:
+            return group // q, q * cg, q * mg
+    return 1, pad_to(group * cg, dim), pad_to(group * mg, dim)
+
+
+def grouped_weight(wv: np.ndarray, group: int, dim: int) -> np.ndarray:
+    """[Co, Ci / group, kh, kw] -> [kh * kw * CI_s, Cop]: column block s (CO_s wide) is
+    super-group s's GEMM matrix, rows (kh, kw, c) with c counted from the super-group's
+    first input channel (super_groups)."""
+    co, cg, kh, kw = wv.shape
+    mg = co // group
+    s, ci_s, co_s = super_groups(group, cg, mg, dim)
+    q = group // s
+    packed = np.zeros((kh, kw, ci_s, pad_to(co, dim)), np.int64)
+    for g in range(group):
+        sg, gl = divmod(g, q)
+        cols = slice(sg * co_s + gl * mg, sg * co_s + (gl + 1) * mg)
+        packed[:, :, gl * cg:(gl + 1) * cg, cols] = wv[g * mg:(g + 1) * mg].transpose(2, 3, 1, 0)
+    return packed.reshape(-1, packed.shape[-1])
 
 
 def _check_gemm(cc: Call, where: str) -> None:
@@ -205,6 +250,18 @@ def window_dict(attrs: object, kernel: tuple[int, int] | None, op: str,
             "pads": win.pads, "ceil_mode": win.ceil_mode}
 
 
+def _window_1d(attrs: object, k: int, where: str) -> dict:
+    """A 1-D conv window as the 2-D window of a height-1 image."""
+    from core.ops.window import window_of
+
+    win = window_of(attrs, (k,), 1, "Conv")  # type: ignore[arg-type]
+    if win.auto_pad not in ("NOTSET", "VALID"):
+        raise CodegenError(f"{where}: Conv with auto_pad {win.auto_pad}")
+    return {"kernel": (1, win.kernel[0]), "strides": (1, win.strides[0]),
+            "dilations": (1, win.dilations[0]), "pads": (0, win.pads[0], 0, win.pads[1]),
+            "ceil_mode": win.ceil_mode}
+
+
 def nhwc_shape(shape: tuple, dim: int) -> tuple:
     """Logical NCHW / [M, K] shape -> the on-NPU channel-last padded shape."""
     if len(shape) == 4:
@@ -239,11 +296,21 @@ def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
     ph, pw = layer.conv["pads"][:2]
     xbuf = Buffer("X", "int8", (batch, Const(h), Const(w), Const(cip)))
     ybuf = Buffer("Y", "int32", (batch, Const(int(oh)), Const(int(ow)), Const(npad)))
-    w4 = Buffer("W", "int8", (Const(kh), Const(kw), Const(cip), Const(npad)))
+    # A grouped conv runs per super-group (layers.super_groups): its rows of W are the
+    # super-group's input channels, counted from its first one.
+    cin = kdim // (kh * kw)
+    sgs = npad // _co_s(layer)
+    w4 = Buffer("W", "int8", (Const(kh), Const(kw), Const(cin), Const(npad)))
 
     def cbody(i: list, k: list) -> Store:
-        n, y, x_, co = i
-        r, s, ci = k
+        if sgs > 1:
+            n, y, x_, g, j = i
+            co = binop("+", binop("*", g, Const(npad // sgs)), j)
+            xoff = binop("*", g, Const(cin))
+        else:
+            (n, y, x_, co), xoff = i, Const(0)
+        r, s, c = k
+        ci = binop("+", xoff, c)
         iy = binop("-", binop("+", binop("*", y, sh), binop("*", r, dh)), ph)
         ix = binop("-", binop("+", binop("*", x_, sw), binop("*", s, dw)), pw)
         conds = [Bin(">=", iy, Const(0)), Bin("<", iy, Const(h)), Bin(">=", ix, Const(0)),
@@ -252,12 +319,22 @@ def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
         inb = logical_and(*conds)
         if inb is not None:
             xv = sel(inb, xv, const(layer.x_zp, "int8"))
-        upd = Bin("*", cast("int32", xv), cast("int32", Load(w4, (r, s, ci, co))))
-        return Store(ybuf, tuple(i), Bin("+", Load(ybuf, tuple(i)), upd))
+        upd = Bin("*", cast("int32", xv), cast("int32", Load(w4, (r, s, c, co))))
+        yi = (n, y, x_, co)
+        return Store(ybuf, yi, Bin("+", Load(ybuf, yi), upd))
 
-    stmt = nest("conv", ybuf.shape, (Const(kh), Const(kw), Const(cip)), cbody,
-                lambda i: Store(ybuf, tuple(i), Load(bbuf, (i[3],))))
+    def init(i: list) -> Store:
+        co = binop("+", binop("*", i[3], Const(npad // sgs)), i[4]) if sgs > 1 else i[3]
+        return Store(ybuf, (*i[:3], co), Load(bbuf, (co,)))
+
+    space = (*ybuf.shape[:3], Const(sgs), Const(npad // sgs)) if sgs > 1 else ybuf.shape
+    stmt = nest("conv", space, (Const(kh), Const(kw), Const(cin)), cbody, init)
     return check(PrimFunc(c_safe(layer.name), (xbuf, w4, bbuf, ybuf), stmt))
+
+
+def _co_s(layer: Layer) -> int:
+    """Output channels per super-group (all of them for a dense conv)."""
+    return int(layer.conv.get("co_s", layer.weight.shape[1]))
 
 
 def c_safe(name: str) -> str:
@@ -277,22 +354,28 @@ def reference(layer: Layer, x: np.ndarray) -> np.ndarray:
         k = xi.shape[-1]
         acc = xi @ layer.weight[:k, :].astype(np.int64) + layer.bias
     else:
+        if xi.ndim == 3:  # Conv1d: height 1
+            xi = xi[:, :, None, :]
         kh, kw = layer.conv["kernel"]
-        cin = xi.shape[1]
-        cip = layer.weight.shape[0] // (kh * kw)
-        w4 = layer.weight.astype(np.int64).reshape(kh, kw, cip, -1)[:, :, :cin, :]
+        rows = layer.weight.shape[0] // (kh * kw)
+        w4 = layer.weight.astype(np.int64).reshape(kh, kw, rows, -1)
+        co_s = _co_s(layer)
         (sh, sw), (dh, dw) = layer.conv["strides"], layer.conv["dilations"]
         p = layer.conv["pads"]
-        xp = np.pad(xi, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])),
-                    constant_values=layer.x_zp)
-        n, _, oh, ow = x.shape[0], 0, layer.out_shape[2], layer.out_shape[3]
+        sgs = w4.shape[-1] // co_s
+        xp = np.pad(xi, ((0, 0), (0, max(0, sgs * rows - xi.shape[1])), (p[0], p[2]),
+                         (p[1], p[3])), constant_values=layer.x_zp)
+        oh, ow = layer.out_shape[-2:] if x.ndim == 4 else (1, layer.out_shape[-1])
+        n = x.shape[0]
         acc = np.broadcast_to(layer.bias, (n, oh, ow, layer.bias.shape[0])).copy()
-        for r in range(kh):
-            for s in range(kw):
-                patch = xp[:, :, r * dh:r * dh + sh * (oh - 1) + 1:sh,
-                           s * dw:s * dw + sw * (ow - 1) + 1:sw]
-                acc += np.einsum("nchw,cd->nhwd", patch, w4[r, s])
-        acc = acc.transpose(0, 3, 1, 2)
+        for g in range(sgs):  # super-groups: W's rows count from their first input channel
+            cols = slice(g * co_s, (g + 1) * co_s)
+            for r in range(kh):
+                for s in range(kw):
+                    patch = xp[:, g * rows:(g + 1) * rows, r * dh:r * dh + sh * (oh - 1) + 1:sh,
+                               s * dw:s * dw + sw * (ow - 1) + 1:sw]
+                    acc[..., cols] += np.einsum("nchw,cd->nhwd", patch, w4[r, s, :, cols])
+        acc = acc.transpose(0, 3, 1, 2).reshape(n, -1, *layer.out_shape[2:])
     del dim
     y = requant_reference(acc, list(layer.requant), layer.out_zp, layer.lo, layer.hi, axis=1
                           if layer.op == "Conv" else -1)
