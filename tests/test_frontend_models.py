@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 from core.executor import run
+from core.graph import Call, Module
 from core.lower import lower_module
 from vendor_sdk.cli import app
 from vendor_sdk.frontend.onnx import FrontendError, from_onnx
@@ -72,3 +73,80 @@ def test_dequantize_axis_before_opset_13_is_an_import_error(tmp_path: Path) -> N
     with pytest.raises(FrontendError, match=r"per-tensor scale only"):
         from_onnx(_dq((3,), (3,), opset=11))
     from_onnx(_dq((), (), opset=11))  # and the per-tensor form imports
+
+
+def _graph_calls(module: Module) -> set[str]:
+    """Ops left as graph calls (numpy reference) once the host lowering has run."""
+    main = module[module.entry]
+    return {b.value.op for blk in main.blocks for b in blk.bindings if isinstance(b.value, Call)}
+
+
+@pytest.mark.parametrize(("op", "attrs"), [("HardSwish", {}), ("HardSigmoid", {}),
+                                           ("HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}),
+                                           ("HardSigmoid", {"alpha": 0.3, "beta": 0.4})])
+def test_hard_swish_and_sigmoid_are_bit_exact_as_host_code(op: str, attrs: dict) -> None:
+    x = (np.random.default_rng(0).standard_normal((2, 3, 17, 5)) * 4).astype(np.float32)
+    x.reshape(-1)[:8] = [-3, 3, np.nextafter(-3, 0), np.nextafter(3, 4), 0, -0.0, 6, -6]
+    node = helper.make_node(op, ["x"], ["y"], **attrs)
+    m = _graph([node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 17, 5])],
+               {}, 17)
+    assert op not in _graph_calls(lower_module(from_onnx(m)))
+    _agree(m, {"x": x})
+
+
+def _cls_token_block(d: int = 8) -> onnx.ModelProto:
+    """``torch.cat([cls.expand(x.shape[0], -1, -1), x], 1)`` and an attention product, as
+    torch.onnx.export (TorchScript, opset 17) writes it: the expand's shape is computed from
+    ``Shape(x)`` and its -1 entries are replaced by 1 through Equal/Where."""
+    i64 = np.int64
+    mk = helper.make_node
+    nodes = [
+        mk("Shape", ["x"], ["shape"]), mk("Gather", ["shape", "zero"], ["b"], axis=0),
+        mk("Unsqueeze", ["b", "axes0"], ["b1"]),
+        mk("Concat", ["b1", "minus1", "minus1"], ["size0"], axis=0),
+        mk("Reshape", ["size0", "minus1"], ["size"]),
+        mk("Shape", ["size"], ["size_shape"]),
+        mk("ConstantOfShape", ["size_shape"], ["ones"],
+           value=numpy_helper.from_array(np.ones(1, i64))),
+        mk("Mul", ["ones", "neg"], ["neg_ones"]), mk("Equal", ["size", "neg_ones"], ["keep"]),
+        mk("Where", ["keep", "ones", "size"], ["target"]),
+        mk("Expand", ["cls", "target"], ["tokens"]),
+        mk("Concat", ["tokens", "x"], ["seq"], axis=1),
+        mk("LayerNormalization", ["seq", "gamma", "beta"], ["ln"], axis=-1),
+        mk("Transpose", ["ln"], ["lnt"], perm=[0, 2, 1]),
+        mk("MatMul", ["ln", "lnt"], ["scores"]), mk("Softmax", ["scores"], ["p"], axis=-1),
+        mk("MatMul", ["p", "ln"], ["y"]),
+    ]
+    rng = np.random.default_rng(1)
+    inits = {"zero": np.array(0, i64), "axes0": np.array([0], i64), "minus1": np.array([-1], i64),
+             "neg": np.array(-1, i64), "cls": rng.standard_normal((1, 1, d)).astype(np.float32),
+             "gamma": rng.standard_normal(d).astype(np.float32),
+             "beta": rng.standard_normal(d).astype(np.float32)}
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5, d])
+    return _graph(nodes, [x], inits, 17)
+
+
+def test_cls_token_expand_to_a_symbolic_batch() -> None:
+    m = _cls_token_block()
+    main = from_onnx(m).main
+    assert str(main.outputs[0].type) == "float32[batch, 6, 8]"
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 5, 8)).astype(np.float32)
+        _agree(m, {"x": x}, atol=1e-5)
+    # --shape names the batch for the CLI; a fixed one works as well.
+    main = from_onnx(m, {"x": [2, 5, 8]}).main
+    assert str(main.outputs[0].type) == "float32[2, 6, 8]"
+
+
+def test_expand_shape_that_cannot_be_decided_names_the_node() -> None:
+    # Equal of two unrelated symbols is unknown at import: the error says which input.
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Shape", ["z"], ["t"]),
+             helper.make_node("Equal", ["s", "t"], ["eq"]),
+             helper.make_node("Where", ["eq", "s", "t"], ["w"]),
+             helper.make_node("Expand", ["x", "w"], ["y"], name="ex")]
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [d]) for n, d in
+           (("x", "A"), ("z", "B"))]
+    with pytest.raises(FrontendError, match=r"node 'ex'.*shape \(input 1\) must be a constant "
+                                            r"or computed from shapes"):
+        from_onnx(_graph(nodes, ins, {}, 17))

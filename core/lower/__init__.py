@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core import symbolic as sym
 from core.graph import Binding, Block, Call, CallTIR, Constant, Function, Module, Var
 from core.lower.build import LowerError, buffer
 from core.lower.elementwise import (
@@ -41,10 +42,12 @@ def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object]
 
     assert isinstance(attrs, Attrs)
     x = ins[0]
-    if op in UNARY or op in BINARY or op in ("Div", "LeakyRelu"):
+    if op in UNARY or op in BINARY or op in ("Div", "LeakyRelu", "HardSigmoid", "HardSwish"):
         return elementwise(op, attrs, ins, out)
     if op == "Clip":
         return elementwise(op, attrs, [x, *consts[1:]], out)  # type: ignore[list-item]
+    if op == "Expand":  # a broadcasting copy
+        return elementwise("Identity", attrs, [x], out)
     assert x is not None
     if op in ("Conv", "ConvInteger"):
         w = ins[1]
@@ -106,7 +109,8 @@ def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object]
 
 
 # Inputs that only carry shapes or attributes: not passed to the tensor program.
-_SHAPE_ONLY = {"Reshape": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Clip": (1, 2)}
+_SHAPE_ONLY = {"Reshape": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Clip": (1, 2),
+               "Expand": (1,)}
 
 
 def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
@@ -124,10 +128,21 @@ def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
     if call.op == "Clip" and any(a is not None and consts[k] is None
                                  for k, a in enumerate(call.args) if k in skip):
         raise LowerError("Clip: only scalar constant bounds have a lowering")
+    if call.op == "Expand" and _new_vars(out_type, arg_types[0]):
+        # The program's output extents must follow from its inputs' (torch's cls-token
+        # expand to the batch has a [1, 1, D] input): numpy broadcasts those instead.
+        raise LowerError("Expand to extents its input does not determine has no lowering")
     out = buffer("out", out_type)
     body = _stmt(call.op, call.attrs, ins, consts, out)
     params = (*(b for b in ins if b is not None), out)
     return check(PrimFunc(name, params, body))
+
+
+def _new_vars(out: TensorType, x: TensorType | None) -> frozenset[str]:
+    def names(t: TensorType) -> frozenset[str]:
+        return frozenset().union(*(sym.free_vars(d) for d in t.shape))
+
+    return names(out) - (names(x) if x is not None else frozenset())
 
 
 def tir_args(call: Call) -> tuple[int, ...]:

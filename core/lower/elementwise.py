@@ -63,6 +63,9 @@ def elementwise(op: str, attrs: Attrs, ins: Sequence[Buffer | float | None], out
         return nest("leakyrelu", out.shape, (), lambda i, _: Store(out, tuple(i), select(
             Bin("<", load(ins[0], i), const(0, out.dtype)),
             Bin("*", load(ins[0], i), const(a, out.dtype)), load(ins[0], i))))
+    if op in ("HardSigmoid", "HardSwish"):
+        return nest(op.lower(), out.shape, (), lambda i, _: Store(
+            out, tuple(i), hard_sigmoid(op, attrs, load(ins[0], i))))
     if op == "Clip":
         lo, hi = (ins[k] if len(ins) > k else None for k in (1, 2))
 
@@ -80,6 +83,15 @@ def elementwise(op: str, attrs: Attrs, ins: Sequence[Buffer | float | None], out
         return nest(op.lower(), out.shape, (), lambda i, _: Store(
             out, tuple(i), binop(sym, load(ins[0], i), load(ins[1], i))))
     raise LowerError(f"no elementwise lowering for {op} on {out.dtype}")
+
+
+def hard_sigmoid(op: str, attrs: Attrs, x: Expr) -> Expr:
+    """min(max(alpha x + beta, 0), 1), times x for HardSwish: the reference's operations."""
+    alpha, beta = ((1 / 6, 0.5) if op == "HardSwish" else
+                   (float(attrs["alpha"]), float(attrs["beta"])))  # type: ignore[arg-type]
+    y = smin(smax(Bin("+", Bin("*", const(alpha, x.dtype), x), const(beta, x.dtype)),
+                  _one(x, 0)), _one(x, 1))
+    return Bin("*", x, y) if op == "HardSwish" else y
 
 
 def convert(x: Buffer, out: Buffer) -> Stmt:

@@ -9,6 +9,7 @@ import numpy as np
 
 from core import symbolic as sym
 from core.graph import Attrs
+from core.ops.dims import carry_value, known_values, lower_bound
 from core.ops.registry import AttrSpec, InferArgs, OpDef, OpError, broadcast_shapes
 from core.symbolic import Dim
 from core.types import TensorType, Type
@@ -53,6 +54,13 @@ def _gelu(x: np.ndarray, a: Attrs) -> np.ndarray:
     return 0.5 * xf * (1 + _erf(xf / math.sqrt(2)).astype(np.float64))
 
 
+def _hard_sigmoid(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    # In x's own float type, as onnxruntime computes it (alpha * x + beta, then the clamp),
+    # so host code that does the same operations is bit-identical to both.
+    t = x.dtype.type
+    return np.minimum(np.maximum(t(alpha) * x + t(beta), t(0)), t(1))
+
+
 def _round_half_even(x: np.ndarray, _: Attrs) -> np.ndarray:
     return np.round(x)  # numpy rounds half to even, as ONNX Round specifies
 
@@ -82,11 +90,10 @@ UNARY = (
         "Elu", lambda x, a: np.where(x > 0, x, a["alpha"] * np.expm1(x.astype(np.float64))),
         alpha=AttrSpec("float", 1.0),
     ),
-    _float_unary(
-        "HardSigmoid",
-        lambda x, a: np.clip(a["alpha"] * x.astype(np.float64) + a["beta"], 0, 1),
-        alpha=AttrSpec("float", 0.2), beta=AttrSpec("float", 0.5),
-    ),
+    _float_unary("HardSigmoid", lambda x, a: _hard_sigmoid(x, a["alpha"], a["beta"]),
+                 alpha=AttrSpec("float", 0.2), beta=AttrSpec("float", 0.5)),
+    # HardSwish is x * HardSigmoid(x) with alpha 1/6, beta 1/2 (its ONNX function body).
+    _float_unary("HardSwish", lambda x, a: x * _hard_sigmoid(x, 1 / 6, 0.5)),
     _float_unary("Gelu", _gelu, approximate=AttrSpec("str", "none")),
     _float_unary("Not", lambda x, a: np.logical_not(x)),
 )
@@ -121,7 +128,19 @@ _SYM_BINARY: dict[str, Callable[[Dim, Dim], Dim]] = {
     "Max": sym.smax,
     "Min": sym.smin,
     "Sum": sym.add,
+    "Equal": lambda a, b: _sym_equal(a, b),
 }
+
+
+def _sym_equal(a: Dim, b: Dim) -> int:
+    """1 or 0 when decidable (shape variables are at least 1), else ValueError: torch's
+    ``expand(b, -1, -1)`` compares a symbolic batch with -1 to find the dims to keep."""
+    d = sym.sub(a, b)
+    if isinstance(d, int):
+        return int(d == 0)
+    if any(lb is not None and lb > 0 for lb in (lower_bound(d), lower_bound(sym.mul(-1, d)))):
+        return 0
+    raise ValueError(f"cannot decide {sym.to_str(a)} == {sym.to_str(b)}")
 
 
 def _binary(name: str, fn: BinaryFn, logical: bool = False) -> OpDef:
@@ -256,7 +275,13 @@ def _where_infer(args: InferArgs) -> Type:
     c, x, y = args.type(0), args.type(1), args.type(2)
     if x.dtype != y.dtype:
         raise OpError(f"Where: branch dtypes differ ({x.dtype} vs {y.dtype})")
-    return TensorType(x.dtype, broadcast_shapes(c.shape, x.shape, y.shape))
+    shape = broadcast_shapes(c.shape, x.shape, y.shape)
+    # Symbolic contents flow through (torch's expand writes Where(size == -1, 1, size)).
+    const = args.consts[0]
+    cond = tuple(int(v) for v in const.reshape(-1)) if const is not None else c.value
+    value = carry_value(x.dtype, lambda *v: np.where(*v), (cond, c.shape),
+                        (known_values(args, 1), x.shape), (known_values(args, 2), y.shape))
+    return TensorType(x.dtype, shape, value)
 
 
 def _where(xs: Sequence[np.ndarray | None], _: Attrs) -> np.ndarray:
