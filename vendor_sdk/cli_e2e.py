@@ -29,10 +29,16 @@ def print_run(result: object, compiled: object) -> None:
     from vendor_sdk.runtime.compare import RunResult
 
     assert isinstance(result, RunResult) and isinstance(compiled, Compiled)
-    for a in result.agreement:
-        lsb = f"{a.lsb:.3g}" if a.lsb else "n/a"
-        console.print(f"  {a.name}: max |ours - onnxruntime| = {a.max_abs:.4g} (1 LSB = {lsb}), "
-                      f"{100 * a.within_1lsb:.2f}% within 1 LSB, {100 * a.exact:.2f}% identical")
+    if result.check.outputs:
+        for o in result.check.outputs:
+            mark = "[green]ok[/]" if o.ok else "[bold red]FAIL[/]"
+            console.print(f"  {mark} vs onnxruntime: {o.describe()}", highlight=False)
+    else:
+        for a in result.agreement:
+            lsb = f"{a.lsb:.3g}" if a.lsb else "n/a"
+            console.print(f"  {a.name}: max |ours - onnxruntime| = {a.max_abs:.4g} (1 LSB = "
+                          f"{lsb}), {100 * a.within_1lsb:.2f}% within 1 LSB, "
+                          f"{100 * a.exact:.2f}% identical")
     off, total = compiled.report.coverage
     est = " (fsim: analytic estimate)" if result.backend == "fsim" else " (RTL: measured)"
     t = Table(title=f"NPU on {result.backend}{est}, DIM {result.dim}")
@@ -53,6 +59,31 @@ def print_run(result: object, compiled: object) -> None:
                   "host (llvmlite machine code)")
     for comp, why in sorted(compiled.host_reasons.items()):
         console.print(f"  [dim]host fallback {comp}: {why}[/]")
+
+
+def print_check(result: object) -> bool:
+    """The numerics check's verdict (docs/compile.md, "Numerics check"); True when it
+    passed or was skipped."""
+    from vendor_sdk.runtime.compare import RunResult
+
+    assert isinstance(result, RunResult)
+    report = result.check
+    if report.mode == "none":
+        console.print("  check: none (results not checked)")
+        return True
+    layers = report.layers
+    if layers is not None:
+        rows = getattr(layers, "layers", ())
+        npu = sum(1 for r in rows if r.where == "npu")
+        console.print(f"  check layers: {npu} NPU layers bit for bit against their integer "
+                      f"reference, {len(rows) - npu} host ops against the reference executor: "
+                      + ("[green]all agree[/]" if layers.ok else "[bold red]divergence[/]"),
+                      highlight=False)
+    if report.ok:
+        return True
+    for f in report.failures():
+        err_console.print(f"[bold red]check failed[/]: {f}", highlight=False, soft_wrap=True)
+    return False
 
 
 WIDE_TABLE = 150  # terminal columns from which the per-layer table shows every counter
@@ -148,16 +179,30 @@ def register(app: typer.Typer,
     @app.command()
     def quantize(
         model: Annotated[Path, typer.Argument(help="Float ONNX model.")],
-        output: Annotated[Path, typer.Option("-o", "--output", help="int8 QDQ model.")],
+        output: Annotated[Path, typer.Option("-o", "--output", help="QDQ model to write.")],
         calib: Annotated[Path | None, typer.Option(help="Directory of .npz/.npy samples.")] = None,
         random: Annotated[int, typer.Option(help="Random calibration samples.")] = 8,
+        seed: Annotated[int, typer.Option(help="Seed of the random samples.")] = 0,
+        per_tensor: Annotated[bool, typer.Option(
+            "--per-tensor", help="One weight scale per tensor (default: per channel).")] = False,
+        symmetric_activations: Annotated[bool, typer.Option(
+            "--symmetric-activations", help="Activation zero points at mid-range.")] = False,
+        activation_type: Annotated[str, typer.Option(
+            help="int8 or uint8 (uint8 is shifted to int8 exactly at import).")] = "int8",
     ) -> None:
-        """Quantize with onnxruntime's static quantizer (QDQ, per-channel int8 weights)."""
-        from vendor_sdk.runtime.quantize import quantize as q
+        """Quantize with onnxruntime's static quantizer (QDQ, int8 weights per channel).
+
+        The float model is prepared first: opset raised to 13, constant weight subgraphs
+        evaluated, BatchNormalization folded into the Conv before it."""
+        from vendor_sdk.runtime.quantize import QuantizeOptions, quantize_model
 
         with guard():
-            q(model, output, calib, random)
-        console.print(f"wrote {output}")
+            opts = QuantizeOptions(not per_tensor, symmetric_activations, activation_type)
+            q = quantize_model(model, output, calib, random, seed, opts)
+        console.print(f"wrote {q.path} (float opset {q.opset}, {q.folded_constants} constant "
+                      f"nodes and {q.folded_affine} BatchNorm/Mul/Add folded)", highlight=False)
+        console.print(f"  quantized vs float on the first calibration sample: max |diff| = "
+                      f"{100 * q.rel_error:.2f}% of max |float output|", highlight=False)
 
     @app.command("compile")
     def compile_cmd(
@@ -191,21 +236,63 @@ def register(app: typer.Typer,
         seed: Annotated[int, typer.Option(help="Seed of random inputs.")] = 0,
         top: Annotated[int, typer.Option(
             help="Per-layer table: only the N layers with the most cycles (0: all).")] = 0,
+        check: Annotated[str, typer.Option(
+            help="layers: every NPU layer bit for bit against its integer reference and "
+                 "every host op against the reference executor, plus the outputs; output: "
+                 "the outputs against onnxruntime; none: no check. A failed check exits 1.")
+        ] = "layers",
+        replay_dir: Annotated[Path, typer.Option(
+            help="Where --check layers writes the first diverging layer's inputs (.npz).")
+        ] = Path("vendor-sdk-check"),
     ) -> None:
-        """Run on the NPU backend, compare with onnxruntime, print cycles and utilization
-        per region and per layer."""
+        """Run on the NPU backend, check the results (exit 1 when wrong), print cycles and
+        utilization per region and per layer."""
         from vendor_sdk.compile import compile_model
+        from vendor_sdk.runtime.check import CHECKS
         from vendor_sdk.runtime.compare import model_inputs, run_compiled
 
+        if check not in CHECKS:
+            err_console.print(f"[bold red]error:[/] --check {check}: choose one of "
+                              f"{', '.join(CHECKS)}", highlight=False)
+            raise typer.Exit(2)
         with guard(), _progress() as bar:
+            feeds = model_inputs(model, batch, seed, inputs)
             task = bar.add_task("compile")
             c = compile_model(model, target, {"N": batch},
                               progress=lambda s: bar.update(task, description=s))
             bar.update(task, description=f"run on {backend}")
-            feeds = model_inputs(model, batch, seed, inputs)
-            result = run_compiled(c, model, feeds, backend)
+            result = run_compiled(c, model, feeds, backend, check=check, dump=replay_dir)
         print_run(result, c)
         print_layers(result, c, top)
+        if not print_check(result):
+            raise typer.Exit(1)
+
+    @app.command()
+    def replay(
+        npz: Annotated[Path, typer.Argument(help="LAYER.npz written by run --check layers.")],
+        target: Annotated[str | None, typer.Option(
+            help="Target name or target.yaml (default: the run's).")] = None,
+        backend: Annotated[str | None, typer.Option(help="fsim or rtl (default: the run's).")
+                           ] = None,
+        model: Annotated[Path | None, typer.Option(
+            help="The int8 model (default: the run's path).")] = None,
+    ) -> None:
+        """Recompile and rerun the layer a `run --check layers` found diverging, on the
+        inputs it got, and compare it with its reference again (exit 1: still wrong)."""
+        from vendor_sdk.runtime.replay import replay as run_replay
+
+        with guard(), _progress() as bar:
+            bar.add_task(f"replay {npz.name}")
+            r = run_replay(npz, target, backend, model)
+        console.print(f"  saved run: {r.saved}", highlight=False, markup=False)
+        if not r.same_inputs:
+            console.print("  [yellow]note[/]: the layer read other inputs than in the saved "
+                          "run (a layer before it in its region computes differently now)")
+        if not r.result.ok:
+            err_console.print(f"[bold red]still diverges[/]: {r.result.describe()}",
+                              highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        console.print(f"[bold green]agrees now[/]: {r.result.describe()}", highlight=False)
 
 
 DEMO_MODELS = ("squeezenet", "cnn", "mlp")

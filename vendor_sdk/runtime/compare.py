@@ -11,7 +11,7 @@ measured), the layers' multiply-accumulates, the ideal MAC-bound cycles
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,14 @@ import numpy as np
 from core.builder import sanitize
 from core.graph import Call, Constant, Module, Var
 from vendor_sdk.compile import Compiled
-from vendor_sdk.runtime.npu import NpuSession, RegionStats, backend_options, run_model
+from vendor_sdk.runtime.check import CHECKS, CheckReport, check_outputs, output_kinds
+from vendor_sdk.runtime.npu import (
+    NpuSession,
+    RegionStats,
+    RunError,
+    backend_options,
+    run_model,
+)
 from vendor_sdk.runtime.perf import LayerStats
 
 
@@ -40,6 +47,7 @@ class RunResult:
     stats: list[RegionStats]
     dim: int
     backend: str
+    check: CheckReport = field(default_factory=lambda: CheckReport("none"))
 
     @property
     def cycles(self) -> int:
@@ -78,16 +86,49 @@ def output_lsbs(module: Module) -> list[float | None]:
 
 def model_inputs(path: Path, batch: int = 1, seed: int = 0,
                  npz: Path | None = None) -> dict[str, np.ndarray]:
+    """The model's data inputs, each in its own ONNX dtype (float32, float16, int64 token
+    ids, ...): read from ``npz`` (by input name), or random (floats in [0, 1), integers
+    in [0, 8)). A missing, extra or unconvertible array in ``npz`` is a RunError."""
     import onnx
 
     from vendor_sdk.runtime.quantize import input_shapes
 
-    shapes = input_shapes(onnx.load(str(path), load_external_data=False), batch)
+    model = onnx.load(str(path), load_external_data=False)
+    shapes = input_shapes(model, batch)
+    dtypes = {vi.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
+        vi.type.tensor_type.elem_type)) for vi in model.graph.input if vi.name in shapes}
     if npz is not None:
-        with np.load(npz) as z:
-            return {k: z[k].astype(np.float32) for k in shapes}
+        return _npz_inputs(npz, shapes, dtypes)
     rng = np.random.default_rng(seed)
-    return {k: rng.random(s, np.float32) for k, s in shapes.items()}
+    return {k: rng.random(s).astype(dtypes[k]) if dtypes[k].kind == "f" else
+            rng.integers(0, 8, s).astype(dtypes[k]) for k, s in shapes.items()}
+
+
+def _npz_inputs(npz: Path, shapes: Mapping[str, tuple[int, ...]],
+                dtypes: Mapping[str, np.dtype]) -> dict[str, np.ndarray]:
+    want = ", ".join(f"'{k}' {dtypes[k]}{list(s)}" for k, s in shapes.items())
+    try:
+        z = np.load(npz)
+    except (OSError, ValueError) as e:
+        raise RunError(f"{npz}: not a readable .npz ({e}); expected arrays {want}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise RunError(f"{npz}: a single array, not an .npz of named arrays; expected {want}")
+    with z:
+        missing = [k for k in shapes if k not in z.files]
+        extra = [k for k in z.files if k not in shapes]
+        if missing or extra:
+            raise RunError(f"{npz}: has arrays {z.files}; the model's inputs are {want}"
+                           + (f" (missing {missing})" if missing else "")
+                           + (f" (unknown {extra})" if extra else ""))
+        out = {}
+        for k in shapes:
+            a = z[k]
+            same_kind = a.dtype.kind == dtypes[k].kind or \
+                (a.dtype.kind in "iu" and dtypes[k].kind in "iu")
+            if not same_kind and not (a.dtype.kind in "iub" and dtypes[k].kind == "f"):
+                raise RunError(f"{npz}: '{k}' is {a.dtype}, the model takes {dtypes[k]}")
+            out[k] = a.astype(dtypes[k])
+        return out
 
 
 def onnxruntime_outputs(path: Path, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -113,15 +154,34 @@ def agree(names: Sequence[str], ours: Sequence[np.ndarray], ref: Sequence[np.nda
 
 
 def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backend: str,
-                 session: NpuSession | None = None) -> RunResult:
+                 session: NpuSession | None = None, check: str = "output",
+                 dump: Path | None = None) -> RunResult:
+    """Run ``c`` on ``backend`` and compare with onnxruntime; ``check`` (docs/compile.md,
+    "Numerics check"): ``output`` checks the outputs against onnxruntime, ``layers`` also
+    every layer against its reference (a divergence's inputs go to ``dump``, if given),
+    ``none`` only measures. ``result.check.ok`` is the verdict; ``raise_if_failed()``
+    raises CheckError."""
+    if check not in CHECKS:
+        raise RunError(f"unknown check '{check}' (known: {', '.join(CHECKS)})")
     regions = {r.name: r for r in c.cmodel.regions}
     own = session is None
     sess = session or NpuSession(c.library, regions, backend, backend_options(c.target, backend))
     try:
         # feeds use the model's tensor names ('gpu_0/data_0'); params their SSA names.
         by_name = {sanitize(k): v for k, v in feeds.items()} | dict(feeds)
-        ours = run_model(c.module, sess,
-                         [by_name[p.name] for p in c.module[c.module.entry].params])
+        params = c.module[c.module.entry].params
+        missing = [p.name for p in params if p.name not in by_name]
+        if missing:
+            raise RunError(f"missing inputs {missing}; the model takes "
+                           f"{[p.name for p in params]}")
+        inputs = [by_name[p.name] for p in params]
+        trace = None
+        if check == "layers":
+            from vendor_sdk.runtime.layer_check import run_traced
+
+            ours, trace = run_traced(c.module, sess, inputs)
+        else:
+            ours = run_model(c.module, sess, inputs)
         stats = [sess.stats[r] for r in regions]
     finally:
         if own:
@@ -130,5 +190,21 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
     names = [o.name if isinstance(o, Var) else "const"
              for o in c.module[c.module.entry].outputs]
     dim = int(c.target.params["DIM"])  # type: ignore[attr-defined]
+    report = CheckReport(check)
+    if check != "none":
+        outs = tuple(check_outputs(names, ours, ref, output_kinds(c.module)))
+        layers = None
+        if trace is not None:
+            from vendor_sdk.runtime.layer_check import check_trace, npz_writer
+
+            ctx = {"model": str(Path(path).resolve()), "target": c.cmodel.target,
+                   "backend": backend, "batch": _batch(inputs)}
+            layers = check_trace(c.module, regions, trace,
+                                 npz_writer(dump, ctx) if dump is not None else None)
+        report = CheckReport(check, outs, layers)
     return RunResult(ours, ref, agree(names, ours, ref, output_lsbs(c.module)), stats, dim,
-                     backend)
+                     backend, report)
+
+
+def _batch(inputs: Sequence[np.ndarray]) -> int:
+    return int(inputs[0].shape[0]) if inputs and np.ndim(inputs[0]) else 1

@@ -105,6 +105,7 @@ class NpuSession:
         self._consts: dict[str, int] = {}
         self._slots: dict[tuple[str, tuple[int, ...]], list[int]] = {}
         self._records: dict[str, int] = {}  # DRAM address of each region's counter records
+        self._last: dict[str, tuple[list[int], dict[str, int]]] = {}
         for r in self.regions.values():
             self._consts[r.name] = self.npu.put(np.frombuffer(r.consts, np.uint8)) \
                 if r.consts else 0
@@ -134,6 +135,7 @@ class NpuSession:
                 addrs.append(self.npu.alloc(max(64, int(np.prod(shape)))))
             self._slots[key] = addrs
         addrs = self._slots[key]
+        self._last[name] = (addrs, env)  # slot_values reads this call's DRAM
         for pname, x in zip(r.params, inputs, strict=True):
             slot = next(s for s in r.slots if s.name == pname)
             self.npu.write(addrs[r.slot_index(pname)], to_npu(x, slot))
@@ -170,6 +172,17 @@ class NpuSession:
                                 np.int8)
             outs.append(from_npu(raw, shape))
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def slot_values(self, name: str, values: Sequence[str]) -> dict[str, np.ndarray]:
+        """Channel-last int8 tensors of the region's last call (graph variables, e.g. each
+        layer's output) read back from DRAM in the graph layout, as the NPU stored them:
+        every binding of a region has its own slot, so nothing has overwritten them."""
+        r = self.regions[name]
+        addrs, env = self._last[name]
+        slots = {s.name: s for s in r.slots}
+        return {v: from_npu(self.npu.read(addrs[r.slot_index(v)],
+                                          _concrete(slots[v].npu_shape, env), np.int8),
+                            _concrete(slots[v].shape, env)) for v in values}
 
     def _add_layers(self, r: RegionCode, layers: list[LayerStats], stats: Stats,
                     batch: int) -> None:

@@ -1,0 +1,314 @@
+"""`run --check layers`: every layer of a run against its reference, on the inputs it got.
+
+The run itself is observed, not repeated: the host part runs as usual (llvmlite machine
+code) and keeps every value it computes; each region call keeps its inputs (as the host
+wrote them) and every layer's output, read back from the region's DRAM after the call
+(each binding of a region has its own DRAM slot, so the intermediates are still there).
+Then:
+
+- each NPU layer's int8 output must equal, bit for bit, its integer reference
+  (vendor_sdk.runtime.layer_refs) on the int8 inputs that layer read;
+- each host op's value must be within 1 (integer values: one LSB) or a relative 1e-4
+  (float values: reassociated sums) of the reference executor's op (``core.ops``, numpy)
+  on the same inputs.
+
+The first diverging layer is named, and its inputs are written to an .npz that
+``vendor-sdk replay`` runs again (vendor_sdk.runtime.replay).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.executor import Executor
+from core.graph import Call, CallExtern, CallFunc, Constant, Module, TupleGetItem, Var
+from core.ops import get_op
+from vendor_sdk.codegen.region import LayerCode, RegionCode
+from vendor_sdk.runtime.layer_refs import layer_reference
+from vendor_sdk.runtime.npu import NpuSession, host_module
+
+HOST_FLOAT_RTOL = 1e-4   # host float values vs the numpy reference, relative to max |ref|
+HOST_INT_TOL = 1         # host integer values (QuantizeLinear outputs): one LSB
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    where: str                 # "npu" or "host"
+    name: str                  # composite (NPU) or the graph variable (host)
+    op: str
+    onnx_nodes: tuple[str, ...]
+    region: str = ""
+    pattern: str = ""
+    lowering: str = ""
+    size: int = 0
+    mismatches: int = 0        # elements beyond the tolerance (NPU: any difference)
+    max_diff: float = 0.0
+    first: tuple[int, ...] | None = None
+    expected: float = 0.0
+    got: float = 0.0
+    replay: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+    def describe(self) -> str:
+        nodes = ", ".join(self.onnx_nodes) or "-"
+        head = (f"{self.where} layer {self.name} ({self.op}, ONNX node(s) {nodes}"
+                + (f", region {self.region}, pattern {self.pattern}, lowering {self.lowering}"
+                   if self.where == "npu" else "") + ")")
+        if self.ok:
+            return f"{head}: ok"
+        tol = "bit-exact" if self.where == "npu" else "tolerance"
+        return (f"{head}: {self.mismatches} of {self.size} elements differ ({tol}), max "
+                f"|diff| {self.max_diff:.4g}; first at index {list(self.first or ())}: "
+                f"expected {self.expected:.6g}, got {self.got:.6g}")
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    layers: tuple[LayerResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.layers)
+
+    @property
+    def first_divergence(self) -> LayerResult | None:
+        return next((r for r in self.layers if not r.ok), None)
+
+    def failures(self) -> list[str]:
+        bad = [r for r in self.layers if not r.ok]
+        if not bad:
+            return []
+        first = bad[0]
+        out = [f"first diverging layer: {first.describe()}"]
+        if first.replay:
+            out.append(f"its inputs: {first.replay} (vendor-sdk replay {first.replay})")
+        if len(bad) > 1:
+            out.append(f"{len(bad) - 1} later layers diverge too: "
+                       + ", ".join(r.name for r in bad[1:6]) + (" ..." if len(bad) > 6 else ""))
+        return out
+
+
+@dataclass
+class Trace:
+    """What a run computed: main's values, and per region call its layers' DRAM values."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    regions: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+
+
+class _Recording(Executor):
+    """The host executor, keeping every value the entry function computes."""
+
+    def __init__(self, module: Module, externs: Mapping[str, Callable[..., Any]],
+                 values: dict[str, Any]) -> None:
+        super().__init__(module, externs, "llvm")
+        self.values = values
+
+    def _eval(self, expr: Any, get: Callable[[Any], Any], where: Any) -> Any:
+        out = super()._eval(expr, get, where)
+        if where.func == self.module.entry:
+            self.values[where.var] = out
+        return out
+
+
+def run_traced(module: Module, session: NpuSession,
+               inputs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], Trace]:
+    """Run as ``npu.run_model`` does, keeping what every layer computed."""
+    trace = Trace()
+    main = module[module.entry]
+    trace.values.update({p.name: np.asarray(x) for p, x in zip(main.params, inputs,
+                                                                strict=True)})
+
+    def extern(name: str) -> Callable[..., Any]:
+        rf = module[name]
+        layer_outs = [b.var.name for b in rf.bindings]
+
+        def run(*xs: np.ndarray) -> Any:
+            y = session.run_region(name, *xs)
+            vals = {p.name: x for p, x in zip(rf.params, xs, strict=True)}
+            trace.regions.append((name, vals | session.slot_values(name, layer_outs)))
+            return y
+        return run
+
+    hm = host_module(module, list(session.regions))
+    rec = _Recording(hm, {n: extern(n) for n in session.regions}, trace.values)
+    return rec.run(list(inputs)), trace
+
+
+def _first(bad: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+
+
+def compare_npu(lc: LayerCode, region: str, ins: Sequence[np.ndarray],
+                got: np.ndarray) -> tuple[LayerResult, np.ndarray]:
+    """One NPU layer's output against its integer reference (bit for bit)."""
+    layer = lc.layer
+    want = layer_reference(layer, ins)  # type: ignore[arg-type]
+    common = dict(where="npu", name=layer.name, op=layer.op, onnx_nodes=lc.onnx_nodes,
+                  region=region, pattern=layer.pattern,
+                  lowering=lc.explain.splitlines()[0] if lc.explain else layer.lower,
+                  size=int(want.size))
+    if want.shape != got.shape:
+        return LayerResult(**common, mismatches=int(want.size), max_diff=float("inf")), want
+    d = np.abs(want.astype(np.int64) - got.astype(np.int64))
+    bad = d != 0
+    if not bad.any():
+        return LayerResult(**common), want
+    i = _first(bad)
+    return LayerResult(**common, mismatches=int(bad.sum()), max_diff=float(d.max()), first=i,
+                       expected=float(want[i]), got=float(got[i])), want
+
+
+def compare_host(name: str, op: str, source: str, want: np.ndarray,
+                 got: np.ndarray) -> LayerResult:
+    """One host value against the reference executor's, within 1 LSB / relative 1e-4."""
+    want, got = np.asarray(want), np.asarray(got)
+    common = dict(where="host", name=name, op=op, onnx_nodes=(source,) if source else (),
+                  size=int(want.size))
+    if want.shape != got.shape:
+        return LayerResult(**common, mismatches=int(want.size), max_diff=float("inf"))
+    w, g = want.astype(np.float64), got.astype(np.float64)
+    d = np.abs(w - g)
+    if want.dtype.kind == "f":
+        tol = HOST_FLOAT_RTOL * max(float(np.abs(w).max(initial=0.0)), 1e-30)
+        bad = (d > tol) | (np.isnan(w) != np.isnan(g))
+    else:
+        bad = d > HOST_INT_TOL
+    if not bad.any():
+        return LayerResult(**common, max_diff=float(np.nanmax(d, initial=0.0)))
+    i = _first(bad)
+    return LayerResult(**common, mismatches=int(bad.sum()), max_diff=float(np.nanmax(d)),
+                       first=i, expected=float(w[i]), got=float(g[i]))
+
+
+def host_reference(module: Module, var: str, values: Mapping[str, Any]) -> Any:
+    """``var`` of the entry function by the reference executor's ops (numpy), from the
+    values the run computed; values the host program fused away are recomputed."""
+    main = module[module.entry]
+    defs = {b.var.name: b.value for b in main.bindings}
+    memo: dict[str, Any] = {}
+
+    def value(arg: Any) -> Any:
+        if arg is None:
+            return None
+        if isinstance(arg, Constant):
+            return arg.value
+        if arg.name in values and arg.name != var:
+            return values[arg.name]
+        if arg.name not in memo:
+            memo[arg.name] = compute(defs[arg.name])
+        return memo[arg.name]
+
+    def compute(expr: Any) -> Any:
+        if isinstance(expr, Call):
+            return get_op(expr.op).compute([value(a) for a in expr.args], expr.attrs)
+        if isinstance(expr, TupleGetItem):
+            return value(expr.value)[expr.index]
+        if isinstance(expr, CallFunc):  # a host composite: the reference executor runs it
+            outs = Executor(module, host="interp").run([np.asarray(value(a))
+                                                        for a in expr.args], expr.func)
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        raise TypeError(f"{var}: cannot compute {type(expr).__name__} on the host reference")
+
+    return compute(defs[var])
+
+
+def check_trace(module: Module, regions: Mapping[str, RegionCode], trace: Trace,
+                dump: Callable[[LayerResult, dict[str, Any]], Path] | None = None
+                ) -> LayerReport:
+    """Every layer in execution order; ``dump`` writes the first divergence's inputs."""
+    hm_main = host_module(module, list(regions))[module.entry]
+    calls = iter(trace.regions)
+    out: list[LayerResult] = []
+    for b in hm_main.bindings:
+        if isinstance(b.value, CallExtern) and b.value.symbol in regions:
+            name, vals = next(calls)
+            out += _check_region(module, regions[name], vals, dump if _clean(out) else None)
+            continue
+        if isinstance(b.value, TupleGetItem):
+            continue
+        op = _op_of(module, b.var.name)
+        want = host_reference(module, b.var.name, trace.values)
+        res = compare_host(b.var.name, op, b.source, want, trace.values[b.var.name])
+        if not res.ok and dump is not None and _clean(out):
+            args = [a.name for a in getattr(b.value, "args", ()) if isinstance(a, Var)]
+            res = _with_replay(res, dump, {"kind": "host", "var": b.var.name, "op": op,
+                                                "args": args},
+                               {"in": [np.asarray(trace.values[a]) for a in args],
+                                "expected": [np.asarray(want)],
+                                "got": [np.asarray(trace.values[b.var.name])]})
+        out.append(res)
+    return LayerReport(tuple(out))
+
+
+def _clean(out: list[LayerResult]) -> bool:
+    return all(r.ok for r in out)
+
+
+def _op_of(module: Module, var: str) -> str:
+    v = {b.var.name: b.value for b in module[module.entry].bindings}.get(var)
+    return v.op if isinstance(v, Call) else type(v).__name__
+
+
+def _check_region(module: Module, rc: RegionCode, vals: dict[str, np.ndarray],
+                  dump: Callable[[LayerResult, dict[str, Any]], Path] | None
+                  ) -> list[LayerResult]:
+    codes = {lc.layer.name: lc for lc in rc.layers}
+    rf = module[rc.name]
+    out = []
+    for b in rf.bindings:
+        assert isinstance(b.value, CallFunc)
+        comp = module[b.value.func]
+        lc = codes[comp.name]
+        ins = layer_inputs(lc, comp, b.value.args, vals)
+        res, want = compare_npu(lc, rc.name, ins, vals[b.var.name])
+        if not res.ok and dump is not None and _clean(out):
+            res = _with_replay(res, dump, {"kind": "npu", "region": rc.name,
+                                           "layer": comp.name},
+                               {"region_in": [vals[p.name] for p in rf.params], "in": ins,
+                                "expected": [want], "got": [vals[b.var.name]]})
+        out.append(res)
+    return out
+
+
+def layer_inputs(lc: LayerCode, comp: Any, args: Sequence[Any],
+                 vals: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """The values a layer read, in its analysis's operand order (an Add's ``inputs`` name
+    the composite's parameters; a GEMM layer reads its one variable input)."""
+    by_param = {p.name: vals[a.name] for p, a in zip(comp.params, args, strict=True)
+                if isinstance(a, Var)}
+    names = getattr(lc.layer, "inputs", None)
+    if names:
+        return [by_param[n] for n in names]
+    return [next(iter(by_param.values()))]
+
+
+def _with_replay(res: LayerResult, dump: Callable[[LayerResult, dict[str, Any]], Path],
+                 meta: dict[str, Any], arrays: dict[str, list[np.ndarray]]) -> LayerResult:
+    from dataclasses import replace
+
+    flat: dict[str, Any] = {f"{k}_{i}": a for k, v in arrays.items() for i, a in enumerate(v)}
+    flat["meta"] = meta | {"result": res.describe()}
+    return replace(res, replay=dump(res, flat))
+
+
+def npz_writer(directory: Path, context: Mapping[str, Any]
+               ) -> Callable[[LayerResult, dict[str, Any]], Path]:
+    """Writes a divergence as ``directory/<layer>.npz``: the arrays, and under ``meta`` a
+    JSON of ``context`` (model, target, backend, ...) and what diverged."""
+    def write(res: LayerResult, flat: dict[str, Any]) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{res.name}.npz"
+        meta = dict(context) | flat.pop("meta")
+        np.savez(path, meta=np.array(json.dumps(meta)), **flat)
+        return path
+    return write
