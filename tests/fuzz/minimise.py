@@ -1,7 +1,8 @@
 """Shrink a failing spec to the smallest one that fails the same way.
 
 Greedy delta debugging over the spec's blocks (drop one, keep the drop when the failure
-class is unchanged, until no single drop keeps it), then the batch and the input extents.
+class is unchanged, until no single drop keeps it), then the batch, the input extents and
+each block parameter (to its plainest value).
 Every subset of blocks builds (modelgen skips blocks that no longer apply), so each step is
 one quantize + compile + run.
 """
@@ -13,6 +14,22 @@ from dataclasses import replace
 
 from harness import Outcome, run_case
 from modelgen import Spec
+
+# A block parameter's plainest value: a failure that survives it does not need the feature.
+SIMPLER: dict[str, object] = {"act": "none", "bias": False, "residual": False, "gain": 1.0,
+                              "swap": False, "k": 1, "stride": 1, "dilation": 1, "pad": "same",
+                              "groups": "1", "transB": False}
+
+
+def _simpler_blocks(spec: Spec) -> list[Spec]:
+    out = []
+    for i, b in enumerate(spec.blocks):
+        for j, (k, v) in enumerate(b.params):
+            if k in SIMPLER and v != SIMPLER[k]:
+                params = (*b.params[:j], (k, SIMPLER[k]), *b.params[j + 1:])
+                blocks = (*spec.blocks[:i], replace(b, params=params), *spec.blocks[i + 1:])
+                out.append(replace(spec, blocks=blocks))
+    return out
 
 
 def _shrunk_shapes(spec: Spec) -> list[tuple[int, ...]]:
@@ -30,6 +47,8 @@ def minimise(spec: Spec, options: str, cls: str,
         o = run_case(s, options)
         return o if o.cls == cls else None
 
+    if cls in ("ok", "quantizer"):
+        raise ValueError(f"nothing to minimise: the outcome is {cls!r}")
     best = fails(spec)
     if best is None:
         raise ValueError(f"the spec does not fail with {cls!r} (got another outcome)")
@@ -40,6 +59,7 @@ def minimise(spec: Spec, options: str, cls: str,
                  for i in range(len(spec.blocks))]
         cands += [replace(spec, batch=1)] if spec.batch != 1 else []
         cands += [replace(spec, shape=sh) for sh in _shrunk_shapes(spec)]
+        cands += _simpler_blocks(spec)
         for c in cands:
             o = fails(c)
             if o is not None:
