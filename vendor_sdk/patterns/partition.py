@@ -78,10 +78,11 @@ def prepare(module: Module) -> Module:
     into a float constant and erase the quantization the patterns match.
     """
     from core.passes import eliminate_dead_code, optimize, simplify_shapes
+    from vendor_sdk.frontend.uint8 import shift_uint8
 
     if any(isinstance(b.value, Call) and b.value.op == "DequantizeLinear"
-           for b in module.main.bindings):
-        return eliminate_dead_code(simplify_shapes(module))
+           for b in module.main.bindings):  # uint8 activations become int8 (exact, see uint8.py)
+        return eliminate_dead_code(simplify_shapes(shift_uint8(module)))
     return optimize(module)
 
 
