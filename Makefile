@@ -4,16 +4,37 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+CONSTRAINTS := constraints.txt
+LOCK_VENV := build/lock-venv
+
+.PHONY: demo test lint install clean lock upgrade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall when the project's dependency list changes.
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+# Reinstall when the project's dependency list or the lock changes; the lock pins every
+# package to the version the suite passed with, so a fresh machine gets exactly those.
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve to the newest versions pyproject.toml allows, in a clean venv (nothing
+# installed by hand leaks into the lock), and rewrite the lock keeping its header.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	grep '^#' $(CONSTRAINTS) > $(CONSTRAINTS).new
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable >> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
+
+# The new lock, installed, then the whole suite; on a failure `git diff constraints.txt`
+# shows what moved (`git checkout constraints.txt` goes back).
+upgrade: lock
+	$(MAKE) test
 
 install: $(STAMP)
 
@@ -23,6 +44,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 -q
+
+# Model fuzzer (tests/fuzz): N random models quantized by onnxruntime, compiled, run on
+# fsim, compared with onnxruntime; a summary table, exit 1 on any failure.
+.PHONY: fuzz
+N ?= 100
+fuzz: $(STAMP)
+	$(PY) tests/fuzz/run.py -n $(N)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
