@@ -28,7 +28,6 @@ def summary(outs: list[Outcome]) -> str:
     lines = [
         f"seeds                 {len(outs)}",
         f"compiled              {len(compiled)}",
-        f"quantizer refused     {sum(o.cls == 'quantizer' for o in outs)}",
         f"models offloading     {len(offl)} ({100 * len(offl) / max(1, len(outs)):.0f}%)",
         f"offloaded ops         {off}/{tot} ({100 * off / max(1, tot):.1f}%)",
         f"agree with onnxruntime {sum(o.cls == 'ok' for o in outs)}",
