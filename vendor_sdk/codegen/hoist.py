@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from core.tir.expr import Const, Expr, Load, Var, binop
+from core.tir.expr import Bin, Const, Expr, Load, Var, binop
 from core.tir.stmt import Buffer
 from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
@@ -101,6 +101,14 @@ def _hoisted_rows(em: NestEmitter, buf: Buffer) -> int | None:
     return base
 
 
+def _conjuncts(cond: Expr) -> list[Expr]:
+    """``a and b and ...`` as [a, b, ...] (a guard with one pad value: the first failing
+    conjunct pads exactly when the whole condition fails)."""
+    if isinstance(cond, Bin) and cond.op == "and":
+        return [*_conjuncts(cond.a), *_conjuncts(cond.b)]
+    return [cond]
+
+
 def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[Expr, ...],
               src: Load, guards: list[tuple[Expr, int]], pred: Expr | None, name: str) -> bool:
     """A broadcast staging copy into the accumulator as moves from hoisted rows; False
@@ -128,6 +136,10 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     base = _hoisted_rows(em, src.buffer)
     if base is None:
         return False
+    # A padded tile of a layer partial in both rows and lanes has one guard ``row < M and
+    # lane < N``: split into its conjuncts, the lane part skips lane blocks past the bias
+    # (whose source rows were never loaded) instead of moving from past the reserved rows.
+    guards = [(c, v) for cond, v in guards for c in _conjuncts(cond)]
     per_row = [g for g in guards if rvar.name in names_of(g[0])]
     whole = [c for c, _ in guards if rvar.name not in names_of(c)]
     lvar, lext = loops[lane]

@@ -42,6 +42,10 @@ def gemm_reference(layer: Layer, x: np.ndarray) -> np.ndarray:
         y = requant_reference(np.rint(acc).astype(np.int64), list(layer.requant),
                               layer.out_zp, layer.lo, layer.hi, axis=-1)
         return y[..., :co]
+    if "co_s" in layer.conv or x.ndim == 3:  # grouped (super-groups) or 1-D: exact int64
+        from vendor_sdk.codegen.layers import reference
+
+        return reference(layer, x)
     kh, kw = layer.conv["kernel"]
     n, cin = x.shape[:2]
     cip = w.shape[0] // (kh * kw)
