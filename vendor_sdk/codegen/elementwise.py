@@ -1,4 +1,4 @@
-"""Element-wise composites (QDQ Add [+Relu], MaxPool) -> ALU intrinsic sequences.
+"""Element-wise composites (QDQ Add [+Relu], MaxPool, Relu) -> ALU intrinsic sequences.
 
 auto_tensorize maps reductions; element-wise patterns are lowered here, by
 choosing the target's ALU intrinsics by what their `compute` says
@@ -9,6 +9,9 @@ nests and emitter as tensorized layers. Decisions (Python, not templates):
   ``(a - za) * Ma + (b - zb) * Mb`` with ``Ma/Mb = sa/sb`` to 15 bits
   (``Ma, Mb <= 2**14``, so the sum stays below 2**24) and requantized per
   tensor by ``s / sy``. A constant ``b`` (a bias) is folded to int32 in Python.
+- Relu / Clip alone: ``y = clamp(zy + (x - zx) sx / sy, lo, hi)``, one requantization
+  whose clamp is the activation (vendor_sdk.codegen.epilogue); after an Add or MaxPool
+  the activation is that layer's clamp.
 - MaxPool: the running maximum over the window taps, padding reads -128
   (int8's lowest), and an identity requantization (mult 2**30, shift 30) to int8.
 Tensors are viewed as flat rows of DIM channels (channel-last layout).
@@ -27,6 +30,7 @@ from core.tir.expr import Var as TVar
 from core.tir.stmt import Block, Buffer, For, IterVar, Store
 from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr
+from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
 from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to, window_dict
 from vendor_sdk.codegen.nest import NestEmitter, Requant
@@ -34,6 +38,7 @@ from vendor_sdk.codegen.requant import FixedPoint, fixed_point
 from vendor_sdk.target.templates import OperandView
 
 SCALE_BITS = 14
+ACTIVATIONS = ("Relu", "Clip")  # a lone one is a layer: requantize with the clamp
 
 
 @dataclass(frozen=True)
@@ -60,30 +65,23 @@ class EltLayer:
         return 0
 
 
-def _scalar(c: object) -> float:
-    return float(np.asarray(c.value).reshape(-1)[0])  # type: ignore[attr-defined]
-
-
 def analyze_elementwise(f: Function, dim: int) -> EltLayer:
     calls = _bindings(f)
     main = [(n, c) for n, c in calls.items() if c.op in ("Add", "Sum", "MaxPool")]
+    if not main:  # a lone activation: the identity on its dequantized input, then the clamp
+        main = [(n, c) for n, c in calls.items() if c.op in ACTIVATIONS
+                and isinstance(c.args[0], Var) and c.args[0].name in calls
+                and calls[c.args[0].name].op == "DequantizeLinear"][:1]
     if len(main) != 1:
-        raise CodegenError(f"{f.name}: expected one Add or MaxPool")
+        raise CodegenError(f"{f.name}: expected one Add, MaxPool, Relu or Clip")
     name, c = main[0]
-    users = {a.name: n for n, cc in calls.items() for a in cc.args if isinstance(a, Var)}
-    cur, relu = name, False
-    while (nxt := users.get(cur)) is not None and calls[nxt].op != "QuantizeLinear":
-        if calls[nxt].op not in ("Relu", "Clip"):
-            raise CodegenError(f"{f.name}: {calls[nxt].op} after {c.op}")
-        relu, cur = True, nxt
-    if nxt is None:
-        raise CodegenError(f"{f.name}: the result is not quantized")
-    q = calls[nxt]
-    sy, zy = _scalar(q.args[1]), int(_scalar(q.args[2])) if len(q.args) > 2 else 0
+    start = name if c.op not in ACTIVATIONS else c.args[0].name  # type: ignore[union-attr]
+    ep = epilogue(f, calls, start, c.op, bias=False)
+    sy, zy = ep.scale, ep.zp
     out_shape = tuple(f.outputs[0].type.shape)  # type: ignore[union-attr]
     common = dict(name=f.name, pattern=str(f.attrs.get("pattern", "")),
                   lower=str(f.attrs.get("lower", "")), source=name, op=c.op,
-                  out_shape=out_shape, out_zp=zy, lo=max(-128, zy) if relu else -128)
+                  out_shape=out_shape, out_zp=zy, lo=ep.lo, hi=ep.hi)
     if c.op == "MaxPool":
         x, xq = _dq(calls, c.args[0], f"{f.name}: input")
         if abs(float(xq.scale[0]) - sy) > 1e-12 * sy or int(xq.zero_point[0]) != zy:
@@ -97,6 +95,14 @@ def analyze_elementwise(f: Function, dim: int) -> EltLayer:
         common |= {"out_zp": 0}
         return EltLayer(**common, in_shape=tuple(x.type.shape), inputs=(x.name,),  # type: ignore[arg-type]
                         requant=(FixedPoint(1 << 30, 30),), pool=pool)
+    if c.op in ACTIVATIONS:
+        x, xq = _dq(calls, c.args[0], f"{f.name}: input")
+        if not isinstance(x, Var) or len(xq.scale) != 1:
+            raise CodegenError(f"{f.name}: {c.op} needs a per-tensor quantized variable input")
+        # y = clamp(zy + (x - zx) * sx / sy): no multiplier rows, one requantization
+        return EltLayer(**common, in_shape=tuple(x.type.shape), inputs=(x.name,), a=xq,  # type: ignore[arg-type]
+                        zps=(int(xq.zero_point[0]), 0),
+                        requant=(fixed_point(float(xq.scale[0]) / sy),))
     (a, aq), (b, bq) = (_dq(calls, arg, f"{f.name}: input") for arg in c.args)
     if isinstance(a, Constant):
         (a, aq), (b, bq) = (b, bq), (a, aq)
@@ -236,6 +242,10 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
             lay.alu(mul, {"D": buf, "S": rm}, tile)
 
     scaled(ra, a, za, 0, ma, "A")
+    if layer.op in ACTIVATIONS:
+        em.emit(_copy("Y_store", loops, y, (r, ln), Load(ra, (e, ln)), inb))
+        lay.end()
+        return f"{addi}; requantized per tensor, clamped to [{layer.lo}, {layer.hi}]"
     if layer.b_const is not None:
         bc = Buffer("Bc", "int32", (Const(cb), Const(dim)))
         em.emit(_copy("B_load", loops, rb, (e, ln), Load(bc, (binop("%", r, Const(cb)), ln))))

@@ -9,7 +9,7 @@ A composite's body is ``DequantizeLinear -> Conv/MatMul [-> Add bias] [-> Relu]
   (kh, kw, ci) so a reduction tile of DIM never straddles a kernel tap;
 - the input zero point is folded into the bias: ``sum (x - zx) w + b =
   sum x w + (b - zx sum w)``; spatial padding then reads ``zx`` (real 0);
-- Relu is the requantization's lower bound (``max(q(v), q(0))``);
+- Relu / Clip are the requantization's clamp (vendor_sdk.codegen.epilogue);
 - the output requantization is (mult, shift) per channel (vendor_sdk.codegen.requant).
 """
 
@@ -27,6 +27,7 @@ from core.tir.expr import select as sel
 from core.tir.stmt import Buffer, PrimFunc, Store
 from core.tir.verify import check
 from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point
 
 GEMM_OPS = ("Conv", "MatMul", "Gemm")  # composites whose core is one GEMM-shaped layer
@@ -112,23 +113,11 @@ def analyze(f: Function, dim: int) -> Layer:
     if len(wq.scale) > 1:
         _check_channel_axis(calls[cc.args[1].name], cc, f.name)  # type: ignore[union-attr]
     bias_arg = cc.args[2] if cc.op in ("Conv", "Gemm") and len(cc.args) > 2 else None
-    cur = cname
-    relu = False
-    users = {a.name: n for n, c in calls.items() for a in c.args if isinstance(a, Var)}
-    while (nxt := users.get(cur)) is not None and calls[nxt].op != "QuantizeLinear":
-        c = calls[nxt]
-        if c.op == "Add":
-            bias_arg = next(a for a in c.args if not (isinstance(a, Var) and a.name == cur))
-        elif c.op in ("Relu", "Clip"):
-            relu = True
-        else:
-            raise CodegenError(f"{f.name}: {c.op} after {cc.op} has no NPU epilogue")
-        cur = nxt
-    if nxt is None:
-        raise CodegenError(f"{f.name}: the result is not quantized (no QuantizeLinear)")
-    q = calls[nxt]
-    y_scale = float(np.asarray(q.args[1].value).reshape(-1)[0])  # type: ignore[union-attr]
-    y_zp = int(np.asarray(q.args[2].value).reshape(-1)[0]) if len(q.args) > 2 else 0  # type: ignore[union-attr]
+    ep = epilogue(f, calls, cname, cc.op, bias=True)
+    if len(ep.bias) + (bias_arg is not None) > 1:
+        raise CodegenError(f"{f.name}: {cc.op} with more than one bias")
+    bias_arg = ep.bias[0] if ep.bias else bias_arg
+    y_scale, y_zp = ep.scale, ep.zp
     wv = np.asarray(w.value, np.int64)
     if cc.op == "Gemm":
         _check_gemm(cc, f.name)
@@ -169,13 +158,12 @@ def analyze(f: Function, dim: int) -> Layer:
         raise CodegenError(f"{f.name}: folded bias exceeds int32")
     fps = [fixed_point(float(s / y_scale)) for s in acc_scale]
     fps += [FixedPoint(0, 0)] * (packed.shape[1] - co)
-    lo = max(-128, y_zp) if relu else -128
     x_type, out_var = x.type, f.outputs[0]
     # A Gemm (transA = 0, alpha = beta = 1) is X W + b: the same integer layer as MatMul.
     op = "MatMul" if cc.op == "Gemm" else cc.op
     return Layer(f.name, str(f.attrs.get("pattern", "")), str(f.attrs.get("lower", "")),
                  cname, op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
-                 packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, lo, 127,
+                 packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, ep.lo, ep.hi,
                  conv)
 
 

@@ -328,6 +328,31 @@ def _same(a: Arg, b: Arg) -> bool:
     return a is b
 
 
+def _one_requantization(view: GraphView, at: _Attempt, output: int) -> None:
+    """A Q -> DQ looked through between pattern nodes must have the output's scale and zero
+    point. Otherwise the ops after it round a second time from its int8 value (onnxruntime's
+    ``Conv -> Q -> DQ -> Relu -> Q`` with symmetric activations), which one layer ending in
+    one requantization cannot reproduce: they are left to a match of their own."""
+    inner = [k for k in at.owned if view.ops[k] == _Q and k != output]
+    if not inner:
+        return
+    out = view.bindings[output].value
+    want = _q_of(out) if view.ops[output] == _Q else None  # type: ignore[arg-type]
+    for k in inner:
+        got = _q_of(view.bindings[k].value)  # type: ignore[arg-type]
+        if want is None or got != want:
+            name = next((n for n, g in at.nodes.items() if g in view.users[
+                view.users[k][0]]), view.ops[k])
+            raise _Fail(f"{name} follows a requantization ({view.bindings[k].var}: scale, zero "
+                        f"point {got} vs the output's {want}); it is a layer of its own",
+                        len(at.nodes))
+
+
+def _q_of(q: Call) -> tuple | None:
+    qp = qparams_of(Call(_DQ, (q.args[0], *q.args[1:]), q.attrs))
+    return None if qp is None else (qp.scale, qp.zero_point)
+
+
 def match_at(view: GraphView, i: int, plan: Plan) -> Match:
     """Match the plan's variant rooted at binding ``i``; raises _Fail with the reason."""
     at = _Attempt(view, plan)
@@ -353,6 +378,7 @@ def match_at(view: GraphView, i: int, plan: Plan) -> Match:
             at.qparams["out"] = QParams(qp.scale, qp.zero_point, qp.axis,
                                         view.bindings[output].var.type.dtype)  # type: ignore[union-attr]
         owned.add(output)
+    _one_requantization(view, at, output)
     copied = tuple(sorted(set(at.copied) - owned)) if at.copied else ()
     m = Match(plan.pattern, variant, at.nodes, tuple(sorted(owned)), copied, at.tensors,
               at.qparams, output)
