@@ -42,9 +42,10 @@ def _shrunk_shapes(spec: Spec) -> list[tuple[int, ...]]:
 
 
 def minimise(spec: Spec, options: str, cls: str,
-             say: Callable[[str], None] = lambda _s: None) -> tuple[Spec, Outcome]:
+             say: Callable[[str], None] = lambda _s: None,
+             run: Callable[[Spec, str], Outcome] = run_case) -> tuple[Spec, Outcome]:
     def fails(s: Spec) -> Outcome | None:
-        o = run_case(s, options)
+        o = run(s, options)
         return o if o.cls == cls else None
 
     if cls == "ok":
