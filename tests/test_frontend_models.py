@@ -150,3 +150,47 @@ def test_expand_shape_that_cannot_be_decided_names_the_node() -> None:
     with pytest.raises(FrontendError, match=r"node 'ex'.*shape \(input 1\) must be a constant "
                                             r"or computed from shapes"):
         from_onnx(_graph(nodes, ins, {}, 17))
+
+
+def _resize_model(mode: str, coord: str, nearest: str, scales: list[float] | None,
+                  sizes: list[int] | None, opset: int = 19) -> onnx.ModelProto:
+    inits: dict[str, np.ndarray] = {"roi": np.zeros(0, np.float32)}
+    inits["scales"] = np.asarray(scales if scales is not None else [], np.float32)
+    names = ["x", "roi", "scales"]
+    axes = {}
+    if sizes is not None:  # the spatial axes only (opset 18+): the batch stays symbolic
+        inits["sizes"] = np.asarray(sizes, np.int64)
+        names.append("sizes")
+        axes = {"axes": [2, 3]}
+    node = helper.make_node("Resize", names, ["y"], mode=mode, nearest_mode=nearest,
+                            coordinate_transformation_mode=coord, **axes)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 5, 6])
+    return _graph([node], [x], inits, opset)
+
+
+RESIZES = [(mode, coord, nearest, scales, sizes)
+           for mode, nearests in (("nearest", ("round_prefer_floor", "round_prefer_ceil", "floor",
+                                               "ceil")), ("linear", ("floor",)))
+           for nearest in nearests
+           for coord in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                         "tf_half_pixel_for_nn", "half_pixel_symmetric")
+           for scales, sizes in (([1, 1, 2, 2], None), ([1, 1, 0.6, 1.5], None),
+                                 (None, [10, 7]), (None, [1, 4]))]
+
+
+@pytest.mark.parametrize(("mode", "coord", "nearest", "scales", "sizes"), RESIZES)
+def test_resize_host_code_matches_onnxruntime(mode: str, coord: str, nearest: str,
+                                              scales: list[float] | None,
+                                              sizes: list[int] | None) -> None:
+    if coord == "tf_half_pixel_for_nn" and mode == "linear":
+        pytest.xfail("onnxruntime refuses tf_half_pixel_for_nn with linear")  # checked below
+    m = _resize_model(mode, coord, nearest, scales, sizes)
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(np.float32)
+    module = from_onnx(m)
+    lowered = lower_module(module)
+    assert "Resize" not in _graph_calls(lowered)
+    (ref,) = run(module, [x])
+    for host in ("llvm", "interp"):  # the tensor program is bit-identical to the reference
+        np.testing.assert_array_equal(run(lowered, [x], host=host)[0], ref)
+    # onnxruntime picks the same elements; linear weights its neighbours in one sum.
+    _agree(m, {"x": x}, atol=0.0 if mode == "nearest" else 1e-6)

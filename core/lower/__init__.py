@@ -27,6 +27,7 @@ from core.lower.elementwise import (
 )
 from core.lower.fuse import fuse_elementwise
 from core.lower.nn import conv2d, gemm, global_pool, layer_norm, matmul, pool, softmax
+from core.lower.resize import resize
 from core.ops.window import window_of
 from core.tir.expr import Const
 from core.tir.stmt import Buffer, PrimFunc, Stmt
@@ -110,7 +111,7 @@ def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object]
 
 # Inputs that only carry shapes or attributes: not passed to the tensor program.
 _SHAPE_ONLY = {"Reshape": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Clip": (1, 2),
-               "Expand": (1,)}
+               "Expand": (1,), "Resize": (1, 2, 3)}
 
 
 def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
@@ -133,7 +134,13 @@ def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
         # expand to the batch has a [1, 1, D] input): numpy broadcasts those instead.
         raise LowerError("Expand to extents its input does not determine has no lowering")
     out = buffer("out", out_type)
-    body = _stmt(call.op, call.attrs, ins, consts, out)
+    if call.op == "Resize":  # its scales are an array, not one of the scalar consts
+        scales = call.args[2] if len(call.args) > 2 else None
+        assert ins[0] is not None
+        body = resize(ins[0], call.attrs, scales.value if isinstance(scales, Constant)
+                      and scales.value.size else None, out)
+    else:
+        body = _stmt(call.op, call.attrs, ins, consts, out)
     params = (*(b for b in ins if b is not None), out)
     return check(PrimFunc(name, params, body))
 

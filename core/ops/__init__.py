@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.ops import conv, elementwise, indexing, nn, norm, pool, quant, reduce, shape
+from core.ops import conv, elementwise, indexing, nn, norm, pool, quant, reduce, resize, shape
 from core.ops.registry import AttrSpec, InferArgs, OpDef, OpError
 
-_FAMILIES = (elementwise, conv, pool, norm, nn, quant, shape, indexing, reduce)
+_FAMILIES = (elementwise, conv, pool, norm, nn, quant, shape, indexing, reduce, resize)
 
 
 def _table() -> Mapping[str, OpDef]:

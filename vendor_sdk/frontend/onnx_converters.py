@@ -135,7 +135,7 @@ def _clip(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
 
 
 # Ops that exist only in ONNX: their converter emits other IR ops (or constants).
-SELF_CONTAINED = frozenset({"Constant", "CastLike"})
+SELF_CONTAINED = frozenset({"Constant", "CastLike", "Upsample"})
 
 # --- shape, indexing and reduction ops -------------------------------------------------------
 
@@ -262,6 +262,36 @@ def _layer_norm(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     return [y, mean, inv]
 
 
+def _resize(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
+            attrs: dict[str, Any]) -> list[Arg]:
+    """Resize-11+ as is; Resize-10 and Upsample (scales as an input since 9, an attribute
+    before) resample like onnxruntime's Upsample: asymmetric coordinates, nearest taking
+    the floor when enlarging and the ceiling when shrinking."""
+    inputs = inputs + [None] * (4 - len(inputs))
+    if info.op_type == "Resize" and info.since_version >= 11:
+        scales = inputs[2]
+        if isinstance(scales, Constant) and scales.value.size == 0:
+            inputs[2] = None  # opset 11-12 need the input even when sizes are given
+        if attrs.get("coordinate_transformation_mode") != "tf_crop_and_resize":
+            inputs[1] = None  # roi only matters for tf_crop_and_resize
+        return _emit(b, info, "Resize", inputs, attrs)
+    if "scales" in attrs:  # Upsample-7
+        scales = _const(attrs.pop("scales"), np.float32)
+    else:
+        scales = inputs[1]
+    if not isinstance(scales, Constant):
+        raise ValueError(f"{info.op_type}-{info.since_version}: scales must be a constant")
+    mode = attrs.pop("mode", b"nearest")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise ValueError(f"{info.op_type} mode '{mode}' is not supported (nearest, linear)")
+    shrink = bool((scales.value < 1).any())
+    return _emit(b, info, "Resize", [inputs[0], None, scales],
+                 {**attrs, "mode": "nearest" if mode == "nearest" else "linear",
+                  "coordinate_transformation_mode": "asymmetric",
+                  "nearest_mode": "ceil" if shrink else "floor"})
+
+
 def _dtype_attrs(*names: str) -> Converter:
     """ONNX dtype-valued attributes (TensorProto enums, 0 = unset) become numpy names.
 
@@ -318,6 +348,8 @@ CONVERTERS: dict[str, Converter] = {
     "BatchNormalization": _batch_norm,
     "Dropout": _dropout,
     "LayerNormalization": _layer_norm,
+    "Resize": _resize,
+    "Upsample": _resize,
     "QuantizeLinear": _dtype_attrs("output_dtype", "precision"),
     "DequantizeLinear": _dtype_attrs("output_dtype"),
 }
