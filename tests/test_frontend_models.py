@@ -182,8 +182,6 @@ RESIZES = [(mode, coord, nearest, scales, sizes)
 def test_resize_host_code_matches_onnxruntime(mode: str, coord: str, nearest: str,
                                               scales: list[float] | None,
                                               sizes: list[int] | None) -> None:
-    if coord == "tf_half_pixel_for_nn" and mode == "linear":
-        pytest.xfail("onnxruntime refuses tf_half_pixel_for_nn with linear")  # checked below
     m = _resize_model(mode, coord, nearest, scales, sizes)
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 6)).astype(np.float32)
     module = from_onnx(m)
