@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from core.tir.expr import Const, Expr, Var, from_dim
-from core.tir.stmt import Block, Buffer, For, IterVar, Stmt, Store
+from core.tir.expr import Bin, Const, Expr, Var, from_dim
+from core.tir.stmt import Block, Buffer, For, IterVar, Stmt, Store, seq
 from core.types import TensorType
 
 
@@ -32,7 +32,39 @@ def nest(name: str, spatial: Sequence[Expr], reduce: Sequence[Expr],
                        init(sv) if init is not None else None)
     for v, e in reversed(list(zip([*sl, *rl], [*spatial, *reduce], strict=True))):
         stmt = For(v, e, stmt)
-    return stmt
+    empty = _empty(reduce) if init is not None else None
+    if empty is None:
+        return stmt
+    # A block's init runs at its first reduce iteration, so an empty reduction (MatMul
+    # with K = 0) would leave the output unwritten: numpy and onnxruntime give the init
+    # value (zeros). A spatial nest stores it where the reduction may be empty.
+    assert init is not None
+    ev = [Var(f"{name}_e{k}") for k in range(len(spatial))]
+    el = [Var(f"{name}_z{k}") for k in range(len(spatial))]
+    pre: Stmt = Block(f"{name}_empty", tuple(IterVar(v, e) for v, e in zip(ev, spatial,
+                                                                           strict=True)),
+                      tuple(el), init(ev), None, None if empty is True else empty)
+    for v, e in reversed(list(zip(el, spatial, strict=True))):
+        pre = For(v, e, pre)
+    return seq(pre, stmt)
+
+
+def _empty(reduce: Sequence[Expr]) -> Expr | bool | None:
+    """When a reduction over ``reduce`` has no iteration: True (always), a condition on
+    its symbolic extents, or None (never: every extent is a positive constant)."""
+    conds: list[Expr] = []
+    for e in reduce:
+        if isinstance(e, Const):
+            if int(e.value) <= 0:
+                return True
+            continue
+        conds.append(Bin("<=", e, Const(0)))
+    if not conds:
+        return None
+    out = conds[0]
+    for c in conds[1:]:
+        out = Bin("or", out, c)
+    return out
 
 
 def broadcast_index(arg: Buffer, out_rank: int, idx: Sequence[Expr]) -> tuple[Expr, ...]:

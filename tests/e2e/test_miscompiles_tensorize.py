@@ -7,11 +7,16 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
+import onnx
 import pytest
 from e2e.test_conv_offload import assert_offloaded_and_close
+from onnx import TensorProto, helper, numpy_helper
+from typer.testing import CliRunner
 
 import reference_npu
 import vendor_sdk.intrinsics.tensorize as tensorize
+from vendor_sdk.cli import app
 from vendor_sdk.intrinsics.cost import estimate
 from vendor_sdk.intrinsics.search import Searched
 from vendor_sdk.intrinsics.tensorize_build import Plan
@@ -67,3 +72,49 @@ def test_bias_fill_of_a_tile_partial_in_rows_and_lanes(tmp_path: Path,
     finally:
         tensorize._MEMO.clear()
         shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+def _float_model(path: Path, nodes: list, inputs: dict[str, list], outputs: dict[str, int],
+                 inits: dict[str, np.ndarray]) -> Path:
+    g = helper.make_graph(nodes, path.stem,
+                          [helper.make_tensor_value_info(k, TensorProto.FLOAT, s)
+                           for k, s in inputs.items()],
+                          [helper.make_tensor_value_info(k, t, None) for k, t in outputs.items()],
+                          [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(path))
+    return path
+
+
+def _run_ok(model: Path, feeds: dict[str, np.ndarray], tmp_path: Path) -> str:
+    """`vendor-sdk run MODEL --inputs feeds.npz`: exit 0 (every output agrees with
+    onnxruntime, every host op with the reference executor); its output."""
+    np.savez(tmp_path / "feeds.npz", **feeds)  # type: ignore[arg-type]
+    res = CliRunner().invoke(app, ["run", str(model), "--inputs", str(tmp_path / "feeds.npz")])
+    assert res.exit_code == 0, res.output
+    assert "FAIL" not in res.output, res.output
+    return res.output
+
+
+def test_host_matmul_with_empty_reduction_is_bias(tmp_path: Path) -> None:
+    """MatMul [3, 0] x [0, 4] + b on the host: the reduction is empty, so the block's init
+    (at its first reduce iteration) never ran and the output was whatever memory held."""
+    model = _float_model(tmp_path / "k0.onnx",
+                         [helper.make_node("MatMul", ["x", "w"], ["m"]),
+                          helper.make_node("Add", ["m", "b"], ["y"])],
+                         {"x": [3, 0]}, {"y": TensorProto.FLOAT},
+                         {"w": np.zeros((0, 4), np.float32),
+                          "b": np.arange(1, 5, dtype=np.float32)})
+    out = _run_ok(model, {"x": np.zeros((3, 0), np.float32)}, tmp_path)
+    assert "ok vs onnxruntime: y" in out
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_host_matmul_with_symbolic_reduction(tmp_path: Path, k: int) -> None:
+    """K symbolic: the zero fill runs only when K is 0 at run time."""
+    model = _float_model(tmp_path / "ks.onnx", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+                         {"x": [3, "K"], "w": ["K", 4]}, {"y": TensorProto.FLOAT}, {})
+    rng = np.random.default_rng(k)
+    feeds = {"x": rng.random((3, k), np.float32), "w": rng.random((k, 4), np.float32)}
+    assert "ok vs onnxruntime: y" in _run_ok(model, feeds, tmp_path)
