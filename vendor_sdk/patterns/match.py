@@ -89,6 +89,29 @@ def _named_input(op: str, name: str) -> int:
     return names.index(name) if name in names else -1
 
 
+def _arity(name: str, op: str, n: int, plan: _NodePlan) -> str:
+    """Why a call with ``n`` inputs does not fit the node pattern's ``in:`` list."""
+    if n < plan.required:
+        return f"{name} has {n} inputs, the pattern {len(plan.inputs)}"
+    declared = ", ".join(i for i, _ in plan.inputs)
+    # An input the pattern does not bind would be dropped by the lowering: never absorbed.
+    extra = [_input_name(op, k) for k in range(len(plan.inputs), n)]
+    return (f"{name} ({op}) has {n} inputs, the pattern declares {len(plan.inputs)} "
+            f"({declared}): {op}'s {', '.join(extra)} would be dropped, changing the result; "
+            "bind it in the node's `in:` (a tensor with `optional: true` matches with and "
+            "without it) or leave the op to a pattern that does")
+
+
+def _input_name(op: str, k: int) -> str:
+    import onnx.defs
+
+    try:
+        names = [i.name for i in onnx.defs.get_schema(op).inputs]
+    except onnx.defs.SchemaError:
+        names = []
+    return f"input {k} ({names[k]})" if k < len(names) else f"input {k}"
+
+
 def _alt_holds(view: GraphView, i: int, alt: OpAlt) -> str:
     """'' if binding i satisfies the alternative's pinned values, else why not."""
     e = view.bindings[i].value
@@ -253,8 +276,7 @@ class _Attempt:
         while args and args[-1] is None:
             args.pop()
         if not plan.required <= len(args) <= len(plan.inputs):
-            raise _Fail(f"{name} has {len(args)} inputs, the pattern {len(plan.inputs)}",
-                        len(nodes))
+            raise _Fail(_arity(name, op, len(args), plan), len(nodes))
         if len(args) == 2 and op in COMMUTATIVE:
             mark = self._mark()
             try:
