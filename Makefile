@@ -20,14 +20,16 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 	touch $(STAMP)
 
 # Re-resolve to the newest versions pyproject.toml allows, in a clean venv (nothing
-# installed by hand leaks into the lock), and rewrite the lock keeping its header.
+# installed by hand leaks into the lock), and rewrite the lock keeping its header
+# (setuptools included: torch needs it at run time; pip itself is left out).
 lock:
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	grep '^#' $(CONSTRAINTS) > $(CONSTRAINTS).new
-	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable >> $(CONSTRAINTS).new
+	$(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip==' \
+		>> $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	rm -rf $(LOCK_VENV)
 
@@ -44,13 +46,6 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 -q
-
-# Model fuzzer (tests/fuzz): N random models quantized by onnxruntime, compiled, run on
-# fsim, compared with onnxruntime; a summary table, exit 1 on any failure.
-.PHONY: fuzz
-N ?= 100
-fuzz: $(STAMP)
-	$(PY) tests/fuzz/run.py -n $(N)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -19,7 +19,7 @@ from collections import Counter
 
 import numpy as np
 
-from core.graph import Binding, Block, Call, Constant, Function, Module, Var
+from core.graph import Attrs, Binding, Block, Call, Constant, Function, Module, Var
 from core.infer import infer_expr
 from core.types import TensorType
 
@@ -61,6 +61,11 @@ def _shiftable(f: Function) -> tuple[set[str], list[Var]]:
     return quants, params
 
 
+# Per-tensor, the importer's defaults (scalar scales: the axis does not matter).
+_DQ_ATTRS = Attrs.of(axis=1, block_size=0, output_dtype="")
+_Q_ATTRS = Attrs.of(axis=1, block_size=0, output_dtype="", precision="", saturate=1)
+
+
 def _convert_params(f: Function, params: list[Var]
                     ) -> tuple[Function, dict[str, Var], set[str]]:
     """Bindings at the top that turn each uint8 param into its int8 twin (exactly)."""
@@ -71,9 +76,9 @@ def _convert_params(f: Function, params: list[Var]
     for p in params:
         real, twin = f"{p.name}_u8_real", f"{p.name}_i8"
         assert not names[real] and not names[twin], "fresh names"
-        dq = Call("DequantizeLinear", (p, one, Constant(np.array(128, np.uint8))))
+        dq = Call("DequantizeLinear", (p, one, Constant(np.array(128, np.uint8))), _DQ_ATTRS)
         rv = Var(real, infer_expr(dq))
-        q = Call("QuantizeLinear", (rv, one, Constant(np.array(0, np.int8))))
+        q = Call("QuantizeLinear", (rv, one, Constant(np.array(0, np.int8))), _Q_ATTRS)
         tv = Var(twin, infer_expr(q))
         new += [Binding(rv, dq, p.name), Binding(tv, q, p.name)]
         twins[p.name] = tv

@@ -65,8 +65,9 @@ def _ranks(model: onnx.ModelProto) -> dict[str, int]:
             if vi.type.tensor_type.HasField("shape")}
 
 
-def fold_constant_nodes(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """Evaluate every node whose inputs are all constants; returns all constants by name.
+def fold_constant_nodes(model: onnx.ModelProto) -> tuple[dict[str, np.ndarray], int]:
+    """Evaluate every node whose inputs are all constants; returns all constants by name
+    and how many nodes were evaluated.
 
     ``model.graph`` keeps only the other nodes afterwards (initializers are rebuilt by
     ``_finish``).
@@ -91,9 +92,10 @@ def fold_constant_nodes(model: onnx.ModelProto) -> dict[str, np.ndarray]:
                           if n)
             continue
         keep.append(node)
+    folded = len(g.node) - len(keep)
     del g.node[:]
     g.node.extend(keep)
-    return consts
+    return consts, folded
 
 
 def _per_channel(c: np.ndarray, rank: int | None, channels: int) -> np.ndarray | None:
@@ -234,9 +236,11 @@ def prepare_float(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, in
     out = onnx.ModelProto()
     out.CopyFrom(model)
     out = upgrade_opset(out)
-    ranks = _ranks(out)  # before folding: the model is still small when weights are generated
-    consts = fold_constant_nodes(out)
-    done["folded_constants"] = len(model.graph.node) - len(out.graph.node)
+    # Ranks only matter for per-channel Mul/Add after a BatchNormalization; taken before
+    # folding, while a model whose weights are generated is still small.
+    ranks = _ranks(out) if any(n.op_type == "BatchNormalization" for n in out.graph.node) \
+        else {}
+    consts, done["folded_constants"] = fold_constant_nodes(out)
     done["folded_affine"] = fold_affine(out, consts, ranks)
     _finish(out, consts)
     return out, done

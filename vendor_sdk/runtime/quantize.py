@@ -159,17 +159,15 @@ def load_float(model: Path) -> onnx.ModelProto:
     return proto
 
 
-def _rel_error(float_model: onnx.ModelProto, quantized: Path,
-               feed: dict[str, np.ndarray]) -> float:
+def _rel_error(float_model: Path, quantized: Path, feed: dict[str, np.ndarray]) -> float:
     """How far the quantized model is from the float one (a sanity figure for the user)."""
     import onnxruntime as ort
 
-    def run(m: onnx.ModelProto | str) -> list[np.ndarray]:
-        src = m if isinstance(m, str) else m.SerializeToString()
-        s = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
+    def run(m: Path) -> list[np.ndarray]:
+        s = ort.InferenceSession(str(m), providers=["CPUExecutionProvider"])
         return s.run(None, feed)
 
-    ref, got = run(float_model), run(str(quantized))
+    ref, got = run(float_model), run(quantized)
     scale = max(float(np.abs(r).max()) for r in ref) or 1.0
     return max(float(np.abs(g.astype(np.float64) - r).max()) for g, r in zip(got, ref,
                                                                            strict=True)) / scale
@@ -198,8 +196,8 @@ def quantize_model(model: Path, out: Path, calib: Path | None = None, random: in
         pre = Path(tmp) / "prepared.onnx"
         onnx.save(prepared, str(pre))
         _quantize_static(model, pre, out, feeds, options)
-    return Quantized(out, done["opset"], done["folded_constants"], done["folded_affine"],
-                     _rel_error(prepared, out, feeds[0]))
+        err = _rel_error(pre, out, feeds[0])
+    return Quantized(out, done["opset"], done["folded_constants"], done["folded_affine"], err)
 
 
 def _quantize_static(model: Path, pre: Path, out: Path, feeds: list[dict[str, np.ndarray]],
