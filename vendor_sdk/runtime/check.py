@@ -23,7 +23,7 @@ CHECKS = ("output", "layers", "none")
 # Tolerances of an output against onnxruntime (chosen from measurements, docs/compile.md).
 MAX_LSB = 4.0        # any element further off fails: rounding differences are 1-2 LSB
 MAX_SHARE_2LSB = 0.01  # share of elements more than 1 LSB off
-MAX_SHARE_OFF = 0.25   # share of elements off at all (a shifted zero point moves them all)
+MAX_SHARE_OFF = 0.5    # share of elements off at all (a shifted zero point moves them all)
 FLOAT_RTOL = 1e-3    # float outputs: |ours - ref| relative to the output's largest |ref|
 # Ops an output may pass through after its DequantizeLinear without changing values.
 _SAME_VALUES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity",
@@ -117,8 +117,13 @@ def check_output(name: str, ours: np.ndarray, ref: np.ndarray, kind: OutputKind)
     if a.shape != b.shape:
         return OutputCheck(name, "LSB", kind.lsb, float("inf"), float("inf"), 1.0, 1.0, None,
                            (f"shape {a.shape}, onnxruntime {b.shape}",))
-    d = np.abs(a - b)
-    bad_values = ~np.isfinite(a) & np.isfinite(b)
+    # NaN where onnxruntime has NaN (and equal infinities) agree; any other non-finite
+    # value on either side is infinitely off (a NaN difference would pass every bound).
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    bad_values = ~same & ~(np.isfinite(a) & np.isfinite(b))
+    with np.errstate(invalid="ignore"):
+        d = np.where(same | bad_values, 0.0, np.abs(a - b))
+    b = np.where(np.isfinite(b), b, 0.0)  # the scale of a float output: its finite values
     if kind.lsb and kind.quantized:
         unit, units = "LSB", d / kind.lsb
     elif kind.lsb:  # float probabilities: d p_i <= 2 p_i max|d logit|, in logit LSB
