@@ -47,6 +47,13 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 -q
 
+# Model fuzzer (tests/fuzz): N random models quantized by onnxruntime, compiled, run on
+# fsim, compared with onnxruntime; a summary table, exit 1 on any failure.
+.PHONY: fuzz
+N ?= 100
+fuzz: $(STAMP)
+	$(PY) tests/fuzz/run.py -n $(N)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
