@@ -119,7 +119,8 @@ def quantize(ins: Sequence[Buffer | None], attrs: Attrs, out: Buffer) -> Stmt:
         q = Unary("round_even", Bin("/", Load(x, tuple(i)), _param(scale, x, attrs, i)))
         if zp is not None:
             q = Bin("+", q, cast(q.dtype, _param(zp, x, attrs, i)))
-        q = smin(smax(q, const(int(info.min), q.dtype)), const(int(info.max), q.dtype))
+        # max(min, q) is ``q > min ? q : min``: NaN saturates to the minimum (onnxruntime).
+        q = smin(smax(const(int(info.min), q.dtype), q), const(int(info.max), q.dtype))
         return Store(out, tuple(i), cast(out.dtype, q))
 
     return nest("quantize", out.shape, (), body)

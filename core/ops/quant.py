@@ -112,8 +112,10 @@ def _quantize(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
         q = np.rint(x.astype(div) / _expand(scale, x, a).astype(div))  # half to even
     zero = _expand(zp, x, a).astype(np.float64) if zp is not None else 0.0
     info = np.iinfo(out)
-    # Saturate in float64 (exact for all these ranges) before the integer cast.
-    return np.clip(q.astype(np.float64) + zero, info.min, info.max).astype(out)
+    # Saturate in float64 (exact for all these ranges) before the integer cast; NaN
+    # saturates to the type's minimum, as onnxruntime's QuantizeLinear gives it.
+    q = np.clip(q.astype(np.float64) + zero, info.min, info.max)
+    return np.where(np.isnan(q), info.min, q).astype(out)
 
 
 # --- DequantizeLinear --------------------------------------------------------------------

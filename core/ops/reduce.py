@@ -120,12 +120,28 @@ def _arg_infer(args: InferArgs) -> Type:
     return TensorType("int64", shape)
 
 
+def _nan_arg(x: np.ndarray, axis: int, largest: bool, last: bool) -> np.ndarray:
+    """onnxruntime's ArgMax / ArgMin over NaN: a running extreme from the first element,
+    replaced only by a strictly greater (smaller; with ``last`` also an equal) value, so
+    a NaN never wins and a leading NaN is never replaced (index 0)."""
+    finite = np.where(np.isnan(x), -np.inf if largest else np.inf, x)
+    best = (np.max if largest else np.min)(finite, axis=axis, keepdims=True)
+    hit = x == best  # NaN equals nothing
+    if last:
+        idx = x.shape[axis] - 1 - np.argmax(np.flip(hit, axis), axis=axis)
+    else:
+        idx = np.argmax(hit, axis=axis)
+    return np.where(np.isnan(np.take(x, 0, axis=axis)), 0, idx)
+
+
 def _arg(name: str, fn: Callable[..., np.ndarray]) -> OpDef:
     def compute(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
         x = xs[0]
         assert x is not None
         axis = int(a["axis"]) % x.ndim
-        if a["select_last_index"]:
+        if x.dtype.kind == "f" and x.size and np.isnan(x).any():
+            idx = _nan_arg(x, axis, fn is np.argmax, bool(a["select_last_index"]))
+        elif a["select_last_index"]:
             # numpy picks the first extreme; on the reversed axis the first is the last.
             idx = x.shape[axis] - 1 - fn(np.flip(x, axis), axis=axis)
         else:

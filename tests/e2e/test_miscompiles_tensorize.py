@@ -118,3 +118,65 @@ def test_host_matmul_with_symbolic_reduction(tmp_path: Path, k: int) -> None:
     rng = np.random.default_rng(k)
     feeds = {"x": rng.random((3, k), np.float32), "w": rng.random((k, 4), np.float32)}
     assert "ok vs onnxruntime: y" in _run_ok(model, feeds, tmp_path)
+
+
+def _nan_input(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.random(shape, np.float32)
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, flat.size // 6, replace=False)] = np.nan
+    flat[:3] = [np.nan, np.inf, -np.inf]
+    return x
+
+
+def test_nan_input_of_a_quantized_model_saturates_like_onnxruntime(tmp_path: Path) -> None:
+    """onnxruntime's QuantizeLinear turns NaN into the type's minimum (-128); ours cast
+    the NaN left by the clamp (0 on x86), so every NaN pixel entered the NPU as the wrong
+    value."""
+    from vendor_sdk.runtime.examples import conv_model
+
+    model = quantize(conv_model(tmp_path / "c.onnx", 8, 10, 16, 3, 1), tmp_path / "c.int8.onnx")
+    out = _run_ok(model, {"x": _nan_input((1, 8, 10, 10), 0)}, tmp_path)
+    assert "offloaded: 1/1" in out
+
+
+def test_nan_through_host_ops_as_onnxruntime(tmp_path: Path) -> None:
+    """NaN propagates through Relu, Clip, Max, Min and Softmax, saturates to the minimum in
+    QuantizeLinear, and never wins an ArgMax / ArgMin unless it comes first."""
+    f, i8, u8, i64 = TensorProto.FLOAT, TensorProto.INT8, TensorProto.UINT8, TensorProto.INT64
+    outs = {"relu": f, "clip": f, "max": f, "min": f, "soft": f, "q": i8, "qu": u8,
+            "amax": i64, "amin": i64, "amaxl": i64}
+    nodes = [helper.make_node("Relu", ["x"], ["relu"]),
+             helper.make_node("Clip", ["x", "lo", "hi"], ["clip"]),
+             helper.make_node("Max", ["x", "c"], ["max"]),
+             helper.make_node("Min", ["x", "c"], ["min"]),
+             helper.make_node("Softmax", ["x"], ["soft"]),
+             helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             helper.make_node("QuantizeLinear", ["x", "s", "zu"], ["qu"]),
+             helper.make_node("ArgMax", ["x"], ["amax"], axis=1),
+             helper.make_node("ArgMin", ["x"], ["amin"], axis=1),
+             helper.make_node("ArgMax", ["x"], ["amaxl"], axis=1, select_last_index=1)]
+    inits = {"lo": np.array(0.1, np.float32), "hi": np.array(0.6, np.float32),
+             "c": np.array(0.3, np.float32), "s": np.array(0.01, np.float32),
+             "z": np.array(-5, np.int8), "zu": np.array(200, np.uint8)}
+    model = _float_model(tmp_path / "nan.onnx", nodes, {"x": [6, 16]}, outs, inits)
+    x = _nan_input((6, 16), 1)
+    x[1, 0] = 0.75  # a row led by a number, with NaN later, and a repeated maximum
+    x[1, 5] = 0.75
+    out = _run_ok(model, {"x": x}, tmp_path)
+    assert all(f"ok vs onnxruntime: {k}" in out for k in outs), out
+
+
+def test_nan_disagreement_is_a_failure(tmp_path: Path) -> None:
+    """ReduceMax over NaN is not one function in onnxruntime (its vectorised loop keeps or
+    drops a NaN by position); ours propagates it as numpy does. The difference must
+    fail the run: a NaN difference passed every tolerance and the run printed ok."""
+    model = _float_model(tmp_path / "rmax.onnx",
+                         [helper.make_node("ReduceMax", ["x"], ["y"], axes=[1], keepdims=0)],
+                         {"x": [8, 16]}, {"y": TensorProto.FLOAT}, {})
+    x = np.random.default_rng(2).random((8, 16), np.float32)
+    x[:, 15] = np.nan  # a last-lane NaN: onnxruntime keeps the maximum of the numbers
+    np.savez(tmp_path / "feeds.npz", x=x)
+    res = CliRunner().invoke(app, ["run", str(model), "--inputs", str(tmp_path / "feeds.npz")])
+    assert res.exit_code == 1, res.output
+    assert "FAIL vs onnxruntime: y" in res.output

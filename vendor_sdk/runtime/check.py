@@ -123,13 +123,13 @@ def check_output(name: str, ours: np.ndarray, ref: np.ndarray, kind: OutputKind)
     bad_values = ~same & ~(np.isfinite(a) & np.isfinite(b))
     with np.errstate(invalid="ignore"):
         d = np.where(same | bad_values, 0.0, np.abs(a - b))
-    b = np.where(np.isfinite(b), b, 0.0)  # the scale of a float output: its finite values
+    af, bf = (np.where(np.isfinite(x), np.abs(x), 0.0) for x in (a, b))  # scales: finite
     if kind.lsb and kind.quantized:
         unit, units = "LSB", d / kind.lsb
     elif kind.lsb:  # float probabilities: d p_i <= 2 p_i max|d logit|, in logit LSB
-        unit, units = "logit LSB", d / (2 * kind.lsb * np.maximum(np.abs(a), np.abs(b)) + 1e-12)
+        unit, units = "logit LSB", d / (2 * kind.lsb * np.maximum(af, bf) + 1e-12)
     else:
-        unit, units = "rel", d / max(float(np.abs(b).max(initial=0.0)), 1e-30)
+        unit, units = "rel", d / max(float(bf.max(initial=0.0)), 1e-30)
     units = np.where(bad_values, np.inf, units)
     tol = 1 + 1e-3  # float noise of the scale multiply
     n = max(units.size, 1)
