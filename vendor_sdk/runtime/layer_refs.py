@@ -51,6 +51,10 @@ def gemm_reference(layer: Layer, x: np.ndarray) -> np.ndarray:
         acc = np.rint(x.astype(_exact(k)) @ w[:k].astype(_exact(k))).astype(np.int64)
         y = requantize(acc + layer.bias, mult, shift, layer)
         return y[..., :int(layer.out_shape[-1])]
+    if "co_s" in layer.conv or x.ndim == 3:  # grouped (per super-group) or 1-D conv
+        from vendor_sdk.codegen.layers import reference
+
+        return reference(layer, x)
     kh, kw = layer.conv["kernel"]
     n, cin = x.shape[:2]
     cip = w.shape[0] // (kh * kw)
