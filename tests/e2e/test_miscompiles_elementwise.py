@@ -5,7 +5,9 @@ by onnxruntime: each ran on the NPU with exit 0 and wrong results before its fix
   ``branch + shortcut``) scaled each operand with the other's parameters;
 - ``Conv/Add -> Q -> DQ -> Relu -> Q`` (onnxruntime with symmetric activations) stopped at
   the first QuantizeLinear and kept the negative values;
-- Clip (ReLU6, Hardtanh) was lowered as a Relu, or not offloaded at all.
+- Clip (ReLU6, Hardtanh) was lowered as a Relu, or not offloaded at all;
+- a pattern's ``lower: {tensorize: [...]}`` list was a preference: a Conv listing only an
+  ALU op still ran on the GEMM intrinsic.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from onnxruntime.quantization import (
 )
 from typer.testing import CliRunner
 
+import reference_npu
 from vendor_sdk.cli import app
 
 SHAPE = [1, 8, 8, 8]
@@ -69,14 +72,15 @@ def _quantize(src: Path, per_channel: bool = True, **extra: object) -> Path:
     return out
 
 
-def _run(model: Path) -> tuple[int, int]:
+def _run(model: Path, target: str = "reference_npu") -> tuple[int, int]:
     """`vendor-sdk run` on fsim (its default check: every NPU layer bit for bit against its
     integer reference, outputs against onnxruntime); asserts the outputs are within 1 LSB of
     onnxruntime on >= 99.9% of the elements and never further; returns (offloaded, total)
     compute ops."""
-    res = CliRunner().invoke(app, ["run", str(model), "--target", "reference_npu"],
+    res = CliRunner().invoke(app, ["run", str(model), "--target", target],
                              env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
+    _run.output = res.output  # type: ignore[attr-defined]
     m = re.search(r"y: max (\S+) LSB, ([\d.]+)% of elements off, ([\d.]+)% by more than 1 LSB",
                   res.output)
     assert m, res.output
@@ -90,15 +94,18 @@ def _ops(model: Path) -> list[str]:
     return [n.op_type for n in onnx.load(str(model)).graph.node]
 
 
-@pytest.mark.parametrize("order", [("short", "branch"), ("branch", "short")])
-def test_residual_add_in_either_operand_order(tmp_path: Path, order: tuple[str, str]) -> None:
-    """Two branches of very different scales; the Add reads them in either order."""
+def _residual(path: Path, order: tuple[str, str]) -> Path:
+    """Two conv branches of very different scales, added in ``order``."""
     rng = np.random.default_rng(1)
     branch, wb = _conv("branch", "x", 8, 3, 4.0, 0.5, rng)
     short, ws = _conv("short", "x", 8, 1, 0.3, -0.1, rng)
     add = helper.make_node("Add", list(order), ["y"], name="add")
-    q = _quantize(_model(tmp_path / "res.onnx", [branch, short, add], wb + ws))
-    assert _run(q) == (3, 3)  # both convs and the Add on the NPU
+    return _quantize(_model(path, [branch, short, add], wb + ws))
+
+
+@pytest.mark.parametrize("order", [("short", "branch"), ("branch", "short")])
+def test_residual_add_in_either_operand_order(tmp_path: Path, order: tuple[str, str]) -> None:
+    assert _run(_residual(tmp_path / "res.onnx", order)) == (3, 3)  # convs and Add on the NPU
 
 
 @pytest.mark.parametrize("core", ["conv", "add"])
@@ -156,3 +163,35 @@ def test_clip_is_the_requantization_clamp(tmp_path: Path, lo: float, hi: float, 
                   ActivationSymmetric=symmetric, QDQKeepRemovableActivations=True)
     assert "Clip" in _ops(q)
     assert _run(q) == (2, 2)
+
+
+def _relisted(tmp_path: Path, pattern: str, lower: str) -> Path:
+    """The reference NPU with one pattern's ``lower`` list replaced (RTL, templates shared)."""
+    src = Path(reference_npu.__file__).parent
+    dst = tmp_path / "npu"
+    dst.mkdir()
+    for d in ("templates", "rtl"):
+        (dst / d).symlink_to(src / d)
+    text = (src / "target.yaml").read_text()
+    text, n = re.subn(rf"(\n  {pattern}:\n(?:    .*\n|      .*\n)*?)    lower: [^\n]*",
+                      rf"\1    lower: {{tensorize: [{lower}]}}", text, count=1)
+    assert n == 1, pattern
+    (dst / "target.yaml").write_text(text)
+    return dst / "target.yaml"
+
+
+@pytest.mark.parametrize(("pattern", "lower", "offloaded", "why"), [
+    ("conv2d_bias_relu", "alu_add, requant_i32_i8_pc", 1, "no intrinsic tensorizes it"),
+    ("conv2d_bias_relu", "alu_add", 1, "no per-channel requantization intrinsic among "
+     "['alu_add']"),
+    ("add", "alu_add_imm, alu_add, requant_i32_i8", 2, "no intrinsic computes D = D * S"),
+])
+def test_a_tensorize_list_is_every_intrinsic_a_layer_may_use(
+        tmp_path: Path, pattern: str, lower: str, offloaded: int, why: str) -> None:
+    """A list that cannot lower a layer sends it to the host with the reason (and the
+    results stay right) instead of lowering it onto intrinsics the list does not name."""
+    target = _relisted(tmp_path, pattern, lower)
+    assert _run(_residual(tmp_path / "res.onnx", ("branch", "short")), str(target)) == \
+        (offloaded, 3)
+    out = " ".join(_run.output.split())  # type: ignore[attr-defined]
+    assert "host fallback" in out and why in out, out

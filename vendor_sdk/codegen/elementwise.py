@@ -214,8 +214,15 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
     rows, cb = _flat(layer.in_shape, dim)
     total = binop("*", rows, Const(cb))
     tile = max(cb, cap // cb * cb)  # whole pixels per tile: the bias rows repeat
-    add, mul = find_alu(target, "+", False, pref), find_alu(target, "*", False, pref)
-    addi = find_alu(target, "+", True, pref)
+    roles = {"+imm": ("+", True), "*": ("*", False), "+": ("+", False)}
+    used: dict[str, str] = {}  # looked up when needed: a list may hold only what is used
+
+    def alu(role: str, views: Mapping[str, Buffer], imm: Mapping[str, int] | None = None
+            ) -> None:
+        if role not in used:
+            used[role] = find_alu(target, *roles[role], pref)
+        lay.alu(used[role], views, tile, imm)
+
     a = Buffer("A", "int8", (total, Const(dim)))
     y = Buffer("Y", "int32", (total, Const(dim)))
     mr = Buffer("Mr", "int32", (Const(2), Const(dim)))
@@ -236,25 +243,28 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
         em.emit(_copy(f"{nm}_load", loops, buf, (e, ln),
                       select(inb, Load(src, (r, ln)), const(0, "int8"))))
         if zp:
-            lay.alu(addi, {"D": buf}, tile, {"imm": -zp})
+            alu("+imm", {"D": buf}, {"imm": -zp})
         if m != 1:
             em.emit(_copy(f"{nm}_scale", loops, rm, (e, ln), Load(mr, (Const(m_row), ln))))
-            lay.alu(mul, {"D": buf, "S": rm}, tile)
+            alu("*", {"D": buf, "S": rm})
+
+    def names() -> str:
+        return ", ".join(used[k] for k in roles if k in used) or "no ALU op"
 
     scaled(ra, a, za, 0, ma, "A")
     if layer.op in ACTIVATIONS:
         em.emit(_copy("Y_store", loops, y, (r, ln), Load(ra, (e, ln)), inb))
         lay.end()
-        return f"{addi}; requantized per tensor, clamped to [{layer.lo}, {layer.hi}]"
+        return f"{names()}; requantized per tensor, clamped to [{layer.lo}, {layer.hi}]"
     if layer.b_const is not None:
         bc = Buffer("Bc", "int32", (Const(cb), Const(dim)))
         em.emit(_copy("B_load", loops, rb, (e, ln), Load(bc, (binop("%", r, Const(cb)), ln))))
     else:
         scaled(rb, Buffer("B", "int8", (total, Const(dim))), zb, 1, mb, "B")
-    lay.alu(add, {"D": ra, "S": rb}, tile)
+    alu("+", {"D": ra, "S": rb})
     em.emit(_copy("Y_store", loops, y, (r, ln), Load(ra, (e, ln)), inb))
     lay.end()
-    return f"{addi}, {mul}, {add}; Ma={ma}, Mb={mb}; requantized per tensor"
+    return f"{names()}; Ma={ma}, Mb={mb}; requantized per tensor"
 
 
 def _maxpool(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,

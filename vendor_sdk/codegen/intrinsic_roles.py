@@ -9,6 +9,8 @@ tell the code generator which descriptor param gets which value.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vendor_sdk.codegen.cexpr import CodegenError
@@ -28,6 +30,33 @@ class RequantForm:
     mode: str
     per_channel: bool
     descriptor: tuple[str, ...]  # descriptor params in declaration order
+
+
+_RESTRICTED: dict[tuple[int, tuple[str, ...]], tuple[object, object]] = {}
+
+
+def restrict(target: object, names: Sequence[str]) -> object:
+    """The target as a pattern's ``lower: {tensorize: [...]}`` list sees it: only the listed
+    intrinsics. Whatever picks an intrinsic (the tensorizer, the requantization and ALU
+    roles below, the bias-fill move) then chooses among those alone, so a list that cannot
+    lower a composite is a CodegenError (its nodes go back to the host with the reason),
+    never a silent substitution. One view per (target, list): the tensorizer memoizes per
+    target object."""
+    key = (id(target), tuple(names))
+    hit = _RESTRICTED.get(key)
+    if hit is not None and hit[0] is target:
+        return hit[1]
+    sems = target.semantics  # type: ignore[attr-defined]
+    unknown = [n for n in names if n not in sems]
+    if unknown:
+        raise CodegenError(f"lower: tensorize lists {unknown}, which target "
+                           f"{getattr(target, 'name', '?')} does not define")
+    view = dataclasses.replace(target, semantics={n: s for n, s in sems.items()  # type: ignore[type-var]
+                                                  if n in names})
+    if len(_RESTRICTED) >= 64:
+        _RESTRICTED.clear()
+    _RESTRICTED[key] = (target, view)
+    return view
 
 
 def _operand(e: object) -> str | None:
@@ -72,7 +101,7 @@ def requant_form(name: str, sem: object) -> RequantForm | None:
 def find_requant(target: object, candidates: list[str] | None = None,
                  per_channel: bool = True) -> RequantForm:
     sems = target.semantics  # type: ignore[attr-defined]
-    names = [*(candidates or []), *sorted(sems)]  # the pattern's own list first
+    names = list(dict.fromkeys([*(candidates or []), *sorted(sems)]))  # the pattern's first
     for n in names:
         if n in sems and (f := requant_form(n, sems[n])) and f.per_channel == per_channel:
             return f

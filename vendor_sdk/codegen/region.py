@@ -27,7 +27,7 @@ from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Store
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elementwise_code
 from vendor_sdk.codegen.im2col import InputMapping, Patches, choose_input
-from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant
+from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant, restrict
 from vendor_sdk.codegen.layers import GEMM_OPS, Layer, analyze, nhwc_shape, program
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
@@ -277,6 +277,8 @@ def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch
     """Lower one composite: append its LayerCode, return the C call of it. ``host_input``:
     its first input is a region input nothing else in the region reads, whose layout the
     host is free to choose."""
+    if cands is not None:  # `lower: {tensorize: [...]}`: only those intrinsics, nothing else
+        target = restrict(target, cands)
     if any(c.op in GEMM_OPS for c in _calls(comp)):
         layer = analyze(comp, dim)
         form = find_requant(target, cands)
