@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from core.executor import Executor
 from core.graph import Block, Function, Var
 from vendor_sdk.runtime.layer_check import (
     LayerResult,
+    Recording,
     compare_host,
     compare_npu,
     host_reference,
@@ -50,7 +50,15 @@ def load(npz: Path) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
     if not isinstance(z, np.lib.npyio.NpzFile) or "meta" not in z.files:
         raise RunError(f"{npz}: not written by `vendor-sdk run --check layers` (no 'meta')")
     with z:
-        meta = json.loads(str(z["meta"]))
+        try:
+            meta = json.loads(str(z["meta"]))
+            need = ("model", "target", "kind") + (
+                ("var", "args") if meta["kind"] == "host" else ("region", "layer"))
+            missing = [k for k in need if k not in meta]
+        except (ValueError, KeyError, TypeError) as e:
+            raise RunError(f"{npz}: its 'meta' is not a check record ({e})") from None
+        if missing:
+            raise RunError(f"{npz}: its 'meta' lacks {missing}")
         parts: dict[str, dict[int, np.ndarray]] = {}
         for k in z.files:
             base, _, i = k.rpartition("_")
@@ -108,9 +116,15 @@ def _host(c: Any, meta: dict[str, Any], arrays: dict[str, list[np.ndarray]],
     if [a.name for a in args] != meta["args"]:
         raise RunError(f"{meta['var']}: its arguments are {[a.name for a in args]} today, "
                        f"{meta['args']} in the saved run")
-    one = Function("replay", tuple(args), (Block((b,)),), (b.var,))
-    got = Executor(hm.with_function(one), host="llvm").run(arrays["in"], "replay")[0]
+    # The one binding as the entry of a module with the host program's tensor programs;
+    # the recording executor keeps its value (a tuple too).
+    one = Function(hm.entry, tuple(args), (Block((b,)),), ())
+    kept: dict[str, Any] = {}
+    Recording(hm.with_function(one), {}, kept).run(arrays["in"])
+    got, element = kept[b.var.name], meta.get("element", 0)
     values = dict(zip(meta["args"], arrays["in"], strict=True))
     want = host_reference(c.module, meta["var"], values)
+    if isinstance(got, tuple):
+        got, want = got[element], want[element]
     res = compare_host(meta["var"], str(meta.get("op", "")), b.source, want, got)
     return Replay(res, True, meta.get("result", ""))
