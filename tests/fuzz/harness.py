@@ -141,9 +141,10 @@ def verdict(r: RunResult, lsbs: list[float | None],
     """(class, detail) of a run under `--check layers`, then the fuzzer's stricter rule.
 
     A diverging layer is classed by where it runs, its op and pattern (the same bug in
-    different models groups together). An output that fails only against onnxruntime's
+    different models groups together). An output that is off only against onnxruntime's
     fused QLinear kernels (a table softmax, say, rounds differently from the model's
-    DequantizeLinear -> op -> QuantizeLinear) but agrees with unfused onnxruntime is ok."""
+    DequantizeLinear -> op -> QuantizeLinear) but agrees with unfused onnxruntime is right;
+    if `run --check` fails it anyway, that is a false alarm of the check (its own class)."""
     layers = r.check.layers
     first = getattr(layers, "first_divergence", None)
     if first is not None:
@@ -152,7 +153,12 @@ def verdict(r: RunResult, lsbs: list[float | None],
     ours_off = _off(r.outputs, r.reference, lsbs)
     if not r.check.ok or ours_off:
         if not _off(r.outputs, unfused(), lsbs):
-            return "ok", "matches unfused onnxruntime"
+            if r.check.ok:
+                return "ok", "matches unfused onnxruntime"
+            # Right by the model's semantics, yet `run` exits 1: its reference is the
+            # optimized session, whose fused kernels round differently.
+            return "check false alarm: fused onnxruntime kernels", \
+                "; ".join(r.check.failures())[:300]
         if not r.check.ok:
             return "output check", "; ".join(r.check.failures())[:300]
         return _mismatch_class(ours_off), ours_off
