@@ -192,3 +192,39 @@ def test_resize_host_code_matches_onnxruntime(mode: str, coord: str, nearest: st
         np.testing.assert_array_equal(run(lowered, [x], host=host)[0], ref)
     # onnxruntime picks the same elements; linear weights its neighbours in one sum.
     _agree(m, {"x": x}, atol=0.0 if mode == "nearest" else 1e-6)
+
+
+def test_resize_forms_of_older_opsets() -> None:
+    """torch's opset-11 export (a constant roi, an empty scales constant and sizes computed
+    from the input's shape) and Resize-10 (asymmetric, nearest taking the floor)."""
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    i64 = np.int64
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Slice", ["s", "zero", "two"], ["nc"]),
+             helper.make_node("Cast", ["hw"], ["hw64"], to=TensorProto.INT64),
+             helper.make_node("Concat", ["nc", "hw64"], ["size"], axis=0),
+             helper.make_node("Resize", ["x", "roi", "empty", "size"], ["y"], mode="linear",
+                              coordinate_transformation_mode="half_pixel")]
+    inits = {"zero": np.array([0], i64), "two": np.array([2], i64),
+             "hw": np.array([7, 9], np.int32), "roi": np.zeros(0, np.float32),
+             "empty": np.zeros(0, np.float32)}
+    vi = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 5])
+    m = _graph(nodes, [vi], inits, 11)
+    assert str(from_onnx(m).main.outputs[0].type) == "float32[N, 3, 7, 9]"
+    _agree(m, {"x": x}, atol=1e-6)
+    for mode in ("nearest", "linear"):
+        node = helper.make_node("Resize", ["x", "scales"], ["y"], mode=mode)
+        m = _graph([node], [vi], {"scales": np.array([1, 1, 2, 1.5], np.float32)}, 10)
+        _agree(m, {"x": x}, atol=1e-6)
+
+
+def test_resize_modes_it_does_not_support_are_named() -> None:
+    vi = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])
+    scales = {"scales": np.array([1, 1, 2, 2], np.float32), "roi": np.zeros(0, np.float32)}
+    for attrs, why in (({"mode": "cubic"}, "mode 'cubic' is not supported"),
+                       ({"mode": "linear", "antialias": 1}, "antialias=1 is not supported"),
+                       ({"coordinate_transformation_mode": "tf_crop_and_resize"},
+                        "'tf_crop_and_resize' is not supported")):
+        node = helper.make_node("Resize", ["x", "roi", "scales"], ["y"], name="up", **attrs)
+        with pytest.raises(FrontendError, match=rf"node 'up' \(Resize.*{why}"):
+            from_onnx(_graph([node], [vi], scales, 19))
