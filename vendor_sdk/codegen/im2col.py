@@ -116,6 +116,8 @@ def choose_input(layer: Layer, target: object, dim: int, batch: Expr,
     when they save reduction steps and the cost model rates them cheaper."""
     if "group" in layer.conv:  # patches hold every channel of a tap: not a group's rows
         return InputMapping(layer, None, None, "input channel-last: grouped conv")
+    if len(layer.in_shape) != 4:
+        return InputMapping(layer, None, None, "input channel-last: 1-D conv")
     p = patches_of(layer, dim)
     direct, packed = reduction_steps(layer, p, dim)
     if packed >= direct:

@@ -250,6 +250,11 @@ def _window_1d(attrs: object, k: int, where: str) -> dict:
             "ceil_mode": win.ceil_mode}
 
 
+def conv_shape(shape: tuple) -> tuple:
+    """A conv's NCHW shape; a 1-D conv's NCL is NC1L (its NPU layout: N, 1, L, C)."""
+    return shape if len(shape) == 4 else (shape[0], shape[1], 1, shape[2])
+
+
 def nhwc_shape(shape: tuple, dim: int) -> tuple:
     """Logical NCHW / [M, K] shape -> the on-NPU channel-last padded shape."""
     if len(shape) == 4:
@@ -276,8 +281,8 @@ def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
         stmt = nest("dense", ybuf.shape, (Const(kdim),), body,
                     lambda i: Store(ybuf, tuple(i), Load(bbuf, (i[1],))))
         return check(PrimFunc(c_safe(layer.name), (xbuf, wbuf, bbuf, ybuf), stmt))
-    _, h, w, cip = nhwc_shape(layer.in_shape, dim)
-    _, _, oh, ow = layer.out_shape
+    _, h, w, cip = nhwc_shape(conv_shape(layer.in_shape), dim)
+    _, _, oh, ow = conv_shape(layer.out_shape)
     kh, kw = layer.conv["kernel"]
     sh, sw = layer.conv["strides"]
     dh, dw = layer.conv["dilations"]

@@ -28,7 +28,14 @@ from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elementwise_code
 from vendor_sdk.codegen.im2col import InputMapping, Patches, choose_input
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant, restrict
-from vendor_sdk.codegen.layers import GEMM_OPS, Layer, analyze, nhwc_shape, program
+from vendor_sdk.codegen.layers import (
+    GEMM_OPS,
+    Layer,
+    analyze,
+    conv_shape,
+    nhwc_shape,
+    program,
+)
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
@@ -323,16 +330,44 @@ def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch
     return call
 
 
+def _is_conv1d(comp: Function) -> bool:
+    return any(c.op == "Conv" and isinstance(c.args[0], Var)
+               and len(c.args[0].type.shape) == 3 for c in _calls(comp))  # type: ignore[union-attr]
+
+
+def _conv1d_values(module: Module, region: Function) -> frozenset[str]:
+    """Values a 1-D conv of the region reads or writes: [N, C, L] in the graph, stored
+    channel-last as [N, 1, L, C] (padded) on the NPU, like a 2-D conv's NHWC."""
+    out: set[str] = set()
+    for blk in region.blocks:
+        for b in blk.bindings:
+            if isinstance(b.value, CallFunc) and _is_conv1d(module[b.value.func]):
+                out |= {a.name for a in b.value.args if isinstance(a, Var)} | {b.var.name}
+    return frozenset(out)
+
+
+def _check_conv1d_layout(comp: Function, values: list[Var], nlc: frozenset[str]) -> None:
+    """Only 1-D convs read and write the [N, L, C] layout; another layer on such a value
+    would take its last axis (L) for channels."""
+    shared = [v.name for v in values if v.name in nlc]
+    if shared and not _is_conv1d(comp):
+        raise CodegenError(f"{', '.join(shared)}: a 1-D conv's activation, stored (N, L, C) "
+                           "on the NPU; this layer reads rows of the last graph axis")
+
+
 def region_code(module: Module, region: Function, target: object,
                 hints: Mapping[str, int]) -> RegionCode:
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
     consts = _Consts()
     slots: dict[str, Slot] = {}
 
+    nlc = _conv1d_values(module, region)
+
     def slot(v: Var) -> Slot:
         if v.name not in slots:
             shape = tuple(v.type.shape)  # type: ignore[union-attr]
-            slots[v.name] = Slot(v.name, shape, nhwc_shape(shape, dim))
+            npu = nhwc_shape(conv_shape(shape) if v.name in nlc else shape, dim)
+            slots[v.name] = Slot(v.name, shape, npu)
         return slots[v.name]
 
     for p in region.params:
@@ -370,6 +405,7 @@ def region_code(module: Module, region: Function, target: object,
                 return f"addr[{1 + list(slots).index(name)}]"
 
             try:
+                _check_conv1d_layout(comp, [*args, b.var], nlc)
                 call = _composite(comp, fn, cands, dim, batch, batch_dim, names, size_args,
                                   xs, yi, b.var.name, target, consts, slots, codes, at,
                                   bool(args) and args[0].name in own_inputs)

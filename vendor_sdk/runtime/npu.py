@@ -72,6 +72,8 @@ def to_npu(x: np.ndarray, slot: Slot) -> np.ndarray:
     if slot.layout is not None:
         return np.ascontiguousarray(slot.layout.gather(x))
     y = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+    if x.ndim == 3 and len(slot.npu_shape) == 4:  # a 1-D conv's NCL as N, 1, L, C
+        y = x.transpose(0, 2, 1)[:, None]
     c = slot.npu_shape[-1]
     if y.shape[-1] != c:
         pad = [(0, 0)] * (y.ndim - 1) + [(0, c - y.shape[-1])]
@@ -80,6 +82,8 @@ def to_npu(x: np.ndarray, slot: Slot) -> np.ndarray:
 
 
 def from_npu(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if y.ndim == 4 and len(shape) == 3:  # a 1-D conv's N, 1, L, C back to NCL
+        return np.ascontiguousarray(y[:, 0, :, :shape[1]].transpose(0, 2, 1))
     c = shape[1] if len(shape) == 4 else shape[-1]
     y = y[..., :c]
     return np.ascontiguousarray(y.transpose(0, 3, 1, 2) if len(shape) == 4 else y)
