@@ -34,7 +34,7 @@ from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
 from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to, window_dict
 from vendor_sdk.codegen.nest import NestEmitter, Requant
-from vendor_sdk.codegen.requant import FixedPoint, fixed_point
+from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_add_multipliers
 from vendor_sdk.target.templates import OperandView
 
 SCALE_BITS = 14
@@ -109,8 +109,11 @@ def analyze_elementwise(f: Function, dim: int) -> EltLayer:
     if not isinstance(a, Var) or len(aq.scale) != 1 or len(bq.scale) != 1:
         raise CodegenError(f"{f.name}: Add needs per-tensor scales and a variable input")
     sa, sb = float(aq.scale[0]), float(bq.scale[0])
+    # onnxruntime's own QLinearAdd integers when they apply (exact, codegen.requant)
+    ort = ort_add_multipliers(sa, sb, sy)
     sc = max(sa, sb) / (1 << SCALE_BITS)
-    ma, mb = round(sa / sc), round(sb / sc)
+    ma, mb = (ort.ma, ort.mb) if ort else (round(sa / sc), round(sb / sc))
+    add_requant = ort.requant if ort else fixed_point(sc / sy)
     za, zb = int(aq.zero_point[0]), int(bq.zero_point[0])
     shape = tuple(a.type.shape)  # type: ignore[union-attr]
     folded = None
@@ -131,7 +134,7 @@ def analyze_elementwise(f: Function, dim: int) -> EltLayer:
             raise CodegenError(f"{f.name}: Add with broadcasting between two variables")
         inputs = (a.name, b.name)
     return EltLayer(**common, in_shape=shape, inputs=inputs, a=aq, b_const=folded,
-                    mults=(ma, mb), zps=(za, zb), requant=(fixed_point(sc / sy),))
+                    mults=(ma, mb), zps=(za, zb), requant=(add_requant,))
 
 
 def _flat(shape: tuple, dim: int) -> tuple[Expr, int]:

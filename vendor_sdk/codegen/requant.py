@@ -77,3 +77,43 @@ def requant_reference(acc: np.ndarray, fps: list[FixedPoint], zp: int, lo: int,
         out[..., c] = fp.apply(moved[..., c])
     y = np.clip(np.clip(out + zp, lo, hi), -128, 127)
     return np.moveaxis(y, -1, axis).astype(np.int8)
+
+
+# onnxruntime's QLinearAdd (what DQ -> Add -> Q fuses to at its default optimization
+# level) computes in integers on x86 (MLAS qladd.cpp): the float32 ratios
+# ``ra = f32(sa) / f32(sy)``, ``rb = f32(sb) / f32(sy)``, ``shift = 21 - exponent(max(ra,
+# rb))`` (so the larger multiplier has 22 bits), ``Ma = rint_half_even(ra * 2**shift)``,
+# ``Mb`` alike, then ``zy + round_half_away((a - za) Ma + (b - zb) Mb, shift)``. Using the
+# same integers reproduces it exactly except on a negative exact tie (the NPU rounds half
+# up), which needs ``acc = -2**(shift-1) (mod 2**shift)``: rare, see docs/compile.md.
+ORT_ADD_SHIFTS = (13, 31)
+
+
+@dataclass(frozen=True, slots=True)
+class AddMultipliers:
+    ma: int
+    mb: int
+    shift: int
+
+    @property
+    def requant(self) -> FixedPoint:
+        """``round_half_up(acc * 2**-shift)`` as a (mult, shift) in the usual range."""
+        return FixedPoint(1 << 30, self.shift + 30)
+
+
+def ort_add_multipliers(sa: float, sb: float, sy: float) -> AddMultipliers | None:
+    """onnxruntime's QLinearAdd integers for ``y = (sa (a - za) + sb (b - zb)) / sy``;
+    None when its ratios leave the range its kernel handles (``shift`` in [13, 31])."""
+    f32 = np.float32
+    ra, rb = f32(sa) / f32(sy), f32(sb) / f32(sy)  # float32 division, as onnxruntime's
+    big = max(ra, rb)
+    if not (np.isfinite(big) and big > 0):
+        return None
+    exponent = int(np.frexp(big)[1]) - 1    # the float's unbiased exponent: big in [2^e, 2^e+1)
+    shift = 21 - exponent
+    if not ORT_ADD_SHIFTS[0] <= shift <= ORT_ADD_SHIFTS[1]:
+        return None
+    scale = f32(2.0 ** shift)
+    # ra * 2**shift is exact in float32; lrintf rounds half to even like np.rint
+    ma, mb = (int(np.rint(f32(r) * scale)) for r in (ra, rb))
+    return AddMultipliers(ma, mb, shift)

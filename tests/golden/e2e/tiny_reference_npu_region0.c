@@ -77,7 +77,7 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
     vsdk_flush(rt);
 }
 
-/* reference_npu_region0_1_add: Add from ONNX node 'y_QuantizeLinear_Input', pattern add: alu_add_imm, alu_mul, alu_add; Ma=16384, Mb=1841; requantized per tensor */
+/* reference_npu_region0_1_add: Add from ONNX node 'y_QuantizeLinear_Input', pattern add: alu_add_imm, alu_mul, alu_add; Ma=2157168, Mb=242388; requantized per tensor */
 static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uint32_t X1, uint32_t Y, uint32_t c) {
     (void)X1;
     (void)c;
