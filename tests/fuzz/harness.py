@@ -199,3 +199,20 @@ def unfused_outputs(path: Path, inputs: dict[str, np.ndarray]) -> list[np.ndarra
 
 def run_seed(seed: int) -> Outcome:
     return run_case(random_spec(seed), options_for(seed), seed)
+
+
+def explain(spec: Spec, options: str) -> str:
+    """Where a mismatch starts (tests/fuzz/layercheck.py), as a class suffix: a 1-LSB
+    rounding flip that later layers amplify groups apart from a layer that is really off."""
+    from layercheck import first_difference
+
+    with tempfile.TemporaryDirectory() as tmp:
+        q = quantize(spec, options, Path(tmp) / "m.int8.onnx")
+        batch = spec.batch if isinstance(spec.batch, int) else RUN_BATCH
+        d = first_difference(q, feeds(spec, batch, 7), SIZE_HINT)
+    if d is None:
+        return "no activation differs from unfused onnxruntime"
+    where = f"{'NPU' if d.on_npu else 'host'} {d.op}"
+    if d.max_lsb <= 1.0 + 1e-3:
+        return f"starts as 1-LSB flips at {where}"
+    return f"starts {d.max_lsb:.0f} LSB off at {where}"

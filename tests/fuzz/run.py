@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Outcome, options_for, run_seed
+from harness import Outcome, explain, options_for, run_seed
 from minimise import minimise
 from modelgen import random_spec
 
@@ -49,12 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of seeds")
     ap.add_argument("--start", type=int, default=0, help="first seed")
+    ap.add_argument("--no-explain", action="store_true",
+                    help="do not locate where each mismatch starts (a compile per activation)")
     ap.add_argument("--minimise", action="store_true",
                     help="shrink the first seed of each failure class")
     a = ap.parse_args(argv)
     outs = []
     for seed in range(a.start, a.start + a.n):
         o = run_seed(seed)
+        if o.cls.startswith(("mismatch", "output check")) and not a.no_explain:
+            o = replace(o, cls=f"{o.cls} <- {explain(random_spec(seed), o.options)}")
         outs.append(o)
         print(f"seed {seed:5d} {o.options:14s} offloaded {o.offloaded:3d}/{o.total:<3d} "
               f"{o.seconds:5.1f}s {o.cls}" + (f"  ({o.detail[:160]})" if o.failed else ""),
