@@ -28,7 +28,7 @@ from core.tir.stmt import Buffer, PrimFunc, Store
 from core.tir.verify import check
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.epilogue import epilogue
-from vendor_sdk.codegen.requant import FixedPoint, fixed_point
+from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_scale
 
 GEMM_OPS = ("Conv", "MatMul", "Gemm")  # composites whose core is one GEMM-shaped layer
 
@@ -156,7 +156,7 @@ def analyze(f: Function, dim: int) -> Layer:
     bias -= zx * packed.sum(axis=0)
     if np.abs(bias).max(initial=0) >= 2**31:
         raise CodegenError(f"{f.name}: folded bias exceeds int32")
-    fps = [fixed_point(float(s / y_scale)) for s in acc_scale]
+    fps = [fixed_point(ort_scale(sx, float(w), y_scale)) for w in sw]  # onnxruntime's float32
     fps += [FixedPoint(0, 0)] * (packed.shape[1] - co)
     x_type, out_var = x.type, f.outputs[0]
     # A Gemm (transA = 0, alpha = beta = 1) is X W + b: the same integer layer as MatMul.

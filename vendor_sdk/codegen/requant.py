@@ -117,3 +117,13 @@ def ort_add_multipliers(sa: float, sb: float, sy: float) -> AddMultipliers | Non
     # ra * 2**shift is exact in float32; lrintf rounds half to even like np.rint
     ma, mb = (int(np.rint(f32(r) * scale)) for r in (ra, rb))
     return AddMultipliers(ma, mb, shift)
+
+
+def ort_scale(sx: float, sw: float, sy: float) -> float:
+    """The requantization factor as onnxruntime's QLinearConv / QLinearMatMul / QGemm compute
+    it, ``f32(f32(sx * sw) / sy)``: its float32 rounding moves ``M`` by up to 2**-24
+    relative, which flips a few elements in a million; (mult, shift) from this value
+    represent it exactly (24 significant bits), leaving only onnxruntime's float32 product
+    ``f32(acc) * M`` rounding (about 4 elements in a million, docs/compile.md)."""
+    f32 = np.float32
+    return float(f32(f32(sx) * f32(sw)) / f32(sy))
