@@ -13,17 +13,24 @@ Run: ``.venv/bin/python -m pytest -n 2 -q tests/test_onnx_conformance.py``
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import unittest
 import warnings
 
+import numpy as np
 import onnx
 import onnx.backend.test
+import pytest
+from onnx import numpy_helper
 from onnx.backend.test.case.test_case import TestCase as OnnxTestCase
 from onnx.backend.test.loader import load_model_tests
 from onnx_backend import IRBackend
 
+from core.executor import run
+from core.graph import Call
+from core.lower import lower_module
 from vendor_sdk.frontend.onnx import MIN_OPSET, supported_ops
 
 # (regex on the test name, reason). Every entry says why the IR cannot pass it.
@@ -82,7 +89,8 @@ def _names(names: list[str]) -> str:
 
 
 SUPPORTED = frozenset(supported_ops())
-MODELS = {c.name: _model(c) for c in _cases()}
+CASES = {c.name: c for c in _cases()}
+MODELS = {name: _model(c) for name, c in CASES.items()}
 INCLUDED = sorted(name for name, m in MODELS.items() if _covered(m, SUPPORTED))
 # Old PyTorch exports (opset 6) and a few opset-1 node tests predate the frontend's minimum.
 TOO_OLD = sorted(name for name in INCLUDED if _opset(MODELS[name]) < MIN_OPSET)
@@ -116,3 +124,40 @@ def test_suite_opsets_are_ones_the_frontend_accepts() -> None:
     assert max(_opset(m) for m in MODELS.values()) <= newest
     # The included tests reach the newest opset, so its semantics are what gets checked.
     assert max(_opset(MODELS[n]) for n in INCLUDED) == newest
+
+
+# Ops whose host lowering is checked on the suite's own cases, beyond the reference above.
+LOWERED = re.compile(r"^test_(resize|upsample|hardswish|hardsigmoid|expand)_")
+_EXPECTED_FAILURES = [re.compile(p) for p, _ in EXCLUDED]
+
+
+def _data_sets(case: OnnxTestCase) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+    if case.data_sets is not None:
+        return [(list(i), list(o)) for i, o in case.data_sets]
+    out = []
+    assert case.model_dir is not None
+    for d in sorted(glob.glob(os.path.join(case.model_dir, "test_data_set_*"))):
+        def load(kind: str, d: str = d) -> list[np.ndarray]:
+            return [numpy_helper.to_array(onnx.load_tensor(f))
+                    for f in sorted(glob.glob(os.path.join(d, f"{kind}_*.pb")))]
+        out.append((load("input"), load("output")))
+    return out
+
+
+@pytest.mark.parametrize("name", [n for n in INCLUDED if LOWERED.match(n)
+                                  and not any(p.match(n) for p in _EXPECTED_FAILURES)])
+def test_host_lowering_on_the_suite_cases(name: str) -> None:
+    """The op runs as a tensor program (not the numpy reference) and gives the suite's
+    expected outputs, with the suite's tolerance."""
+    case = CASES[name]
+    rep = IRBackend.prepare(MODELS[name])
+    for inputs, outputs in _data_sets(case):
+        module, fed = rep._module_for(inputs)
+        lowered = lower_module(module)
+        main = lowered[lowered.entry]
+        left = {b.value.op for blk in main.blocks for b in blk.bindings
+                if isinstance(b.value, Call)}
+        assert not left & {"Resize", "HardSwish", "HardSigmoid", "Expand"}, left
+        got = run(lowered, [a for a, keep in zip(inputs, fed, strict=True) if keep])
+        for g, w in zip(got, outputs, strict=True):
+            np.testing.assert_allclose(g, w, rtol=case.rtol, atol=case.atol)
