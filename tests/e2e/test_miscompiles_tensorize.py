@@ -16,6 +16,9 @@ from typer.testing import CliRunner
 
 import reference_npu
 import vendor_sdk.intrinsics.tensorize as tensorize
+from core.tir.expr import Const, Load, Var, cast, const
+from core.tir.stmt import Block, Buffer, For, IterVar, PrimFunc, Store
+from core.tir.verify import check
 from vendor_sdk.cli import app
 from vendor_sdk.intrinsics.cost import estimate
 from vendor_sdk.intrinsics.search import Searched
@@ -180,3 +183,35 @@ def test_nan_disagreement_is_a_failure(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["run", str(model), "--inputs", str(tmp_path / "feeds.npz")])
     assert res.exit_code == 1, res.output
     assert "FAIL vs onnxruntime: y" in res.output
+
+
+def _dense_symbolic_lanes() -> PrimFunc:
+    """C[16, N] = A[16, 16] B[16, N] in int32, N symbolic: the lane axis of B and C."""
+    n = Var("N")
+    a = Buffer("A", "int8", (Const(16), Const(16)))
+    b = Buffer("B", "int8", (Const(16), n))
+    c = Buffer("C", "int32", (Const(16), n))
+    i, j, r, vi, vj, vk = (Var(x) for x in ("i", "j", "r", "vi", "vj", "vk"))
+    upd = cast("int32", Load(a, (vi, vk))) * cast("int32", Load(b, (vk, vj)))
+    blk = Block("C", (IterVar(vi, Const(16)), IterVar(vj, n), IterVar(vk, Const(16), "reduce")),
+                (i, j, r), Store(c, (vi, vj), Load(c, (vi, vj)) + upd),
+                init=Store(c, (vi, vj), const(0, "int32")))
+    return check(PrimFunc("dense", (a, b, c), For(i, Const(16), For(j, n, For(r, Const(16),
+                                                                              blk)))))
+
+
+@pytest.mark.parametrize("hint", [11, 16])
+def test_symbolic_lane_extent_is_refused_at_every_hint(hint: int) -> None:
+    """A symbolic extent on the lane axis: the last tile's lane guard holds for whole rows of
+    DIM lanes only when N is a multiple of DIM. With a hint of 16 the emitter's sample
+    check passed and a run with N = 11 stored whole rows past C (fsim's range check caught
+    it when C was the last buffer in DRAM); now any hint is refused, with the fix."""
+    from vendor_sdk.codegen.cexpr import CodegenError
+    from vendor_sdk.codegen.nest import emit_prim_func
+    from vendor_sdk.target.load import load_target
+
+    target = load_target(Path(reference_npu.__file__).parent / "target.yaml")
+    res = tensorize.auto_tensorize(_dense_symbolic_lanes(), target, sizes={"N": hint})
+    assert res.ok and res.func is not None
+    with pytest.raises(CodegenError, match="symbolic N: rows of 8 lanes fit only at multiples"):
+        emit_prim_func(res.func, target, {"A": "A", "B": "B", "C": "C"}, {"N": hint})

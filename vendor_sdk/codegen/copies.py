@@ -83,11 +83,17 @@ def check_lanes(outer: Loops, loops: Loops, lane: int, exprs: list[Expr], last: 
                 sizes: Mapping[str, int], dim: int, what: str) -> None:
     """Each DIM lanes of a row are DIM consecutive elements in DRAM: ``exprs`` do not
     change along the lane, ``last`` grows by one per lane (checked on samples of the
-    enclosing ``outer`` loops and the copy's ``loops``)."""
+    enclosing ``outer`` loops and the copy's ``loops``, and of the symbolic ``sizes``)."""
     rng = random.Random(0)
     lv = loops[lane][0].name
-    for _ in range(SAMPLES):
-        env = dict(sizes)
+    symbolic = sorted(set(sizes) & set().union(*(names_of(x) for x in [*exprs, last])))
+    hint = (f"; they depend on symbolic {', '.join(symbolic)}: rows of {dim} lanes fit "
+            f"only at multiples of {dim}, make the lane axis static") if symbolic else ""
+    for s in range(SAMPLES):
+        # Symbolic extents take their hint, then other values: a lane guard on one (a
+        # symbolic extent of the lane axis) holds for whole rows only at multiples of DIM,
+        # so a hint of 16 passed and a run with 11 wrote whole rows past the output.
+        env = {v: n if s % 3 == 0 else n + 1 + rng.randrange(2 * dim) for v, n in sizes.items()}
         for v, e in [*outer, *loops]:
             n = evaluate(e, env)
             env[v.name] = rng.randrange(max(n, 1))
@@ -98,7 +104,7 @@ def check_lanes(outer: Loops, loops: Loops, lane: int, exprs: list[Expr], last: 
             env2 = {**env, lv: env[lv] + k}
             if [evaluate(x, env2) for x in exprs] != ref or evaluate(last, env2) != start + k:
                 raise CodegenError(f"{what}: the {dim} lanes of a row are not consecutive "
-                                   "elements in DRAM (no LOAD/STORE moves them)")
+                                   f"elements in DRAM (no LOAD/STORE moves them){hint}")
 
 
 def constants_first(stmts: tuple[Stmt, ...], activations: frozenset[str]) -> list[Stmt]:
