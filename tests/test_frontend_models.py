@@ -126,8 +126,15 @@ def _cls_token_block(d: int = 8) -> onnx.ModelProto:
     return _graph(nodes, [x], inits, 17)
 
 
-def test_cls_token_expand_to_a_symbolic_batch() -> None:
+def test_cls_token_expand_to_a_symbolic_batch(tmp_path: Path) -> None:
     m = _cls_token_block()
+    path = tmp_path / "cls.onnx"
+    onnx.save(m, path)
+    for shape, out in (("x=B,5,8", "float32[B, 6, 8]"), ("x=3,5,8", "float32[3, 6, 8]")):
+        result = CliRunner().invoke(app, ["import", str(path), "--shape", shape, "--print"],
+                                    env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert f"%y: {out} = MatMul" in result.output
     main = from_onnx(m).main
     assert str(main.outputs[0].type) == "float32[batch, 6, 8]"
     for batch in (1, 3):
