@@ -149,8 +149,31 @@ def linear(path: Path) -> Path:
     return _save(path, nodes, ["N", 32], ["N", 16], inits)
 
 
+def mobilenet_v3(path: Path) -> Path:
+    """A MobileNetV3 bottleneck: conv + HardSwish, depthwise conv, squeeze-excite gated by
+    HardSigmoid (torch's nn.Hardsigmoid: alpha 1/6), projection conv."""
+    _w = _weights(5)
+    nodes = [
+        mk("Conv", ["x", "ew", "eb"], ["e"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        mk("HardSwish", ["e"], ["a"]),
+        mk("Conv", ["a", "dw", "db"], ["d0"], pads=[1, 1, 1, 1], group=16),
+        mk("HardSwish", ["d0"], ["d"]),
+        mk("GlobalAveragePool", ["d"], ["g"]),
+        mk("Conv", ["g", "s1w", "s1b"], ["s1"]), mk("Relu", ["s1"], ["s1r"]),
+        mk("Conv", ["s1r", "s2w", "s2b"], ["s2"]),
+        mk("HardSigmoid", ["s2"], ["gate"], alpha=1 / 6),
+        mk("Mul", ["d", "gate"], ["se"]),
+        mk("Conv", ["se", "pw", "pb"], ["y"]),
+    ]
+    inits = {"ew": _w(16, 3, 3, 3), "eb": _w(16, scale=0.1), "dw": _w(16, 1, 3, 3),
+             "db": _w(16, scale=0.1), "s1w": _w(8, 16, 1, 1), "s1b": _w(8, scale=0.1),
+             "s2w": _w(16, 8, 1, 1), "s2b": _w(16, scale=0.1), "pw": _w(24, 16, 1, 1),
+             "pb": _w(24, scale=0.1)}
+    return _save(path, nodes, ["N", 3, 16, 16], ["N", 24, 8, 8], inits)
+
+
 # Attention blocks are checked against the QDQ graph itself (below).
-MODELS = {"unet": unet, "linear": linear}
+MODELS = {"unet": unet, "mobilenet_v3": mobilenet_v3, "linear": linear}
 
 
 @pytest.mark.parametrize("name", list(MODELS))
