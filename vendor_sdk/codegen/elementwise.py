@@ -231,8 +231,9 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
     mr = Buffer("Mr", "int32", (Const(2), Const(dim)))
     ra, rb, rm = (Buffer(n, "int32", (Const(tile), Const(dim)), "acc") for n in ("RA", "RB", "RM"))
     lay.alloc(ra, shadow=True)
-    lay.alloc(rb)
-    lay.alloc(rm)
+    if layer.op not in ACTIVATIONS:  # a lone activation has one operand and no multiplier
+        lay.alloc(rb)
+        lay.alloc(rm)
     t, e, ln = TVar("t_r"), TVar("e_r"), TVar("e_l")
     r = t * tile + e
     inb = Bin("<", r, total)
