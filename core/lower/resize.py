@@ -17,7 +17,7 @@ import numpy as np
 
 from core.graph import Attrs
 from core.lower.build import LowerError, nest
-from core.ops.resize import _axes
+from core.ops.resize import resize_axes
 from core.tir.expr import Bin, Const, Expr, Load, Unary, cast, const, smax, smin
 from core.tir.stmt import Buffer, Stmt, Store
 
@@ -84,7 +84,7 @@ def resize(x: Buffer, attrs: Attrs, scales: np.ndarray | None, out: Buffer) -> S
     if x.dtype != F32 and mode == "linear":
         raise LowerError(f"Resize: linear interpolation of {x.dtype} has no lowering")
     axes: list[_Axis] = []
-    for k, ax in enumerate(_axes(attrs, x.rank)):
+    for k, ax in enumerate(resize_axes(attrs, x.rank)):
         if scales is not None:
             scale = np.float32(scales.reshape(-1)[k])
             if scale == 1:

@@ -64,7 +64,7 @@ def _check_attrs(a: Attrs, dtype: str) -> None:
                       "not supported (stretch)")
 
 
-def _axes(a: Attrs, rank: int) -> tuple[int, ...]:
+def resize_axes(a: Attrs, rank: int) -> tuple[int, ...]:
     given = tuple(int(v) for v in a["axes"])  # type: ignore[union-attr]
     return norm_axes(given, rank, "Resize axes") if given else tuple(range(rank))
 
@@ -84,7 +84,7 @@ def _infer(args: InferArgs) -> Type:
     if x.dtype not in DTYPES:
         raise OpError(f"Resize: dtype {x.dtype} is not supported ({', '.join(DTYPES)})")
     _check_attrs(args.attrs, x.dtype)
-    axes = _axes(args.attrs, x.rank)
+    axes = resize_axes(args.attrs, x.rank)
     has_scales = args.has(2) and not _empty(args, 2)
     has_sizes = args.has(3) and not _empty(args, 3)
     if has_scales == has_sizes:
@@ -153,7 +153,7 @@ def _resize(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     assert x is not None
     scales = xs[2] if len(xs) > 2 and xs[2] is not None and xs[2].size else None
     sizes = xs[3] if len(xs) > 3 and xs[3] is not None and xs[3].size else None
-    axes = _axes(a, x.ndim)
+    axes = resize_axes(a, x.ndim)
     y = x
     for k, ax in enumerate(axes):
         n_in = x.shape[ax]
