@@ -50,9 +50,9 @@ EXCLUDED: tuple[tuple[str, str], ...] = (
      "targets from tensor values (masks, past lengths), not from shapes: data-dependent shapes "
      "are outside the IR's static-or-symbolic typing"),
     (r"^test_\w*_(bf16|bfloat16)_", "bfloat16 is outside core.types.DTYPES"),
-    (r"^test_resize_.*(cubic|antialias|tf_crop_and_resize|not_larger|not_smaller)",
-     "Resize: cubic interpolation, antialiasing, tf_crop_and_resize and keep_aspect_ratio_policy "
-     "are not supported (import rejects them by name); torch's upsampling needs none of them"),
+    (r"^test_resize_.*(cubic|antialias|tf_crop_and_resize)",
+     "Resize: cubic interpolation, antialiasing and tf_crop_and_resize are not supported "
+     "(import rejects them by name); torch's upsampling needs none of them"),
     (r"^test_resize_downsample_scales_linear_align_corners",
      "the suite computes align_corners from the unrounded in * scale length; onnxruntime uses "
      "the integer output length, and results are checked against onnxruntime"),

@@ -134,11 +134,12 @@ def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
         # expand to the batch has a [1, 1, D] input): numpy broadcasts those instead.
         raise LowerError("Expand to extents its input does not determine has no lowering")
     out = buffer("out", out_type)
-    if call.op == "Resize":  # its scales are an array, not one of the scalar consts
-        scales = call.args[2] if len(call.args) > 2 else None
+    if call.op == "Resize":  # its scales/sizes are arrays, not one of the scalar consts
+        scales, sizes = (a.value if isinstance(a, Constant) and a.value.size else None
+                         for a in (*call.args[2:4], None, None)[:2])
         assert ins[0] is not None
-        body = resize(ins[0], call.attrs, scales.value if isinstance(scales, Constant)
-                      and scales.value.size else None, out)
+        body = resize(ins[0], call.attrs, scales,
+                      None if sizes is None else [int(v) for v in sizes.reshape(-1)], out)
     else:
         body = _stmt(call.op, call.attrs, ins, consts, out)
     params = (*(b for b in ins if b is not None), out)

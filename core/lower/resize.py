@@ -11,32 +11,22 @@ an axis is part of the program); batch and channels may be symbolic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from core.graph import Attrs
 from core.lower.build import LowerError, nest
-from core.ops.resize import resize_axes
+from core.ops.resize import AxisPlan, axis_plans, resize_axes
 from core.tir.expr import Bin, Const, Expr, Load, Unary, cast, const, smax, smin
 from core.tir.stmt import Buffer, Stmt, Store
 
 F32 = "float32"
 
 
-@dataclass(frozen=True)
-class _Axis:
-    axis: int
-    n_in: int
-    n_out: int
-    scale: np.float32
-
-
 def _floor(e: Expr) -> Expr:
     return Unary("floor", e)
 
 
-def _coordinate(mode: str, a: _Axis, i: Expr) -> Expr:
+def _coordinate(mode: str, a: AxisPlan, i: Expr) -> Expr:
     """The reference's ``_coordinates`` for one index, in float32."""
     f = np.float32
     x, s, half = cast(F32, i), const(a.scale, F32), const(0.5, F32)
@@ -79,24 +69,28 @@ def _static(e: Expr, what: str) -> int:
     return int(e.value)
 
 
-def resize(x: Buffer, attrs: Attrs, scales: np.ndarray | None, out: Buffer) -> Stmt:
+def resize(x: Buffer, attrs: Attrs, scales: np.ndarray | None,
+           sizes: list[int] | None, out: Buffer) -> Stmt:
+    """``scales`` or ``sizes`` when constant (neither: sizes are the output's extents)."""
     mode = str(attrs["mode"])
     if x.dtype != F32 and mode == "linear":
         raise LowerError(f"Resize: linear interpolation of {x.dtype} has no lowering")
-    axes: list[_Axis] = []
-    for k, ax in enumerate(resize_axes(attrs, x.rank)):
-        if scales is not None:
-            scale = np.float32(scales.reshape(-1)[k])
-            if scale == 1:
-                continue  # the reference leaves the axis alone as well
-            n_in, n_out = _static(x.shape[ax], "input"), _static(out.shape[ax], "output")
-        else:
-            if x.shape[ax] == out.shape[ax]:
-                continue
-            n_in, n_out = _static(x.shape[ax], "input"), _static(out.shape[ax], "output")
-            scale = np.float32(n_out) / np.float32(n_in)
-        if n_in != n_out or scale != 1:
-            axes.append(_Axis(ax, n_in, n_out, scale))
+    order = resize_axes(attrs, x.rank)
+    stretch = str(attrs["keep_aspect_ratio_policy"]) == "stretch"
+    # Axes left alone may be symbolic (the batch): they enter the plan as 1 -> 1.
+    if scales is not None:
+        kept = {ax for ax, v in zip(order, scales.reshape(-1), strict=True)
+                if np.float32(v) == 1}
+    else:
+        kept = {ax for ax in order if x.shape[ax] == out.shape[ax]} if stretch else set()
+        if sizes is None:  # computed from shapes: the output's extents are the sizes
+            if not stretch:
+                raise LowerError("Resize: keep_aspect_ratio_policy needs constant sizes")
+            sizes = [0 if ax in kept else _static(out.shape[ax], "output") for ax in order]
+        sizes = [1 if ax in kept else n for ax, n in zip(order, sizes, strict=True)]
+    in_dims = [1 if k in kept or k not in order else _static(d, "input")
+               for k, d in enumerate(x.shape)]
+    axes = axis_plans(in_dims, attrs, scales, sizes)
     coord_mode, nearest_mode = str(attrs["coordinate_transformation_mode"]), str(
         attrs["nearest_mode"])
 

@@ -3,9 +3,10 @@
 Every upsampling torch exports is covered: ``interpolate(mode="nearest")``
 (asymmetric coordinates, floor), bilinear with ``align_corners`` False
 (``pytorch_half_pixel`` / ``half_pixel``) or True (``align_corners``), scales or
-output sizes, the sizes possibly computed from ``Shape`` with a symbolic batch.
-Cubic interpolation, antialiasing and ``tf_crop_and_resize`` are rejected by
-type inference with the attribute that asks for them.
+output sizes, the sizes possibly computed from ``Shape`` with a symbolic batch;
+``keep_aspect_ratio_policy`` too (static extents). Cubic interpolation,
+antialiasing and ``tf_crop_and_resize`` are rejected by type inference with the
+attribute that asks for them.
 
 Coordinates are computed in float32 as onnxruntime does (a scale from sizes is
 ``float(out) / float(in)``), so nearest picks the same source elements; linear
@@ -16,6 +17,7 @@ single weighted sum in the last bits of a float.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from core.types import TensorType, Type
 COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
                     "asymmetric", "tf_half_pixel_for_nn")
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+POLICIES = ("stretch", "not_larger", "not_smaller")
 DTYPES = ("float16", "float32", "float64", "int8", "uint8", "int32", "int64")
 
 ATTRS = {
@@ -59,14 +62,51 @@ def _check_attrs(a: Attrs, dtype: str) -> None:
                       f"{', '.join(NEAREST_MODES)}")
     if int(a["antialias"]):
         raise OpError("Resize: antialias=1 is not supported")
-    if str(a["keep_aspect_ratio_policy"]) != "stretch":
+    if str(a["keep_aspect_ratio_policy"]) not in POLICIES:
         raise OpError(f"Resize: keep_aspect_ratio_policy '{a['keep_aspect_ratio_policy']}' is "
-                      "not supported (stretch)")
+                      f"not one of {', '.join(POLICIES)}")
 
 
 def resize_axes(a: Attrs, rank: int) -> tuple[int, ...]:
     given = tuple(int(v) for v in a["axes"])  # type: ignore[union-attr]
     return norm_axes(given, rank, "Resize axes") if given else tuple(range(rank))
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    """How one resized axis maps: extents and the scale its coordinates use."""
+
+    axis: int
+    n_in: int
+    n_out: int
+    scale: np.float32
+
+
+def axis_plans(in_dims: Sequence[int], a: Attrs, scales: np.ndarray | None,
+               sizes: Sequence[int] | None) -> list[AxisPlan]:
+    """The axes that change, as onnxruntime sizes them: from scales, ``int(in * scale)``;
+    from sizes, ``scale = out / in`` — or, keeping the aspect ratio, one scale for every
+    axis (the smallest for not_larger, the largest for not_smaller) and
+    ``out = round(scale * in)``."""
+    f = np.float32
+    axes = resize_axes(a, len(in_dims))
+    if scales is not None:
+        plans = [(ax, int(in_dims[ax]), int(f(in_dims[ax]) * s), s)
+                 for ax, s in zip(axes, scales.reshape(-1).astype(f), strict=True)]
+    else:
+        assert sizes is not None
+        ratios = [f(int(n)) / f(in_dims[ax]) for ax, n in zip(axes, sizes, strict=True)]
+        policy = str(a["keep_aspect_ratio_policy"])
+        if policy == "stretch":
+            plans = [(ax, int(in_dims[ax]), int(n), r)
+                     for ax, n, r in zip(axes, sizes, ratios, strict=True)]
+        else:
+            common = min(ratios) if policy == "not_larger" else max(ratios)
+            # std::round: half away from zero (the products are positive).
+            plans = [(ax, int(in_dims[ax]), int(np.floor(common * f(in_dims[ax]) + 0.5)), common)
+                     for ax in axes]
+    return [AxisPlan(ax, n_in, n_out, s) for ax, n_in, n_out, s in plans
+            if not (n_in == n_out and s == 1)]
 
 
 def _scaled(d: Dim, scale: float) -> Dim:
@@ -94,6 +134,15 @@ def _infer(args: InferArgs) -> Type:
         sizes = args.values(3, "sizes")
         if len(sizes) != len(axes):
             raise OpError(f"Resize: sizes has {len(sizes)} entries for {len(axes)} axes")
+        if str(args.attrs["keep_aspect_ratio_policy"]) != "stretch":
+            dims = [x.shape[ax] for ax in axes]
+            if not all(isinstance(d, int) for d in (*dims, *sizes)):
+                raise OpError("Resize: keep_aspect_ratio_policy needs static sizes and "
+                              "static extents on the resized axes")
+            static = [d if isinstance(d, int) else 1 for d in x.shape]
+            for p in axis_plans(static, args.attrs, None, [int(v) for v in sizes]):
+                out[p.axis] = p.n_out
+            return TensorType(x.dtype, tuple(out))
         for ax, s in zip(axes, sizes, strict=True):
             out[ax] = s
     else:
@@ -153,19 +202,10 @@ def _resize(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     assert x is not None
     scales = xs[2] if len(xs) > 2 and xs[2] is not None and xs[2].size else None
     sizes = xs[3] if len(xs) > 3 and xs[3] is not None and xs[3].size else None
-    axes = resize_axes(a, x.ndim)
     y = x
-    for k, ax in enumerate(axes):
-        n_in = x.shape[ax]
-        if sizes is not None:
-            n_out = int(sizes.reshape(-1)[k])
-            scale = np.float32(n_out) / np.float32(n_in)
-        else:
-            assert scales is not None
-            scale = np.float32(scales.reshape(-1)[k])
-            n_out = int(np.float32(n_in) * scale)
-        if n_out == n_in and scale == 1:
-            continue
+    for p in axis_plans(x.shape, a, scales, None if sizes is None else
+                        [int(v) for v in sizes.reshape(-1)]):
+        ax, n_in, n_out, scale = p.axis, p.n_in, p.n_out, p.scale
         c = _coordinates(str(a["coordinate_transformation_mode"]), n_out, n_in, scale)
         if str(a["mode"]) == "nearest":
             y = np.take(y, _nearest(c, str(a["nearest_mode"]), n_in), axis=ax)
