@@ -170,3 +170,40 @@ def test_replay_rejects_a_foreign_npz(tmp_path: Path) -> None:
     np.savez(npz, a=np.zeros(3))
     code, out = _run("replay", str(npz))
     assert code == 2 and "not written by `vendor-sdk run --check layers`" in out, out
+
+
+def test_python_api_check_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_compiled(check=...): the verdict is the result's CheckReport; raise_if_failed
+    raises CheckError; 'none' checks nothing; an unknown mode is a RunError."""
+    from vendor_sdk.compile import compile_model
+    from vendor_sdk.runtime.check import CheckError
+    from vendor_sdk.runtime.compare import model_inputs, run_compiled
+    from vendor_sdk.runtime.examples import mlp
+    from vendor_sdk.runtime.npu import RunError
+
+    model = quantize(mlp(tmp_path / "mlp.onnx"), tmp_path / "mlp.int8.onnx")
+    c = compile_model(model, "reference_npu", {"N": 2})
+    feeds = model_inputs(model, 2, 1)
+    good = run_compiled(c, model, feeds, "fsim", check="layers")
+    assert good.check.ok and good.check.layers is not None
+    good.check.raise_if_failed()
+    tir_impl = core.executor._tir_impl
+
+    def wrong(func: object, host: str, reassociate: bool) -> object:
+        impl = tir_impl(func, host, reassociate)
+        if impl is not None and func.name.endswith("_quantizelinear"):  # type: ignore[attr-defined]
+            return lambda *xs: np.clip(impl(*xs).astype(np.int16) + 3, -128, 127).astype(np.int8)
+        return impl
+
+    monkeypatch.setattr(core.executor, "_tir_impl", wrong)
+    bad = run_compiled(c, model, feeds, "fsim", check="layers", dump=tmp_path / "r")
+    assert not bad.check.ok
+    first = bad.check.layers.first_divergence  # type: ignore[union-attr]
+    assert first is not None and first.where == "host" and first.op == "QuantizeLinear"
+    assert first.replay is not None and first.replay.exists()
+    with pytest.raises(CheckError, match="first diverging layer: host layer"):
+        bad.check.raise_if_failed()
+    unchecked = run_compiled(c, model, feeds, "fsim", check="none")
+    assert unchecked.check.ok and not unchecked.check.outputs
+    with pytest.raises(RunError, match="unknown check 'all'"):
+        run_compiled(c, model, feeds, "fsim", check="all")
