@@ -6,13 +6,16 @@ int8 (scale ``s_out``, zero point ``zp``) as
     y = clamp(zp + round_shift(acc * mult, shift), lo, hi)
 
 with ``round_shift`` rounding halves towards +infinity (reference_npu/README.md,
-REQ). The real multiplier ``M = s_in / s_out`` is written as
-``mult * 2**-shift`` with ``mult`` a 31-bit integer in ``[2**30, 2**31)``:
-``M = f * 2**e`` with ``f`` in ``[0.5, 1)`` (``math.frexp``), ``mult =
-round_half_even(f * 2**31)``, ``shift = 31 - e``. The relative error of ``mult``
-is below ``2**-31``, so the only visible difference from onnxruntime's float
-requantization (``round_half_even(acc * M) + zp``) is how exact ties round
-(half up here, half to even there): at most 1 LSB, on ties only.
+REQ). The real multiplier ``M`` is written as ``mult * 2**-shift`` with ``mult`` a
+31-bit integer in ``[2**30, 2**31)``: ``M = f * 2**e`` with ``f`` in ``[0.5, 1)``
+(``math.frexp``), ``mult = round_half_even(f * 2**31)``, ``shift = 31 - e``.
+
+``M`` is onnxruntime's own float32 factor (``ort_scale``: QLinearConv / QLinearMatMul /
+QGemm compute ``f32(f32(sx * sw) / sy)``), which 31 bits hold exactly; onnxruntime then
+computes ``round_half_even(f32(f32(acc) * M)) + zp``, so what differs is its float32
+rounding of the product (a few elements in a million) and exact ties. Add follows
+QLinearAdd's integers (``ort_add_multipliers``). docs/compile.md, "Numerics", has the
+measurements.
 
 Multipliers that need ``shift > 63`` (``M < 2**-32``) drop low bits of ``mult``
 (still exact to within one LSB of the output, which is 0 or -1 for such
