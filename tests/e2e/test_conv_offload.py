@@ -131,5 +131,18 @@ def test_conv1d_activation_read_by_an_add_goes_to_the_host(tmp_path: Path) -> No
     assert within >= 99.9 and worst <= 2.0, (within, worst)
 
 
+def test_grouped_conv_with_dilation_asymmetric_pads_and_batch(tmp_path: Path) -> None:
+    """Group 8 (2 channels each), dilation 2, strides (2, 1), pads (2, 1, 2, 3), batch 2."""
+    g = _Graph(4)
+    h = g.conv("x", 16, 16, 3, group=8)
+    g.nodes[-1].attribute.extend([helper.make_attribute("dilations", [2, 2])])
+    for a in g.nodes[-1].attribute:
+        if a.name == "pads":
+            a.ints[:] = [2, 1, 2, 3]
+        if a.name == "strides":
+            a.ints[:] = [2, 1]
+    _assert_all_offloaded(g.save(tmp_path / "dil.onnx", [2, 16, 11, 9], h, [2, 16, 6, 9]))
+
+
 def _assert_all_offloaded(model: Path) -> None:
     assert_offloaded_and_close(str(model))
