@@ -184,7 +184,8 @@ def test_quantize_and_run_agree_with_onnxruntime(name: str, tmp_path: Path) -> N
     result = runner.invoke(app, ["quantize", str(src), "-o", str(q)])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["run", str(q), "--target", "reference_npu", "--backend",
-                                 "fsim", "--batch", "2"], env={"COLUMNS": "200"})
+                                 "fsim", "--batch", "2", "--replay-dir", str(tmp_path / "replay")],
+                           env={"COLUMNS": "200"})
     # run exits 1 when an output or a layer diverges from its reference.
     assert result.exit_code == 0, result.output
     assert "ok vs onnxruntime" in result.output and "FAIL" not in result.output
