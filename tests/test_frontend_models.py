@@ -223,6 +223,12 @@ def test_resize_forms_of_older_opsets() -> None:
         node = helper.make_node("Resize", ["x", "scales"], ["y"], mode=mode)
         m = _graph([node], [vi], {"scales": np.array([1, 1, 2, 1.5], np.float32)}, 10)
         _agree(m, {"x": x}, atol=1e-6)
+        # Upsample: scales an attribute (opset 7-8), then an input (9).
+        node = helper.make_node("Upsample", ["x"], ["y"], mode=mode, scales=[1.0, 1.0, 2.0, 3.0])
+        _agree(_graph([node], [vi], {}, 8), {"x": x}, atol=1e-6)
+        node = helper.make_node("Upsample", ["x", "scales"], ["y"], mode=mode)
+        _agree(_graph([node], [vi], {"scales": np.array([1, 1, 3, 2], np.float32)}, 9),
+               {"x": x}, atol=1e-6)
 
 
 def test_resize_modes_it_does_not_support_are_named() -> None:
