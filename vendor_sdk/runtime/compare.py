@@ -98,15 +98,21 @@ def model_inputs(path: Path, batch: int = 1, seed: int = 0,
     dtypes = {vi.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
         vi.type.tensor_type.elem_type)) for vi in model.graph.input if vi.name in shapes}
     if npz is not None:
-        return _npz_inputs(npz, shapes, dtypes)
+        dims = {vi.name: [d.dim_value if d.HasField("dim_value") else None
+                          for d in vi.type.tensor_type.shape.dim]
+                for vi in model.graph.input if vi.name in shapes}
+        return _npz_inputs(npz, shapes, dtypes, dims)
     rng = np.random.default_rng(seed)
     return {k: rng.random(s).astype(dtypes[k]) if dtypes[k].kind == "f" else
             rng.integers(0, 8, s).astype(dtypes[k]) for k, s in shapes.items()}
 
 
 def _npz_inputs(npz: Path, shapes: Mapping[str, tuple[int, ...]],
-                dtypes: Mapping[str, np.dtype]) -> dict[str, np.ndarray]:
-    want = ", ".join(f"'{k}' {dtypes[k]}{list(s)}" for k, s in shapes.items())
+                dtypes: Mapping[str, np.dtype],
+                dims: Mapping[str, list[int | None]]) -> dict[str, np.ndarray]:
+    """``dims``: each input's ONNX dims, None where symbolic (any extent)."""
+    want = ", ".join(f"'{k}' {dtypes[k]}{['?' if d is None else d for d in dims[k]]}"
+                     for k in shapes)
     try:
         z = np.load(npz)
     except (OSError, ValueError) as e:
@@ -127,6 +133,10 @@ def _npz_inputs(npz: Path, shapes: Mapping[str, tuple[int, ...]],
                 (a.dtype.kind in "iu" and dtypes[k].kind in "iu")
             if not same_kind and not (a.dtype.kind in "iub" and dtypes[k].kind == "f"):
                 raise RunError(f"{npz}: '{k}' is {a.dtype}, the model takes {dtypes[k]}")
+            if a.ndim != len(dims[k]) or any(d is not None and d != n
+                                             for d, n in zip(dims[k], a.shape, strict=False)):
+                raise RunError(f"{npz}: '{k}' has shape {list(a.shape)}; the model's inputs "
+                               f"are {want} (? = any extent)")
             out[k] = a.astype(dtypes[k])
         return out
 
