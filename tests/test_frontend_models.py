@@ -229,6 +229,12 @@ def test_resize_forms_of_older_opsets() -> None:
         node = helper.make_node("Upsample", ["x", "scales"], ["y"], mode=mode)
         _agree(_graph([node], [vi], {"scales": np.array([1, 1, 3, 2], np.float32)}, 9),
                {"x": x}, atol=1e-6)
+    node = helper.make_node("Resize", ["x", "scales"], ["y"], name="r10")  # shrink: ceil
+    _agree(_graph([node], [vi], {"scales": np.array([1, 1, 0.5, 0.6], np.float32)}, 10),
+           {"x": x})
+    mixed = _graph([node], [vi], {"scales": np.array([1, 1, 0.5, 2], np.float32)}, 10)
+    with pytest.raises(FrontendError, match=r"node 'r10'.*both below and above 1"):
+        from_onnx(mixed)
 
 
 def test_resize_modes_it_does_not_support_are_named() -> None:

@@ -286,6 +286,11 @@ def _resize(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     if mode not in ("nearest", "linear", "bilinear"):
         raise ValueError(f"{info.op_type} mode '{mode}' is not supported (nearest, linear)")
     shrink = bool((scales.value < 1).any())
+    if mode == "nearest" and shrink and bool((scales.value > 1).any()):
+        # onnxruntime rounds per axis (ceil where shrinking, floor where enlarging); the IR
+        # op has one nearest_mode for all axes.
+        raise ValueError(f"{info.op_type}-{info.since_version} nearest with scales both below "
+                         f"and above 1 ({scales.value.tolist()}) is not supported")
     return _emit(b, info, "Resize", [inputs[0], None, scales],
                  {**attrs, "mode": "nearest" if mode == "nearest" else "linear",
                   "coordinate_transformation_mode": "asymmetric",
