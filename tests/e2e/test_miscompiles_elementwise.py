@@ -125,14 +125,20 @@ def test_relu_after_a_symmetric_requantization(tmp_path: Path, core: str) -> Non
     assert off == total
 
 
-def test_relu_after_a_requantization_to_another_scale_is_its_own_layer(tmp_path: Path) -> None:
-    """A quantizer that gives the Relu's output other parameters than its input (onnxruntime
-    aligns them; others need not): the Relu rounds a second time, so it runs as a layer of
-    its own, and exactly."""
+@pytest.mark.parametrize("act", ["Relu", "Clip"])
+def test_an_activation_after_a_requantization_to_another_scale_is_its_own_layer(
+        tmp_path: Path, act: str) -> None:
+    """A quantizer that gives the activation's output other parameters than its input
+    (onnxruntime aligns them; others need not): the activation rounds a second time, so it
+    runs as a layer of its own, exactly (Clip(-0.5, 0.5): its bounds quantize to -93 / 93,
+    inside the int8 range, so the lone layer's clamp is exercised too)."""
     rng = np.random.default_rng(3)
     conv, w = _conv("c", "x", 8, 3, 2.0, -0.3, rng)
-    relu = helper.make_node("Relu", ["c"], ["y"], name="relu")
-    q = _quantize(_model(tmp_path / "m.onnx", [conv, relu], w), ActivationSymmetric=True)
+    node = helper.make_node("Relu", ["c"], ["y"], name="act") if act == "Relu" else \
+        helper.make_node("Clip", ["c", "lo", "hi"], ["y"], name="act")
+    w += [numpy_helper.from_array(np.float32(v), n) for n, v in (("lo", -0.5), ("hi", 0.5))
+          if act == "Clip"]
+    q = _quantize(_model(tmp_path / "m.onnx", [conv, node], w), ActivationSymmetric=True)
     model = onnx.load(str(q))
     scale = next(i for i in model.graph.initializer if i.name == "y_scale")
     scale.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(scale) * np.float32(1.37),
