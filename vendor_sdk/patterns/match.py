@@ -78,14 +78,18 @@ class _Fail(Exception):
 
 
 @functools.cache
-def _named_input(op: str, name: str) -> int:
-    """Position of an ONNX input by name (`min` of Clip is input 1), or -1."""
+def _input_names(op: str) -> tuple[str, ...]:
     import onnx.defs
 
     try:
-        names = [i.name for i in onnx.defs.get_schema(op).inputs]
+        return tuple(i.name for i in onnx.defs.get_schema(op).inputs)
     except onnx.defs.SchemaError:
-        return -1
+        return ()
+
+
+def _named_input(op: str, name: str) -> int:
+    """Position of an ONNX input by name (`min` of Clip is input 1), or -1."""
+    names = _input_names(op)
     return names.index(name) if name in names else -1
 
 
@@ -93,23 +97,14 @@ def _arity(name: str, op: str, n: int, plan: _NodePlan) -> str:
     """Why a call with ``n`` inputs does not fit the node pattern's ``in:`` list."""
     if n < plan.required:
         return f"{name} has {n} inputs, the pattern {len(plan.inputs)}"
-    declared = ", ".join(i for i, _ in plan.inputs)
     # An input the pattern does not bind would be dropped by the lowering: never absorbed.
-    extra = [_input_name(op, k) for k in range(len(plan.inputs), n)]
+    names = _input_names(op)
+    extra = ", ".join(f"input {k}" + (f" ({names[k]})" if k < len(names) else "")
+                      for k in range(len(plan.inputs), n))
     return (f"{name} ({op}) has {n} inputs, the pattern declares {len(plan.inputs)} "
-            f"({declared}): {op}'s {', '.join(extra)} would be dropped, changing the result; "
-            "bind it in the node's `in:` (a tensor with `optional: true` matches with and "
-            "without it) or leave the op to a pattern that does")
-
-
-def _input_name(op: str, k: int) -> str:
-    import onnx.defs
-
-    try:
-        names = [i.name for i in onnx.defs.get_schema(op).inputs]
-    except onnx.defs.SchemaError:
-        names = []
-    return f"input {k} ({names[k]})" if k < len(names) else f"input {k}"
+            f"({', '.join(i for i, _ in plan.inputs)}): {op}'s {extra} would be dropped, "
+            "changing the result; bind it in the node's `in:` (a tensor with `optional: true` "
+            "matches with and without it) or leave the op to a pattern that does")
 
 
 def _alt_holds(view: GraphView, i: int, alt: OpAlt) -> str:
