@@ -10,9 +10,10 @@ its minimal spec (what tests/fuzz/test_regressions.py states literally).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of seeds")
     ap.add_argument("--start", type=int, default=0, help="first seed")
+    ap.add_argument("--json", type=Path, help="also write one record per seed here")
     ap.add_argument("--no-explain", action="store_true",
                     help="do not locate where each mismatch starts (a compile per activation)")
     ap.add_argument("--minimise", action="store_true",
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed:5d} {o.options:14s} offloaded {o.offloaded:3d}/{o.total:<3d} "
               f"{o.seconds:5.1f}s {o.cls}" + (f"  ({o.detail[:160]})" if o.failed else ""),
               flush=True)
+    if a.json:
+        a.json.write_text(json.dumps([asdict(o) for o in outs], indent=1) + "\n")
     print()
     print(summary(outs))
     if a.minimise:
