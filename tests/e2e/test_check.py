@@ -163,6 +163,10 @@ def test_inputs_keep_their_dtype_and_bad_inputs_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "'ids' is float32, the model takes int64" in " ".join(out.split())
     code, out = _run("run", model, "--check", "everything")
     assert code == 2 and "choose one of output, layers, none" in out
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    code, out = _run("run", str(garbage))
+    assert code == 2 and "not an ONNX model" in out, out
 
 
 def test_replay_rejects_a_foreign_npz(tmp_path: Path) -> None:

@@ -93,7 +93,12 @@ def model_inputs(path: Path, batch: int = 1, seed: int = 0,
 
     from vendor_sdk.runtime.quantize import input_shapes
 
-    model = onnx.load(str(path), load_external_data=False)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # protobuf's DecodeError and friends: not a model file
+        raise RunError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from None
     shapes = input_shapes(model, batch)
     dtypes = {vi.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
         vi.type.tensor_type.elem_type)) for vi in model.graph.input if vi.name in shapes}
