@@ -65,9 +65,9 @@ def _channels(rng: np.random.Generator) -> int:
 def _block(rng: np.random.Generator, kind: str, seed: int) -> Block:
     """One block that applies to a state of ``kind``."""
     spatial = kind in ("img", "c1d")
-    choices = (["conv"] * 6 + ["residual"] * 3 + ["pool"] * 2 + ["gpool", "flatten"]
+    choices = (["conv"] * 6 + ["residual"] * 3 + ["pool"] * 2 + ["gpool", "flatten", "affine"]
                + (["to_tok"] if kind == "img" else [])) if spatial else \
-        (["dense"] * 5 + ["dense_residual"] * 2 + ["softmax", "layernorm"]
+        (["dense"] * 5 + ["dense_residual"] * 2 + ["softmax", "layernorm", "affine"]
          + (["attention"] * 2 + ["transpose"] if kind == "tok" else ["to_tok"]))
     k = str(rng.choice(choices))
     p: dict[str, Any] = {}
@@ -94,6 +94,8 @@ def _block(rng: np.random.Generator, kind: str, seed: int) -> Block:
     elif k == "dense_residual":
         p = {"swap": bool(rng.random() < 0.5), "act": str(rng.choice(["none", "relu"])),
              "gain": float(rng.choice([0.25, 1.0, 4.0]))}
+    elif k == "affine":
+        p = {"ops": str(rng.choice(["mul_add", "mul", "add"])), "swap": bool(rng.random() < 0.5)}
     elif k == "attention":
         p = {"d": int(rng.choice([8, 12, 16])), "residual": bool(rng.random() < 0.5)}
     elif k == "to_tok":
@@ -286,6 +288,20 @@ class _Builder:
                 [0, parts, f // parts], np.int64))])
             return _State(r, "tok", (x.shape[0], parts, f // parts))
         return None
+
+    def _affine(self, b: Block, x: _State, rng: np.random.Generator) -> _State | None:
+        """A per-channel scale and/or shift by constants (a folded norm, an SE-style gate
+        frozen), constant operand first or second."""
+        chan = 1 if x.kind in ("img", "c1d") else len(x.shape) - 1
+        c = int(x.shape[chan])
+        shape = (c, *([1] * (len(x.shape) - 1 - chan)))
+        y = x.name
+        for op in ("Mul", "Add"):
+            if op.lower() in b.get("ops"):
+                v = rng.uniform(0.5, 1.5, shape) if op == "Mul" else rng.uniform(-0.3, 0.3, shape)
+                k = self._init(op.lower(), v)
+                y = self._node(op, [k, y] if b.get("swap") else [y, k])
+        return replace(x, name=y)
 
     # vector / token blocks -----------------------------------------------------------------
 
