@@ -211,3 +211,31 @@ def test_python_api_check_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert unchecked.check.ok and not unchecked.check.outputs
     with pytest.raises(RunError, match="unknown check 'all'"):
         run_compiled(c, model, feeds, "fsim", check="all")
+
+
+def test_output_check_fails_a_wrong_output_none_does_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MLP's final DequantizeLinear (on the host) 6 LSB high on one element: --check
+    output exits 1 naming the output, the index and the LSB; --check none exits 0."""
+    from vendor_sdk.runtime.examples import mlp
+
+    model = str(quantize(mlp(tmp_path / "mlp.onnx"), tmp_path / "mlp.int8.onnx"))
+    tir_impl = core.executor._tir_impl
+
+    def wrong(func: object, host: str, reassociate: bool) -> object:
+        impl = tir_impl(func, host, reassociate)
+        if impl is not None and func.name == "main_y_dequantizelinear":  # type: ignore[attr-defined]
+            def off(q: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+                y = np.array(impl(q, *rest))
+                y[0, 7] += 6 * float(np.abs(y).max() / 127)  # ~6 LSB (scale ~ max / 127)
+                return y
+            return off
+        return impl
+
+    monkeypatch.setattr(core.executor, "_tir_impl", wrong)
+    code, out = _run("run", model, "--check", "output")
+    flat = " ".join(out.split())
+    assert code == 1, out
+    assert "check failed: output y:" in flat and "LSB off at index [0, 7]" in flat, flat
+    code, out = _run("run", model, "--check", "none")
+    assert code == 0 and "check: none (results not checked)" in " ".join(out.split()), out
