@@ -171,19 +171,49 @@ def test_clip_is_the_requantization_clamp(tmp_path: Path, lo: float, hi: float, 
     assert _run(q) == (2, 2)
 
 
-def _relisted(tmp_path: Path, pattern: str, lower: str) -> Path:
-    """The reference NPU with one pattern's ``lower`` list replaced (RTL, templates shared)."""
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    """The reference NPU with the first ``old`` of its target.yaml replaced by ``new`` (its
+    RTL and templates shared)."""
     src = Path(reference_npu.__file__).parent
     dst = tmp_path / "npu"
     dst.mkdir()
     for d in ("templates", "rtl"):
         (dst / d).symlink_to(src / d)
     text = (src / "target.yaml").read_text()
-    text, n = re.subn(rf"(\n  {pattern}:\n(?:    .*\n|      .*\n)*?)    lower: [^\n]*",
-                      rf"\1    lower: {{tensorize: [{lower}]}}", text, count=1)
-    assert n == 1, pattern
-    (dst / "target.yaml").write_text(text)
+    assert old in text, old
+    (dst / "target.yaml").write_text(text.replace(old, new, 1))
     return dst / "target.yaml"
+
+
+def _relisted(tmp_path: Path, pattern: str, lower: str) -> Path:
+    """The reference NPU with one pattern's ``lower`` list replaced."""
+    text = (Path(reference_npu.__file__).parent / "target.yaml").read_text()
+    m = re.search(rf"\n  {pattern}:\n(?:    .*\n|      .*\n)*?    (lower: [^\n]*)", text)
+    assert m, pattern
+    return _variant(tmp_path, m[0], m[0].replace(m[1], f"lower: {{tensorize: [{lower}]}}"))
+
+
+@pytest.mark.parametrize(("shape", "why"), [
+    ([1], "Clip max is not a constant scalar"),
+    ([], "is a scalar: the NPU layers read rows of DIM channels")])
+def test_a_clip_bound_computed_at_run_time_is_not_a_clamp(tmp_path: Path, shape: list[int],
+                                                          why: str) -> None:
+    """A vendor pattern that lets Clip's bounds be any tensor: a bound the model computes
+    cannot be the requantization's clamp, so the layer runs on the host, with the reason."""
+    target = _variant(tmp_path, "lo: {const: true, optional: true}   # Clip's bounds",
+                      "lo: {optional: true}   # Clip's bounds")
+    target.write_text(target.read_text().replace(
+        "hi: {const: true, optional: true}", "hi: {optional: true}", 1))
+    rng = np.random.default_rng(5)
+    conv, w = _conv("c", "x", 8, 3, 2.0, 0.0, rng)
+    nodes = [conv, helper.make_node("ReduceMax", ["x"], ["top0"], keepdims=0, name="top0"),
+             helper.make_node("Reshape", ["top0", "shape"], ["top"], name="top"),
+             helper.make_node("Clip", ["c", "", "top"], ["y"], name="clip")]
+    w.append(numpy_helper.from_array(np.array(shape, np.int64), "shape"))
+    q = _quantize(_model(tmp_path / "m.onnx", nodes, w), QDQKeepRemovableActivations=True)
+    offloaded, _ = _run(q, str(target))
+    out = " ".join(_run.output.split())  # type: ignore[attr-defined]
+    assert offloaded == 0 and why in out, out
 
 
 @pytest.mark.parametrize(("pattern", "lower", "offloaded", "why"), [

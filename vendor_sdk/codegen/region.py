@@ -355,6 +355,24 @@ def _check_conv1d_layout(comp: Function, values: list[Var], nlc: frozenset[str])
                            "on the NPU; this layer reads rows of the last graph axis")
 
 
+def _composite_error(comp: Function, reason: str) -> CompositeError:
+    nodes = tuple(str(n).partition("=")[2] or str(n)
+                  for n in comp.attrs.get("nodes", ()))  # type: ignore[union-attr]
+    return CompositeError(comp.name, nodes, reason)
+
+
+def _no_scalars(module: Module, region: Function) -> None:
+    """A composite reading or writing a rank-0 tensor (a Clip bound computed by the model,
+    say) has no NPU layout: rows of DIM channels need a channel axis."""
+    for blk in region.blocks:
+        for b in blk.bindings:
+            if isinstance(b.value, CallFunc):
+                for v in (*b.value.args, b.var):
+                    if isinstance(v, Var) and not tuple(v.type.shape):  # type: ignore[union-attr]
+                        raise _composite_error(module[b.value.func], f"{v.name} is a scalar: "
+                                               "the NPU layers read rows of DIM channels")
+
+
 def region_code(module: Module, region: Function, target: object,
                 hints: Mapping[str, int]) -> RegionCode:
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
@@ -370,6 +388,7 @@ def region_code(module: Module, region: Function, target: object,
             slots[v.name] = Slot(v.name, shape, npu)
         return slots[v.name]
 
+    _no_scalars(module, region)
     for p in region.params:
         slot(p)
     # Region inputs read by exactly one composite (and not passed through as an output):
@@ -412,9 +431,7 @@ def region_code(module: Module, region: Function, target: object,
             except CompositeError:
                 raise
             except CodegenError as e:
-                nodes = tuple(str(n).partition("=")[2] or str(n)
-                              for n in comp.attrs.get("nodes", ()))  # type: ignore[union-attr]
-                raise CompositeError(comp.name, nodes, str(e)) from None
+                raise _composite_error(comp, str(e)) from None
             codes[-1] = replace(codes[-1], onnx_nodes=_onnx_nodes(comp))
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
