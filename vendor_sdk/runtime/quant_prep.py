@@ -100,10 +100,13 @@ def fold_constant_nodes(model: onnx.ModelProto) -> tuple[dict[str, np.ndarray], 
 
 def _per_channel(c: np.ndarray, rank: int | None, channels: int) -> np.ndarray | None:
     """``c`` as a [channels] vector if it broadcasts along axis 1 of a rank-``rank`` tensor."""
+    if rank is None:  # a scalar broadcasts to anything without changing the rank
+        return np.full(channels, float(c.reshape(-1)[0])) if c.size == 1 and c.ndim <= 1 \
+            else None
+    if c.ndim > rank:  # the result would gain dims
+        return None
     if c.size == 1:
         return np.full(channels, float(c.reshape(-1)[0]))
-    if rank is None or c.ndim > rank:
-        return None
     shape = (1,) * (rank - c.ndim) + c.shape
     if rank < 2 or any(d != 1 for i, d in enumerate(shape) if i != 1) or shape[1] != channels:
         return None
