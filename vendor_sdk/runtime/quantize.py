@@ -152,7 +152,8 @@ def load_float(model: Path) -> onnx.ModelProto:
     for vi in proto.graph.input:
         t = vi.type.tensor_type.elem_type
         if vi.name not in inits and t != onnx.TensorProto.FLOAT:
-            name = onnx.helper.tensor_dtype_to_np_dtype(t).name if t else "not a tensor"
+            name = onnx.TensorProto.DataType.Name(t).lower() \
+                if t in onnx.TensorProto.DataType.values() and t else "not a tensor"
             raise QuantizeError(f"{model}: input '{vi.name}' is {name}; the static quantizer "
                                 "calibrates float32 inputs only (hint: quantize the float "
                                 "part of the model, after the integer inputs are consumed)")
