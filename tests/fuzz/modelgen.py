@@ -57,12 +57,14 @@ def _act(rng: np.random.Generator) -> str:
     return str(rng.choice(ACTS))
 
 
-def _channels(rng: np.random.Generator) -> int:
-    # On and off multiples of DIM, biased to the multiples real networks use.
-    return int(rng.choice([4, 6, 8, 8, 12, 16, 16, 20, 24, 32]))
+def _channels(rng: np.random.Generator, big: bool) -> int:
+    # On and off multiples of DIM, biased to the multiples real networks use; a big model
+    # spans several tiles of the NPU (partial tiles in rows and lanes).
+    return int(rng.choice([36, 40, 48, 64, 72, 64, 96, 100, 128, 136] if big else
+                          [4, 6, 8, 8, 12, 16, 16, 20, 24, 32]))
 
 
-def _block(rng: np.random.Generator, kind: str, seed: int) -> Block:
+def _block(rng: np.random.Generator, kind: str, seed: int, big: bool = False) -> Block:
     """One block that applies to a state of ``kind``."""
     spatial = kind in ("img", "c1d")
     choices = (["conv"] * 6 + ["residual"] * 3 + ["pool"] * 2 + ["gpool", "flatten", "affine"]
@@ -73,7 +75,7 @@ def _block(rng: np.random.Generator, kind: str, seed: int) -> Block:
     p: dict[str, Any] = {}
     if k == "conv":
         groups = str(rng.choice(["1"] * 6 + ["dw", "dw", "g"]))
-        p = {"co": _channels(rng), "k": int(rng.choice([1, 1, 3, 3, 3, 5, 7])),
+        p = {"co": _channels(rng, big), "k": int(rng.choice([1, 1, 3, 3, 3, 5, 7])),
              "stride": int(rng.choice([1, 1, 1, 2])), "dilation": int(rng.choice([1, 1, 1, 2])),
              "pad": str(rng.choice(["same", "same", "valid", "asym"])), "groups": groups,
              "bias": bool(rng.random() < 0.85), "act": _act(rng)}
@@ -88,7 +90,8 @@ def _block(rng: np.random.Generator, kind: str, seed: int) -> Block:
     elif k == "gpool":
         p = {"op": str(rng.choice(["GlobalAveragePool", "GlobalMaxPool"]))}
     elif k == "dense":
-        p = {"n": int(rng.choice([8, 10, 16, 24, 32, 40, 64])),
+        p = {"n": int(rng.choice([72, 100, 128, 136, 192, 256, 264] if big else
+                                 [8, 10, 16, 24, 32, 40, 64])),
              "op": str(rng.choice(["Gemm", "MatMul"])), "bias": bool(rng.random() < 0.75),
              "transB": bool(rng.random() < 0.5), "act": _act(rng)}
     elif k == "dense_residual":
@@ -103,23 +106,29 @@ def _block(rng: np.random.Generator, kind: str, seed: int) -> Block:
     return Block(k, seed, tuple(p.items()))
 
 
+BIG_SHARE = 0.25
+
+
 def random_spec(seed: int) -> Spec:
     rng = np.random.default_rng(seed)
+    # Drawn apart so a small seed's spec does not depend on the big ones' sizes.
+    big = bool(np.random.default_rng([seed, 1]).random() < BIG_SHARE)
     batch: int | str = [1, 1, 2, "N"][int(rng.integers(4))]
     kind = str(rng.choice(["img", "img", "img", "c1d", "vec", "tok"]))
     if kind == "img":
-        s = int(rng.choice([6, 8, 10, 12, 16]))
+        s = int(rng.choice([12, 17, 20, 24, 32] if big else [6, 8, 10, 12, 16]))
         shape: tuple[int, ...] = (int(rng.choice([3, 4, 8, 16])), s, s)
     elif kind == "c1d":
-        shape = (int(rng.choice([4, 8, 12, 16])), int(rng.choice([12, 16, 24, 32])))
+        shape = (int(rng.choice([4, 8, 12, 16])),
+                 int(rng.choice([96, 130, 200, 256] if big else [12, 16, 24, 32])))
     elif kind == "vec":
-        shape = (int(rng.choice([16, 24, 32, 64])),)
+        shape = (int(rng.choice([100, 128, 200, 256] if big else [16, 24, 32, 64])),)
     else:
         shape = (int(rng.choice([4, 6, 8])), int(rng.choice([8, 16, 24])))
     blocks: list[Block] = []
     state = _State("x", kind, (batch, *shape))
     for i in range(int(rng.integers(2, 7))):
-        b = _block(rng, state.kind, seed * 100 + i)
+        b = _block(rng, state.kind, seed * 100 + i, big)
         blocks.append(b)
         state = _Builder(Spec(batch, kind, shape, tuple(blocks))).state  # follow the kind
     return Spec(batch, kind, shape, tuple(blocks))
