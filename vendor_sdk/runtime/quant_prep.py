@@ -24,6 +24,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 MIN_OPSET = 13  # per-axis QuantizeLinear / DequantizeLinear
+_KEEP_FOR_CONVERTER = 4096  # initializers up to this many elements go through the converter
 # Constant nodes are folded only when deterministic: a Random* node is a value, not a weight.
 _NONDETERMINISTIC = ("RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
                      "Multinomial", "Bernoulli")
@@ -43,12 +44,31 @@ def upgrade_opset(model: onnx.ModelProto) -> onnx.ModelProto:
     have = default_opset(model)
     if have >= MIN_OPSET:
         return model
+    # The converter copies the model through C++ twice; weights it never reads (adapters
+    # look at small tensors: shapes, pads, scales) wait outside, as declared inputs.
+    big = [i for i in model.graph.initializer if np.prod(i.dims) > _KEEP_FOR_CONVERTER]
+    if big:
+        names = {i.name for i in big}
+        slim = onnx.ModelProto()
+        slim.CopyFrom(model)
+        kept = [i for i in slim.graph.initializer if i.name not in names]
+        del slim.graph.initializer[:]
+        slim.graph.initializer.extend(kept)
+        listed = {vi.name for vi in slim.graph.input}
+        slim.graph.input.extend(helper.make_tensor_value_info(i.name, i.data_type, list(i.dims))
+                                for i in big if i.name not in listed)
+        slim.ir_version = max(slim.ir_version, 4)  # inputs without initializers
+        model = slim
     try:
         out = version_converter.convert_version(model, MIN_OPSET)
     except Exception as e:  # the converter raises bare RuntimeErrors with its reason
         raise PrepError(f"opset {have} -> {MIN_OPSET} conversion failed ({e}); per-channel "
                         f"quantization needs opset {MIN_OPSET}: export the model at opset "
                         f"{MIN_OPSET} or later") from None
+    if big:
+        # Listed as inputs before (IR < 4) or not, they are initializers again, not inputs:
+        # ``_finish`` drops every initializer from the inputs anyway.
+        out.graph.initializer.extend(big)
     out.ir_version = max(out.ir_version, 7)
     return out
 
