@@ -37,6 +37,10 @@ def print_run(result: object, compiled: object) -> None:
     for o in result.check.outputs:  # the verdict, in the output's own unit
         mark = "[green]ok[/]" if o.ok else "[bold red]FAIL[/]"
         console.print(f"  {mark} vs onnxruntime: {o.describe()}", highlight=False)
+    for a in result.deployed:
+        console.print(f"  {a.name} vs onnxruntime as deployed (default optimizations, fused "
+                      f"QLinear kernels; not judged): {100 * a.within_1lsb:.2f}% within 1 LSB, "
+                      f"{100 * a.exact:.2f}% identical", highlight=False)
     off, total = compiled.report.coverage
     est = " (fsim: analytic estimate)" if result.backend == "fsim" else " (RTL: measured)"
     t = Table(title=f"NPU on {result.backend}{est}, DIM {result.dim}")

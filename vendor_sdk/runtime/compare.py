@@ -48,6 +48,9 @@ class RunResult:
     dim: int
     backend: str
     check: CheckReport = field(default_factory=lambda: CheckReport("none"))
+    # against onnxruntime at its default optimization level (fused QLinear kernels): what
+    # a deployment computes; information, the verdict is `check`'s
+    deployed: list[Agreement] = field(default_factory=list)
 
     @property
     def cycles(self) -> int:
@@ -146,17 +149,22 @@ def _npz_inputs(npz: Path, shapes: Mapping[str, tuple[int, ...]],
         return out
 
 
-def onnxruntime_outputs(path: Path, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+def onnxruntime_outputs(path: Path, feeds: Mapping[str, np.ndarray],
+                        deployed: bool = False) -> list[np.ndarray]:
     """The model's outputs by onnxruntime without graph optimizations: the QDQ graph node
     by node (DequantizeLinear -> float op -> QuantizeLinear), which is what the compiler
     implements. The optimized session fuses such chains into QLinear kernels that round
     differently (QLinearSoftmax is a lookup table): a check against it raised false alarms
-    (tests/fuzz/test_regressions.py, the all-host attention block)."""
+    (tests/fuzz/test_regressions.py, the all-host attention block).
+
+    ``deployed``: onnxruntime at its default optimization level instead, what a user's
+    ``InferenceSession`` computes; reported next to the verdict, never judged."""
     import onnxruntime as ort
 
     ort.set_default_logger_severity(3)
     so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if not deployed:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     return list(sess.run(None, dict(feeds)))
@@ -223,8 +231,10 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
             layers = check_trace(c.module, regions, trace,
                                  npz_writer(dump, ctx) if dump is not None else None)
         report = CheckReport(check, outs, layers)
-    return RunResult(ours, ref, agree(names, ours, ref, output_lsbs(c.module)), stats, dim,
-                     backend, report)
+    lsbs = output_lsbs(c.module)
+    deployed = agree(names, ours, onnxruntime_outputs(path, feeds, deployed=True), lsbs)
+    return RunResult(ours, ref, agree(names, ours, ref, lsbs), stats, dim, backend, report,
+                     deployed)
 
 
 def _batch(inputs: Sequence[np.ndarray]) -> int:
