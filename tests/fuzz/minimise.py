@@ -25,7 +25,7 @@ def _simpler_blocks(spec: Spec) -> list[Spec]:
     out = []
     for i, b in enumerate(spec.blocks):
         for j, (k, v) in enumerate(b.params):
-            if k in SIMPLER and v != SIMPLER[k]:
+            if k in SIMPLER and v != SIMPLER[k] and type(v) is type(SIMPLER[k]):
                 params = (*b.params[:j], (k, SIMPLER[k]), *b.params[j + 1:])
                 blocks = (*spec.blocks[:i], replace(b, params=params), *spec.blocks[i + 1:])
                 out.append(replace(spec, blocks=blocks))
