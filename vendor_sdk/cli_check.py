@@ -23,19 +23,19 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         target: Annotated[str, typer.Argument(
             help="A target.yaml, its directory, or an installed target name.")],
         only: Annotated[list[str] | None, typer.Option(
-            "--only", help="Run only these cases: INTRINSIC[.VARIANT][/CASE] (repeatable).")]
+            "--only", help="Run only these cases: INTRINSIC\\[.VARIANT]\\[/CASE] (repeatable).")]
         = None,
         workdir: Annotated[Path | None, typer.Option(
             help="Where traces, failing cases and waveforms go "
-                 "[default: ./check-intrinsics/<target>].")] = None,
+                 "\\[default: ./check-intrinsics/<target>].")] = None,
         junit: Annotated[Path | None, typer.Option(
-            help="Write a JUnit XML report here [default: <workdir>/junit.xml].")] = None,
+            help="Write a JUnit XML report here \\[default: <workdir>/junit.xml].")] = None,
         waves: Annotated[int, typer.Option(
             help="Failing cases to re-run with an FST waveform.")] = 3,
         timeout: Annotated[float | None, typer.Option(
-            help="Wall-clock limit of the simulation in seconds [default: derived].")] = None,
+            help="Wall-clock limit of the simulation in seconds \\[default: derived].")] = None,
         max_cycles: Annotated[int | None, typer.Option(
-            help="Per-case watchdog in cycles [default: 20x fsim's estimate, at least "
+            help="Per-case watchdog in cycles \\[default: 20x fsim's estimate, at least "
                  "20000].")] = None,
     ) -> None:
         """Run each intrinsic's emit snippet on fsim and the RTL (cocotb); compare both
