@@ -51,8 +51,9 @@ test: $(STAMP)
 # fsim, compared with onnxruntime; a summary table, exit 1 on any failure.
 .PHONY: fuzz
 N ?= 100
+START ?= 0
 fuzz: $(STAMP)
-	$(PY) tests/fuzz/run.py -n $(N)
+	$(PY) tests/fuzz/run.py -n $(N) --start $(START)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
