@@ -36,6 +36,19 @@ if TYPE_CHECKING:  # the emitter calls into this module
 QP_ROWS_PER_DESCRIPTOR = 3  # mult row, shift row, one row of scalar lanes (docs/compile.md)
 
 
+def descriptor_slots(target: object, where: str) -> int:
+    """How many requantization descriptors the target holds at once: its qp memory rows
+    over the rows of one descriptor. The target declares no separate descriptor count,
+    and the reference NPU's descriptor index field is sized to exactly this (isa.yaml:
+    qp_idx max QP_ROWS // 3 - 1), so an index below it always encodes."""
+    rows = int(target.memories["qp"].rows)  # type: ignore[attr-defined]
+    if rows < QP_ROWS_PER_DESCRIPTOR:
+        raise CodegenError(f"{where}: the target's qp memory has {rows} rows, one "
+                           f"requantization descriptor needs {QP_ROWS_PER_DESCRIPTOR}; "
+                           "hint: raise QP_ROWS in target.yaml")
+    return rows // QP_ROWS_PER_DESCRIPTOR
+
+
 def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: Expr,
                  name: str) -> None:
     """Requantize the acc rows a store copy reads into the out rows it will store."""
@@ -52,8 +65,8 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     blocks = int(lext.value) // em.dim  # type: ignore[union-attr]
     stride = em.stride_of(src, rvar)
     desc_bytes = QP_ROWS_PER_DESCRIPTOR * em.dim * 4
-    qp_rows = em.target.memories["qp"].rows  # type: ignore[attr-defined]
-    resident = 0 < rq.blocks * QP_ROWS_PER_DESCRIPTOR <= qp_rows
+    slots = descriptor_slots(em.target, name)
+    resident = 0 < rq.blocks <= slots
     if resident and "qp" not in em.reserved:
         em.reserved["qp"] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
         em.prologue += [f"/* requantization descriptors of every output channel, loaded "
@@ -65,15 +78,16 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     em.loops.append((Var("_"), Const(1)))
     chan0 = substitute(channel, zero)  # first output channel of the tile
     em.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {em.dim});")
-    if not resident:
-        em.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + blk0 * {desc_bytes}), "
-               f"1, {QP_ROWS_PER_DESCRIPTOR * blocks}, 0, 0, 0, 0);")
     for b in range(blocks):
+        if not resident and b % slots == 0:  # the next group of descriptors that fits
+            n = min(slots, blocks - b)
+            em.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + (blk0 + {b}) * "
+                   f"{desc_bytes}), 1, {QP_ROWS_PER_DESCRIPTOR * n}, 0, 0, 0, 0);")
         i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * em.dim)))
         xrow = c_expr(em.sram_row(src.buffer, i))
         yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name]))
         views = {rq.x: ("acc", xrow, stride), rq.y: ("out", yrow, stride)}
-        desc = f"(uint32_t)(blk0 + {b})" if resident else str(b)
+        desc = f"(uint32_t)(blk0 + {b})" if resident else str(b % slots)
         em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, c_expr(rext), "",
                        name)
     em.loops.pop()
