@@ -163,11 +163,13 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
 
 def register(app: typer.Typer,
              user_errors: Callable[[], AbstractContextManager[None]]) -> None:
+    from reference_npu.bindings import NpuError
     from vendor_sdk.codegen.cexpr import CodegenError
     from vendor_sdk.runtime.npu import RunError
     from vendor_sdk.runtime.quantize import QuantizeError
 
-    errors = (CodegenError, RunError, QuantizeError)
+    # NpuError: the driver refused (a DRAM allocation that does not fit, a bad option)
+    errors = (CodegenError, RunError, NpuError, QuantizeError)
 
     @contextlib.contextmanager
     def guard() -> Iterator[None]:

@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from core.graph import Module
 from vendor_sdk.codegen.cexpr import CodegenError, c_name
+from vendor_sdk.codegen.dram_fit import check_dram
 from vendor_sdk.codegen.perf import RECORD_BYTES, perf_snap_c
 from vendor_sdk.codegen.region import RegionCode, region_code
 
@@ -71,6 +72,7 @@ def emit_c(module: Module, regions: list[str], target: object, model: str,
     model_c = c_name(model)
     header = f"{model_c}.h"
     codes = tuple(region_code(module, module[r], target, hints) for r in regions)
+    check_dram(codes, target, hints)  # else the biggest layer goes to the host
     version = sdk_version()
     infos = []
     for r in codes:

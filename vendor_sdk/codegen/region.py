@@ -69,6 +69,11 @@ class LayerCode:
     estimate: float | None = None  # the tensorizer's cost-model cycles (None: template)
     onnx_nodes: tuple[str, ...] = ()  # the ONNX nodes of the composite (QDQ nodes left out)
     input_layout: str = ""  # which input layout a conv on a region input got, and why
+    # The composite it lowers (its name and ONNX nodes, to send it to the host) and the
+    # bytes of constants (weights, bias, descriptors) it adds to its region's blob.
+    composite: str = ""
+    nodes: tuple[str, ...] = ()
+    const_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -423,6 +428,7 @@ def region_code(module: Module, region: Function, target: object,
             def at(name: str) -> str:
                 return f"addr[{1 + list(slots).index(name)}]"
 
+            const0 = consts.size
             try:
                 _check_conv1d_layout(comp, [*args, b.var], nlc)
                 call = _composite(comp, fn, cands, dim, batch, batch_dim, names, size_args,
@@ -432,7 +438,9 @@ def region_code(module: Module, region: Function, target: object,
                 raise
             except CodegenError as e:
                 raise _composite_error(comp, str(e)) from None
-            codes[-1] = replace(codes[-1], onnx_nodes=_onnx_nodes(comp))
+            codes[-1] = replace(codes[-1], onnx_nodes=_onnx_nodes(comp), composite=comp.name,
+                                nodes=_composite_error(comp, "").nodes,
+                                const_bytes=consts.size - const0)
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
                          f"    {call}\n    vsdk_layer_end(&rt);")

@@ -23,6 +23,7 @@ from core.graph import Binding, Block, CallExtern, CallFunc, Function, Module
 from core.lower import lower_module
 from reference_npu.bindings import Npu, Stats
 from vendor_sdk.codegen.cexpr import c_name
+from vendor_sdk.codegen.dram_fit import dram_capacity
 from vendor_sdk.codegen.perf import RECORD_BYTES, RECORD_COUNTERS
 from vendor_sdk.codegen.region import RegionCode, Slot
 from vendor_sdk.runtime.perf import Counters, LayerStats, layer_deltas
@@ -55,15 +56,17 @@ def backend_options(target: object, backend: str) -> str:
     from vendor_sdk.check.rtl import rtl_params
 
     p = rtl_params(target)  # type: ignore[arg-type]
+    cap = dram_capacity(target)  # the DRAM image is the driver's on both backends
+    dram = "" if cap is None else f",dram={cap}"
     if backend == "rtl":
         from vendor_sdk.sim.build import build_rtl_library
 
-        return f"lib={build_rtl_library(p)}"
+        return f"lib={build_rtl_library(p)}{dram}"
     if backend != "fsim":
         raise RunError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
     return (f"dim={p.dim},inp_rows={p.inp_rows},wgt_rows={p.wgt_rows},acc_rows={p.acc_rows},"
             f"out_rows={p.out_rows},qp_rows={p.qp_rows},lut_rows={p.lut_rows},"
-            f"token_depth={p.token_depth},insn_queue_depth={p.queue_depth}")
+            f"token_depth={p.token_depth},insn_queue_depth={p.queue_depth}{dram}")
 
 
 def to_npu(x: np.ndarray, slot: Slot) -> np.ndarray:
