@@ -129,6 +129,10 @@ def random_spec(seed: int) -> Spec:
     state = _State("x", kind, (batch, *shape))
     for i in range(int(rng.integers(2, 7))):
         b = _block(rng, state.kind, seed * 100 + i, big)
+        if b.kind == "pool" and b.get("op") == "AveragePool" and b.get("pad"):
+            # PyTorch's AvgPool default counts the padding; drawn apart (stable specs).
+            inc = bool(np.random.default_rng([seed, 2, i]).random() < 0.5)
+            b = replace(b, params=(*b.params, ("include_pad", inc)))
         blocks.append(b)
         state = _Builder(Spec(batch, kind, shape, tuple(blocks))).state  # follow the kind
     return Spec(batch, kind, shape, tuple(blocks))
@@ -263,8 +267,9 @@ class _Builder:
         out = [(s + 2 * pads[0] - k) // st + 1 for s in sp]
         if min(out) < 1 or min(sp) < k:
             return None
+        extra = {"count_include_pad": 1} if b.get("include_pad") else {}
         y = self._node(b.get("op"), [x.name], kernel_shape=[k] * nd, strides=[st] * nd,
-                       pads=pads)
+                       pads=pads, **extra)
         return _State(y, x.kind, (*x.shape[:2], *out))
 
     def _gpool(self, b: Block, x: _State, rng: np.random.Generator) -> _State | None:
