@@ -67,6 +67,10 @@ def check_dram(codes: Sequence[RegionCode], target: object, hints: Mapping[str, 
     big = max(layers, key=lambda lc: lc.const_bytes)
     raise CompositeError(
         big.composite, big.nodes,
-        f"the NPU regions need {need / 2**20:.1f} MiB of DRAM, the target's {DRAM_PARAM} is "
-        f"{cap / 2**20:.1f} MiB; this layer has the most constants "
-        f"({big.const_bytes / 2**20:.1f} MiB), so it runs on the host")
+        f"the NPU regions need {_size(need)} of DRAM, the target's {DRAM_PARAM} is "
+        f"{_size(cap)}; this layer has the most constants ({_size(big.const_bytes)}), so it "
+        "runs on the host")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"

@@ -81,7 +81,8 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     for b in range(blocks):
         if not resident and b % slots == 0:  # the next group of descriptors that fits
             n = min(slots, blocks - b)
-            em.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + (blk0 + {b}) * "
+            first = f"(blk0 + {b})" if b else "blk0"
+            em.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + {first} * "
                    f"{desc_bytes}), 1, {QP_ROWS_PER_DESCRIPTOR * n}, 0, 0, 0, 0);")
         i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * em.dim)))
         xrow = c_expr(em.sram_row(src.buffer, i))
