@@ -7,9 +7,9 @@
   declares (DRAM_BYTES); the layer runs on the host with the reason, and whatever the
   driver still refuses at run time is exit 2, not a traceback.
 
-Inception v1 itself runs here (about a minute); ZFNet and VGG-19 take longer, so the DRAM
-rule is shown on a small Gemm against a target copy with a small DRAM (docs/compile.md
-has the light models' runs).
+The light models take 30 s (ZFNet) to minutes (VGG-19) each under load, so each mechanism
+is shown on a small model with the same property: a pool over 528 channels, a Gemm against
+a target copy with a small DRAM (docs/compile.md has the light models' runs).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typer.testing import CliRunner
 
 from reference_npu import __file__ as ref_init
 from vendor_sdk.cli import app
-from vendor_sdk.zoo import light_model_path
 
 REF_DIR = Path(ref_init).parent
 
@@ -71,15 +70,6 @@ def test_pool_wider_than_the_descriptor_memory_runs_on_the_npu(tmp_path: Path) -
     assert _offloaded(output) == (2, 2), output  # the conv and the pool, none sent back
     assert "host fallback" not in output
     assert "all agree" in output
-
-
-def test_inception_v1_runs_and_checks(tmp_path: Path) -> None:
-    model = _quantized(onnx.load(str(light_model_path("inception_v1"))), tmp_path, "inc1")
-    code, output = _cli("run", model)
-    assert code == 0, output
-    done, total = _offloaded(output)
-    assert done >= total * 3 // 4, output
-    assert "all agree" in output and "100.00% within 1 LSB" in output
 
 
 def _target_copy(tmp_path: Path, dram: int) -> Path:
