@@ -33,6 +33,7 @@ from vendor_sdk.codegen.cexpr import CodegenError, c_expr
 from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
 from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to, window_dict
+from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import NestEmitter, Requant
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_add_multipliers
 from vendor_sdk.target.templates import OperandView
@@ -195,7 +196,7 @@ def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
                      Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x, form.y,
                              int(nhwc_shape(layer.out_shape, dim)[-1]) // dim),
                      activations=("A", "B", "X"))
-    cap = min(target.memories["acc"].rows // 4, 1023)  # type: ignore[attr-defined]
+    cap = min(memory_of(target, "accumulator").rows // 4, 1023)
     pref = [x.strip() for x in layer.lower.partition(":")[2].split(",")]
     lay = _Layer(em, dim)
     if layer.op == "MaxPool":
@@ -229,7 +230,8 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
     a = Buffer("A", "int8", (total, Const(dim)))
     y = Buffer("Y", "int32", (total, Const(dim)))
     mr = Buffer("Mr", "int32", (Const(2), Const(dim)))
-    ra, rb, rm = (Buffer(n, "int32", (Const(tile), Const(dim)), "acc") for n in ("RA", "RB", "RM"))
+    ra, rb, rm = (Buffer(n, "int32", (Const(tile), Const(dim)), lay.em.acc)
+                  for n in ("RA", "RB", "RM"))
     lay.alloc(ra, shadow=True)
     if layer.op not in ACTIVATIONS:  # a lone activation has one operand and no multiplier
         lay.alloc(rb)
@@ -286,7 +288,7 @@ def _maxpool(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
     tile = max(1, min(cap // cb, 1023 // cb))
     x = Buffer("X", "int8", (batch, Const(int(h)), Const(int(w)), Const(cp)))
     y = Buffer("Y", "int32", (pix, Const(cp)))
-    d, s = (Buffer(nm, "int32", (Const(tile), Const(cp)), "acc") for nm in ("D", "S"))
+    d, s = (Buffer(nm, "int32", (Const(tile), Const(cp)), lay.em.acc) for nm in ("D", "S"))
     lay.alloc(d, shadow=True)
     lay.alloc(s)
     lay.em.dram["X"] = "X0"

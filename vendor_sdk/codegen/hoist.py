@@ -29,6 +29,7 @@ from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.copies import Loops, names_of
 from vendor_sdk.codegen.intrinsic_roles import find_move
+from vendor_sdk.codegen.memories import mem_c, memory_of
 
 if TYPE_CHECKING:  # the emitter calls into this module
     from vendor_sdk.codegen.nest import NestEmitter
@@ -41,11 +42,13 @@ def descriptor_slots(target: object, where: str) -> int:
     over the rows of one descriptor. The target declares no separate descriptor count,
     and the reference NPU's descriptor index field is sized to exactly this (isa.yaml:
     qp_idx max QP_ROWS // 3 - 1), so an index below it always encodes."""
-    rows = int(target.memories["qp"].rows)  # type: ignore[attr-defined]
+    qp = memory_of(target, "param")
+    rows = qp.rows
     if rows < QP_ROWS_PER_DESCRIPTOR:
-        raise CodegenError(f"{where}: the target's qp memory has {rows} rows, one "
+        raise CodegenError(f"{where}: the target's param memory {qp.name} has {rows} rows, "
+                           f"one "
                            f"requantization descriptor needs {QP_ROWS_PER_DESCRIPTOR}; "
-                           "hint: raise QP_ROWS in target.yaml")
+                           f"hint: raise the rows of memory {qp.name} in target.yaml")
     return rows // QP_ROWS_PER_DESCRIPTOR
 
 
@@ -67,11 +70,12 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     desc_bytes = QP_ROWS_PER_DESCRIPTOR * em.dim * 4
     slots = descriptor_slots(em.target, name)
     resident = 0 < rq.blocks <= slots
-    if resident and "qp" not in em.reserved:
-        em.reserved["qp"] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
+    qp = memory_of(em.target, "param")
+    if resident and qp.name not in em.reserved:
+        em.reserved[qp.name] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
         em.prologue += [f"/* requantization descriptors of every output channel, loaded "
                         f"once: {rq.blocks} */",
-                        f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram}), 1, "
+                        f"vsdk_load(rt, {qp.c_id}, 0, (uint32_t)({rq.qp_dram}), 1, "
                         f"{rq.blocks * QP_ROWS_PER_DESCRIPTOR}, 0, 0, 0, 0);"]
     em.out(f"/* requantize {name}: {blocks} x {em.dim} channels */")
     em.out("{")
@@ -82,12 +86,12 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
         if not resident and b % slots == 0:  # the next group of descriptors that fits
             n = min(slots, blocks - b)
             first = f"(blk0 + {b})" if b else "blk0"
-            em.out(f"vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)({rq.qp_dram} + {first} * "
+            em.out(f"vsdk_load(rt, {qp.c_id}, 0, (uint32_t)({rq.qp_dram} + {first} * "
                    f"{desc_bytes}), 1, {QP_ROWS_PER_DESCRIPTOR * n}, 0, 0, 0, 0);")
         i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * em.dim)))
         xrow = c_expr(em.sram_row(src.buffer, i))
         yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name]))
-        views = {rq.x: ("acc", xrow, stride), rq.y: ("out", yrow, stride)}
+        views = {rq.x: (em.acc, xrow, stride), rq.y: (em.out_mem, yrow, stride)}
         desc = f"(uint32_t)(blk0 + {b})" if resident else str(b % slots)
         em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, c_expr(rext), "",
                        name)
@@ -95,7 +99,7 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     em.out("}")
 
 
-def _hoisted_rows(em: NestEmitter, buf: Buffer) -> int | None:
+def _hoisted_rows(em: NestEmitter, buf: Buffer, acc: str) -> int | None:
     """First reserved acc row of a whole int32 DRAM buffer loaded once, or None when it is
     not one contiguous run of rows in DRAM or does not fit above the layer's tiles."""
     if buf.name in em.hoisted:
@@ -106,13 +110,13 @@ def _hoisted_rows(em: NestEmitter, buf: Buffer) -> int | None:
     if lead != 1 and int(buf.shape[-1].value) > em.dim:  # type: ignore[union-attr]
         return None  # lane blocks outermost on chip, row-major in DRAM: not one run
     rows = em.rows_of(buf)
-    base = em.reserve("acc", rows)
+    base = em.reserve(acc, rows)
     if base is None:
         return None
     em.hoisted[buf.name] = base
-    em.prologue += [f"/* {buf.name}: {rows} acc rows from row {base}, loaded once */",
-                    f"vsdk_load(rt, NPU_MEM_ACC, {base}, (uint32_t)({em.dram[buf.name]}), 1, "
-                    f"{rows}, 0, 0, 0, 0);"]
+    em.prologue += [f"/* {buf.name}: {rows} {acc} rows from row {base}, loaded once */",
+                    f"vsdk_load(rt, {mem_c(em.target, acc)}, {base}, "
+                    f"(uint32_t)({em.dram[buf.name]}), 1, {rows}, 0, 0, 0, 0);"]
     return base
 
 
@@ -135,7 +139,9 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     row as before."""
     move = find_move(em.target)
     rows = [k for k in range(len(loops)) if k != lane]
-    if move is None or dst.scope != "acc" or src.buffer.dtype != dst.dtype or len(rows) != 1:
+    acc = dst.scope
+    if move is None or em.role_of(acc) != "accumulator" or src.buffer.dtype != dst.dtype \
+            or len(rows) != 1:
         return False
     intrin, d_op, s_op = move
     rvar, rext = loops[rows[0]]
@@ -148,7 +154,7 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
         stride = em.stride_of(Load(dst, idx), rvar)
     except CodegenError:
         return False
-    base = _hoisted_rows(em, src.buffer)
+    base = _hoisted_rows(em, src.buffer, acc)
     if base is None:
         return False
     # A padded tile of a layer partial in both rows and lanes has one guard ``row < M and
@@ -161,7 +167,7 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     lv, rv = c_name(lvar.name), c_name(rvar.name)
     row_loop = f"for (int64_t {rv} = 0; {rv} < {c_expr(rext)}; {rv}++) {{"
     pad_row = c_expr(em.sram_row(dst, idx))
-    em.out(f"/* fill {name}: {src.buffer.name} (acc row {base}..) -> {dst.name}, "
+    em.out(f"/* fill {name}: {src.buffer.name} ({acc} row {base}..) -> {dst.name}, "
            f"broadcast by {intrin} */")
     em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {em.dim}) {{",
                   *((f"if ({c_expr(pred)}) {{",) if pred is not None else ())])
@@ -169,12 +175,12 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
         em.open_rows([f"if ({' && '.join(f'({c_expr(c)})' for c in whole)}) {{"])
     d_row = c_expr(em.sram_row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx)))
     s_row = c_expr(em.sram_row(src.buffer, src.indices, base))
-    em.render_call(intrin, {d_op: ("acc", d_row, stride), s_op: ("acc", s_row, 0)}, {},
+    em.render_call(intrin, {d_op: (acc, d_row, stride), s_op: (acc, s_row, 0)}, {},
                    str(int(rext.value)), "", name)
     if per_row:
         body: list[str] = []
         for cond, value in reversed(per_row):  # the first failing guard's pad value
-            pad = f"vsdk_pad_row(rt, NPU_MEM_ACC, (uint32_t){pad_row}, {value});"
+            pad = f"vsdk_pad_row(rt, {mem_c(em.target, acc)}, (uint32_t){pad_row}, {value});"
             body = ([f"if (!({c_expr(cond)})) {pad}"] if not body else
                     [f"if ({c_expr(cond)}) {{", *("    " + b for b in body), "} else {",
                      f"    {pad}", "}"])
@@ -187,7 +193,7 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
         em.out("} else {")
         em.loops.append((Var("_"), Const(1)))
         em.open_rows([row_loop])
-        for b in em.row_copy("NPU_MEM_ACC", pad_row, src, guards, 0, None):
+        for b in em.row_copy(mem_c(em.target, acc), pad_row, src, guards, 0, None):
             em.out(b)
         em.close_rows(2)
     em.close_rows(1 + (pred is not None))

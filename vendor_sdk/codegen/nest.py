@@ -28,7 +28,6 @@ from core.tir.expr import Const, Expr, Load, Var, binop
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
-from vendor_sdk.check.staging import MEM_IDS
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.copies import (
     Loops,
@@ -40,16 +39,10 @@ from vendor_sdk.codegen.copies import (
     split_value,
 )
 from vendor_sdk.codegen.hoist import emit_fill, emit_requant
+from vendor_sdk.codegen.memories import mem_c, scope_of, widen_c
 from vendor_sdk.target.templates import OperandView, environment
 
 ESIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "uint32": 4, "int64": 8}
-
-
-def mem_c(scope: str) -> str:
-    if scope not in MEM_IDS:
-        raise CodegenError(f"scope '{scope}' is not a memory of the driver ABI "
-                           f"({', '.join(MEM_IDS)})")
-    return f"NPU_MEM_{MEM_IDS[scope].name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +84,9 @@ class NestEmitter:
         self.peak: dict[str, int] = {}
         self.hoisted: dict[str, int] = {}  # DRAM buffer -> its first reserved row
         self.activations = frozenset(activations)
+        # The memories the emitter itself places things in, by role (never by name).
+        self.acc = scope_of(target, "accumulator") if requant else ""
+        self.out_mem = scope_of(target, "output") if requant else ""
 
     # ---- layout ----
     def rows_of(self, buf: Buffer) -> int:
@@ -104,7 +100,7 @@ class NestEmitter:
         rows = self.rows_of(buf)
         self.base[buf.name] = (buf.scope, self._alloc(buf.scope, rows, buf.name))
         if shadow:
-            self.shadow[buf.name] = self._alloc("out", rows, f"{buf.name} (requantized)")
+            self.shadow[buf.name] = self._alloc(self.out_mem, rows, f"{buf.name} (requantized)")
         return self.base[buf.name][1]
 
     def open_loop(self, var: Var, extent: Expr, note: str = "") -> None:
@@ -115,6 +111,10 @@ class NestEmitter:
     def close_loop(self) -> None:
         self.loops.pop()
         self.out("}")
+
+    def role_of(self, scope: str) -> str:
+        mem = self.target.memories.get(scope)  # type: ignore[attr-defined]
+        return mem.role if mem is not None else ""
 
     def _alloc(self, scope: str, rows: int, what: str) -> int:
         mems = self.target.memories  # type: ignore[attr-defined]
@@ -141,7 +141,7 @@ class NestEmitter:
                     self._walk_allocs(x)
             case Allocate(buf, body):
                 saved = dict(self.cursor)
-                self.allocate(buf, self.requant is not None and buf.scope == "acc")
+                self.allocate(buf, self.requant is not None and buf.scope == self.acc)
                 self._walk_allocs(body)
                 self.cursor = saved
             case For(_, _, body, _, _):
@@ -204,7 +204,7 @@ class NestEmitter:
             case Allocate(buf, body):
                 saved = dict(self.cursor)
                 rows = self.rows_of(buf)
-                self.allocate(buf, self.requant is not None and buf.scope == "acc")
+                self.allocate(buf, self.requant is not None and buf.scope == self.acc)
                 shape = ", ".join(expr_str(d) for d in buf.shape)
                 self.out(f"/* {buf.name}: {buf.dtype}[{shape}] in "
                          f"{buf.scope} rows {self.base[buf.name][1]}..+{rows} */")
@@ -265,17 +265,18 @@ class NestEmitter:
         lane = self._lane_loop(loops, idx[-1], f"copy {name}")
         guards, src, pad = split_value(value, name)
         mem = dst.scope
-        if src is not None and mem == "acc" and src.buffer.dtype == "int8":
-            mem = "acc8"
+        acc = self.role_of(mem) == "accumulator"
+        widen = src is not None and acc and src.buffer.dtype == "int8"  # sign-extending load
         self.out(f"/* stage {name}: {src.buffer.name if src else 'constant'} -> "
                  f"{dst.name} ({dst.scope}) */")
         if src is not None:
             self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c, _ in guards),
                                             *((pred,) if pred is not None else ())],
                               src.indices[-1], f"copy {name}")
-            if mem == "acc" and emit_fill(self, loops, lane, dst, idx, src, guards, pred, name):
+            if acc and not widen and emit_fill(self, loops, lane, dst, idx, src, guards, pred,
+                                               name):
                 return
-        mem_id = "NPU_MEM_ACC8" if mem == "acc8" else mem_c(mem)
+        mem_id = widen_c(self.target, mem) if widen else mem_c(self.target, mem)
         if src is not None and src.buffer.name in self.activations:
             self.out(f"vsdk_dram_fence(rt, {mem_id});")
         opened = self._row_loops(loops, lane)
@@ -310,12 +311,12 @@ class NestEmitter:
         mem, base, esize, where = src.buffer.scope, None, None, None
         if rq is not None:
             emit_requant(self, loops, lane, src, idx[-1], name)
-            mem, base, esize, where = "out", self.shadow[src.buffer.name], 1, rq.dram
+            mem, base, esize, where = self.out_mem, self.shadow[src.buffer.name], 1, rq.dram
         self.out(f"/* store {name}: {src.buffer.name} ({mem}) -> {dst.name} */")
         opened = self._row_loops(loops, lane)
         self.open_rows(opened)
         row = c_expr(self.sram_row(src.buffer, src.indices, base))
-        call = (f"vsdk_store_row(rt, {mem_c(mem)}, (uint32_t){row}, "
+        call = (f"vsdk_store_row(rt, {mem_c(self.target, mem)}, (uint32_t){row}, "
                 f"{self.dram_addr(dst, idx, where, esize)});")
         self.out(f"if ({c_expr(pred)}) {call}" if pred is not None else call)
         self.close_rows(len(opened))
@@ -370,12 +371,13 @@ class NestEmitter:
             if n not in views:
                 raise CodegenError(f"{what}: operand {n} of {name} has no value here")
             scope, row, stride = views[n]
+            weight = self.role_of(scope) == "weight"
             rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(
-                self.dim if scope == "wgt" else 1)
+                self.dim if weight else 1)
             ctx[n] = OperandView(f"(uint32_t)({row})", f"(uint32_t)(({row}) / {self.dim})",
                                  str(stride), "0", "0")
             rd, wr = int(op.kind in ("input", "inout")), int(op.kind in ("output", "inout"))
-            access.append(f"{{{mem_c(scope)}, (uint32_t)({row}), (uint32_t)({rows}), "
+            access.append(f"{{{mem_c(self.target, scope)}, (uint32_t)({row}), (uint32_t)({rows}), "
                           f"{rd}, {wr}}}")
         try:
             snippet = _compiled(self.env, spec.emit).render(ctx).strip()

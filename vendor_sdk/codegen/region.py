@@ -36,6 +36,7 @@ from vendor_sdk.codegen.layers import (
     nhwc_shape,
     program,
 )
+from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
@@ -143,7 +144,7 @@ def _dim_expr(d: sym.Dim) -> Expr:
 
 
 def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int,
-                      hint: int) -> PrimFunc:
+                      hint: int, acc_scope: str) -> PrimFunc:
     """Requantize an int32 [rows, Np] DRAM result: stage tiles into acc, store (requantized).
     Tiles cover the hinted row count (a power of two), within the accumulator."""
     npad = layer.weight.shape[1]
@@ -151,7 +152,7 @@ def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int,
     tile = min(fit, 1 << max(0, hint - 1).bit_length())
     s = Buffer("S", "int32", (rows, Const(npad)))
     y = Buffer("Y", "int32", (rows, Const(npad)))
-    acc = Buffer("S_acc", "int32", (Const(tile), Const(npad)), "acc")
+    acc = Buffer("S_acc", "int32", (Const(tile), Const(npad)), acc_scope)
     t, m, n = TVar("t_m"), TVar("e_m"), TVar("e_n")
     vm, vn, vt = TVar("v_m"), TVar("v_n"), TVar("v_t")
     load = Block("S_load", (IterVar(vt, Const(1 << 30)), IterVar(vm, Const(tile)),
@@ -267,7 +268,8 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
         raise CodegenError(f"template {arg.strip()}{f', line {line}' if line else ''}: "
                            f"{e}") from None
     hint = hints.get(batch.name, 1) if isinstance(batch, TVar) else int(batch.value)  # type: ignore[union-attr]
-    ep = _epilogue_program(layer, batch, dim, target.memories["acc"].rows, hint)  # type: ignore[attr-defined]
+    accm = memory_of(target, "accumulator")
+    ep = _epilogue_program(layer, batch, dim, accm.rows, hint, accm.name)
     lines = emit_prim_func(ep, target, {"S": "S", "Y": "Y"},
                            {k: max(v, 2) for k, v in hints.items()},
                            Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x,

@@ -43,6 +43,9 @@ class MemoryInfo:
     dtype: str
     rows: int
     row_elems: int
+    role: str = ""  # what the code generator uses it for (vendor_sdk.target.roles)
+    c_id: str = ""  # C expression naming it in runtime calls
+    widen_id: str = ""  # C id loading int8 rows sign-extended into it ("": none)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from vendor_sdk.target.model import (
     SimSpec,
     TargetSpec,
 )
+from vendor_sdk.target.roles import check_roles, resolve
 from vendor_sdk.target.source import Source, read_source
 
 
@@ -52,6 +53,10 @@ class Target:
     @property
     def params(self) -> dict[str, int]:
         return dict(self.spec.params)
+
+    def memory(self, role: str) -> MemoryInfo | None:
+        """The memory the code generator uses for ``role`` (vendor_sdk.target.roles)."""
+        return next((m for m in self.memories.values() if m.role == role), None)
 
     @property
     def templates_dir(self) -> Path:
@@ -189,9 +194,11 @@ def load_target_text(text: str, path: Path) -> Target:
         spec, known = _salvage(src.data)
     checked = check_target(spec, src, path.parent, known)
     diagnostics += checked.diagnostics
+    check_roles(spec, lambda loc, msg, hint: diagnostics.append(src.diag(loc, msg, hint,
+                                                                          key=True)))
     if diagnostics:
         raise TargetError(diagnostics)
-    return Target(spec, path, checked.memories, checked.semantics)
+    return Target(spec, path, resolve(spec, checked.memories), checked.semantics)
 
 
 def load_target(path: str | Path) -> Target:

@@ -46,12 +46,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# What the code generator uses a memory for (docs/target_yaml.md, "Memories"); it looks
+# memories up by role, never by name. Defaults for unroled memories: vendor_sdk.target.roles.
+MemoryRole = Literal["input", "weight", "accumulator", "output", "param", "table"]
+
+
 class Memory(_Model):
     """An on-chip scope: `rows` rows of `row_elems` elements of `dtype`."""
 
     dtype: Dtype
     rows: IntOrExpr
     row_elems: IntOrExpr
+    role: MemoryRole | None = None
+    id: StrictStr | None = None  # C expression naming it in runtime load/store calls
+    widen_id: StrictStr | None = None  # C id that loads int8 rows sign-extended into it
     doc: StrictStr = ""
 
 

@@ -1,0 +1,103 @@
+"""Memory roles: what the code generator uses each on-chip memory for.
+
+The code generator never names a memory: it asks the target for the memory of
+a role (the accumulator a result is staged in, the output memory it is
+requantized into, the param memory holding descriptors). Memory names, sizes
+and C ids are the vendor's. Intrinsic operand `scope`s still name memories;
+the generated buffers carry those names and the C id comes from the memory.
+
+Targets written before roles existed (the wizard's output, older plugins) use
+the reference NPU's names; a memory without `role:`/`id:` takes them from
+LEGACY below, the one place those defaults live (docs/target_yaml.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from vendor_sdk.target.checks import MemoryInfo
+from vendor_sdk.target.model import PatternSpec, TargetSpec
+from vendor_sdk.target.source import Loc
+
+ROLES = ("input", "weight", "accumulator", "output", "param", "table")
+
+# Legacy memory name -> (role, C id, widening C id): the reference driver ABI's names.
+LEGACY: dict[str, tuple[str, str, str]] = {
+    "inp": ("input", "NPU_MEM_INP", ""),
+    "wgt": ("weight", "NPU_MEM_WGT", ""),
+    "acc": ("accumulator", "NPU_MEM_ACC", "NPU_MEM_ACC8"),
+    "out": ("output", "NPU_MEM_OUT", ""),
+    "qp": ("param", "NPU_MEM_QP", ""),
+    "lut": ("table", "NPU_MEM_LUT", ""),
+}
+
+# Why a `lower: {tensorize: ...}` pattern needs each role (in the validate message).
+WHY = {
+    "accumulator": "int32 results, bias fills and elementwise tiles are staged in it",
+    "output": "int32 results are requantized into it and stored from it",
+    "param": "its intrinsics read requantization descriptors from it",
+}
+
+Report = Callable[[Loc, str, str], None]
+
+
+def resolve(spec: TargetSpec, memories: Mapping[str, MemoryInfo]) -> dict[str, MemoryInfo]:
+    """The checked memories with their role and C ids (declared, else LEGACY)."""
+    out = {}
+    for name, info in memories.items():
+        mem = spec.memories[name]
+        role, c_id, widen = LEGACY.get(name, ("", "", ""))
+        if mem.role is not None and mem.role != role:
+            c_id, widen = "", ""  # a legacy name reused for another role keeps no legacy id
+        out[name] = replace(info, role=mem.role or role, c_id=mem.id or c_id,
+                            widen_id=mem.widen_id or widen)
+    return out
+
+
+def _needs(spec: TargetSpec, pat: PatternSpec) -> set[str]:
+    """Roles the code generator looks up for a pattern that lowers by tensorizing."""
+    if pat.lower.tensorize is None:
+        return set()
+    need = {"accumulator", "output"}
+    for name in pat.lower.tensorize:
+        intr = spec.intrinsics.get(name)
+        ops = [] if intr is None else [*intr.inputs.values(), *intr.outputs.values(),
+                                       *intr.inout.values()]
+        if any(op.role == "param" and op.scope for op in ops):
+            need.add("param")
+    return need
+
+
+def check_roles(spec: TargetSpec, err: Report) -> None:
+    """Every memory has one role (declared or LEGACY) and an id; roles are unique; each
+    role a tensorize pattern needs is some memory's."""
+    holder: dict[str, str] = {}
+    for name, mem in spec.memories.items():
+        role = mem.role or LEGACY.get(name, ("",))[0]
+        if not role:
+            err(("memories", name), f"memory {name!r} has no `role`",
+                f"add `role: <{'|'.join(ROLES)}>`: the code generator finds memories by role, "
+                "not by name (docs/target_yaml.md)")
+            continue
+        if role in holder:
+            err(("memories", name, "role") if mem.role else ("memories", name),
+                f"memories {holder[role]!r} and {name!r} both have role {role!r}",
+                "the code generator uses one memory per role: give one of them another role")
+            continue
+        holder[role] = name
+        legacy = LEGACY.get(name)
+        if mem.id is None and not (legacy and legacy[0] == role):
+            err(("memories", name), f"memory {name!r} has no `id`",
+                "add `id: <C expression>`: how the generated C names it in runtime calls, "
+                "e.g. NPU_MEM_ACC for the reference driver")
+    needed: dict[str, list[str]] = {}
+    for pname, pat in spec.patterns.items():
+        for role in sorted(_needs(spec, pat)):
+            needed.setdefault(role, []).append(pname)
+    for role, pats in needed.items():
+        if role not in holder:
+            err(("memories",), f"no memory has role {role!r}, which "
+                f"pattern{'s' if len(pats) > 1 else ''} {', '.join(pats)} "
+                f"(lower: tensorize) need{'' if len(pats) > 1 else 's'}: {WHY[role]}",
+                f"add `role: {role}` to the memory used that way")
