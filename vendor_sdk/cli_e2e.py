@@ -167,9 +167,11 @@ def register(app: typer.Typer,
     from vendor_sdk.codegen.cexpr import CodegenError
     from vendor_sdk.runtime.npu import RunError
     from vendor_sdk.runtime.quantize import QuantizeError
+    from vendor_sdk.target import TargetError
 
-    # NpuError: the driver refused (a DRAM allocation that does not fit, a bad option)
-    errors = (CodegenError, RunError, NpuError, QuantizeError)
+    # NpuError: the driver refused (a DRAM allocation that does not fit, a bad option);
+    # TargetError: a --target that does not validate (each mistake located)
+    errors = (CodegenError, RunError, NpuError, QuantizeError, TargetError)
 
     @contextlib.contextmanager
     def guard() -> Iterator[None]:

@@ -75,6 +75,16 @@ class Compiled:
         return [*paths, out / "partition.txt", out / "manifest.json"]
 
 
+def _first_line(reason: str) -> str:
+    return reason.strip().splitlines()[0] if reason.strip() else "(no reason given)"
+
+
+def fallback_reason(e: CompositeError) -> str:
+    """A host fallback as the partition report states it (one line: a tensorizer's trace
+    follows the first line; `vendor-sdk compile` prints it whole)."""
+    return f"the code generator cannot lower composite {e.composite}: {_first_line(e.reason)}"
+
+
 def compile_model(path: Path, target: str | object = "reference_npu",
                   sizes: Mapping[str, int] | None = None, name: str | None = None,
                   build: bool = True,
@@ -96,7 +106,7 @@ def compile_model(path: Path, target: str | object = "reference_npu",
     module: Module = stage("import", lambda: prepare(from_onnx(path)))  # type: ignore[assignment]
     patterns = patterns_of(tgt)  # type: ignore[arg-type]
     host: dict[str, str] = {}
-    host_nodes: set[str] = set()
+    host_nodes: dict[str, str] = {}  # binding -> why its composite went back to the host
     for _ in range(MAX_RETRIES):
         opts = PartitionOptions(host_nodes=frozenset(host_nodes))
         part: Partition = stage("partition", lambda o=opts: partition(module, patterns, o))  # type: ignore[assignment]
@@ -107,10 +117,11 @@ def compile_model(path: Path, target: str | object = "reference_npu",
             break
         except CompositeError as e:
             host[e.composite] = e.reason
-            host_nodes |= set(e.nodes)
+            host_nodes |= dict.fromkeys(e.nodes, fallback_reason(e))
     else:
-        raise CompositeError("model", (), f"gave up after {MAX_RETRIES} host fallbacks")
-    report = build_report(part, patterns, model)
+        raise CompositeError("model", (), f"gave up after {MAX_RETRIES} host fallbacks: "
+                             + "; ".join(f"{c}: {_first_line(r)}" for c, r in host.items()))
+    report = build_report(part, patterns, model, host_nodes)
     lib = stage("build", lambda: build_library(cm)) if build else Path()
     return Compiled(model, tgt, part.module, part, report, cm, lib, host,  # type: ignore[arg-type]
                     seconds)

@@ -11,6 +11,7 @@ from vendor_sdk.codegen.layers import Layer, reference
 from vendor_sdk.codegen.requant import fixed_point, requant_reference
 from vendor_sdk.runtime.check import OutputKind, check_output
 from vendor_sdk.runtime.layer_refs import gemm_reference, requantize
+from vendor_sdk.target.lowering import Tensorize
 
 QUANT = OutputKind(lsb=1 / 255, softmax=True, quantized=True, classifier=True)
 
@@ -99,7 +100,7 @@ def test_matmul_reference_and_requantize() -> None:
     w = rng.integers(-127, 128, (1104, 32)).astype(np.int8)
     w[k:] = 0
     fps = tuple(fixed_point(float(s)) for s in rng.uniform(1e-5, 1e-3, 32))
-    layer = Layer("m", "p", "tensorize: gemm", "n", "MatMul", (3, k), (3, n), 0, w,
+    layer = Layer("m", "p", Tensorize(("gemm",)), "n", "MatMul", (3, k), (3, n), 0, w,
                   rng.integers(-2**20, 2**20, 32).astype(np.int32), fps, -5, -128, 127)
     x = rng.integers(-128, 128, (3, k)).astype(np.int8)
     np.testing.assert_array_equal(gemm_reference(layer, x), reference(layer, x))

@@ -19,6 +19,7 @@ from vendor_sdk.runtime.compare import model_inputs, run_compiled
 from vendor_sdk.runtime.examples import _bias, _save, _weights
 from vendor_sdk.runtime.npu import NpuSession, backend_options
 from vendor_sdk.runtime.quantize import quantize
+from vendor_sdk.target.lowering import Tensorize
 
 
 def first_conv(path: Path, ci: int = 3, hw: int = 15, co: int = 24) -> Path:
@@ -111,7 +112,7 @@ def _layer(ci: int, co: int, kernel: tuple[int, int], strides: tuple[int, int],
     fps = tuple(fixed_point(float(s)) for s in rng.uniform(1e-4, 1e-3, cop))
     conv = {"kernel": kernel, "strides": strides, "dilations": dilations, "pads": pads,
             "ceil_mode": False}
-    return Layer("l", "p", "tensorize: gemm", "n", "Conv", (2, ci, *hw), (2, co, oh, ow),
+    return Layer("l", "p", Tensorize(("gemm",)), "n", "Conv", (2, ci, *hw), (2, co, oh, ow),
                  int(rng.integers(-128, 128)), w.reshape(-1, cop),
                  rng.integers(-5000, 5000, cop).astype(np.int32), fps, 3, -128, 127, conv)
 

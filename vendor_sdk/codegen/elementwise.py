@@ -36,17 +36,19 @@ from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_t
 from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import NestEmitter, Requant
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_add_multipliers
+from vendor_sdk.target.lowering import Lowering, Tensorize
 from vendor_sdk.target.templates import OperandView
 
 SCALE_BITS = 14
 ACTIVATIONS = ("Relu", "Clip")  # a lone one is a layer: requantize with the clamp
+ELT_OPS = ("Add", "Sum", "MaxPool")  # the core of an element-wise layer (ALU intrinsics)
 
 
 @dataclass(frozen=True)
 class EltLayer:
     name: str
     pattern: str
-    lower: str
+    lower: Tensorize     # the pattern's: every intrinsic the layer may use
     source: str
     op: str                       # Add | MaxPool
     in_shape: tuple
@@ -66,9 +68,12 @@ class EltLayer:
         return 0
 
 
-def analyze_elementwise(f: Function, dim: int) -> EltLayer:
+def analyze_elementwise(f: Function, dim: int, lowering: Lowering) -> EltLayer:
+    if not isinstance(lowering, Tensorize):  # validate refuses these (codegen.lowerable)
+        raise CodegenError(f"{f.name}: template kernels lower MatMul / Gemm layers; an "
+                           "element-wise layer needs `lower: {tensorize: [...]}`")
     calls = _bindings(f)
-    main = [(n, c) for n, c in calls.items() if c.op in ("Add", "Sum", "MaxPool")]
+    main = [(n, c) for n, c in calls.items() if c.op in ELT_OPS]
     if not main:  # a lone activation: the identity on its dequantized input, then the clamp
         main = [(n, c) for n, c in calls.items() if c.op in ACTIVATIONS
                 and isinstance(c.args[0], Var) and c.args[0].name in calls
@@ -81,7 +86,7 @@ def analyze_elementwise(f: Function, dim: int) -> EltLayer:
     sy, zy = ep.scale, ep.zp
     out_shape = tuple(f.outputs[0].type.shape)  # type: ignore[union-attr]
     common = dict(name=f.name, pattern=str(f.attrs.get("pattern", "")),
-                  lower=str(f.attrs.get("lower", "")), source=name, op=c.op,
+                  lower=lowering, source=name, op=c.op,
                   out_shape=out_shape, out_zp=zy, lo=ep.lo, hi=ep.hi)
     if c.op == "MaxPool":
         x, xq = _dq(calls, c.args[0], f"{f.name}: input")
@@ -197,7 +202,7 @@ def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
                              int(nhwc_shape(layer.out_shape, dim)[-1]) // dim),
                      activations=("A", "B", "X"))
     cap = min(memory_of(target, "accumulator").rows // 4, 1023)
-    pref = [x.strip() for x in layer.lower.partition(":")[2].split(",")]
+    pref = list(layer.lower.intrinsics)
     lay = _Layer(em, dim)
     if layer.op == "MaxPool":
         explain = _maxpool(layer, target, lay, dim, cap, pref)

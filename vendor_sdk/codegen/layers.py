@@ -29,6 +29,7 @@ from core.tir.verify import check
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_scale
+from vendor_sdk.target.lowering import Lowering
 
 GEMM_OPS = ("Conv", "MatMul", "Gemm")  # composites whose core is one GEMM-shaped layer
 
@@ -49,7 +50,7 @@ class Layer:
 
     name: str            # composite function name
     pattern: str
-    lower: str           # the pattern's `lower` ("tensorize: ..." / "template: f")
+    lower: Lowering      # the pattern's `lower` (target.lowerings)
     source: str          # ONNX node names it came from (comments)
     op: str              # Conv | MatMul
     in_shape: tuple      # logical (graph) input shape, NCHW / [M, K]
@@ -96,8 +97,9 @@ def _dq(calls: dict[str, Call], arg: object, what: str) -> tuple[object, QParams
                               np.asarray(zpv, np.int64).reshape(-1))
 
 
-def analyze(f: Function, dim: int) -> Layer:
-    """The integer layer of a Conv / MatMul composite (raises CodegenError otherwise)."""
+def analyze(f: Function, dim: int, lowering: Lowering) -> Layer:
+    """The integer layer of a Conv / MatMul composite (raises CodegenError otherwise);
+    ``lowering`` is its pattern's."""
     calls = _bindings(f)
     comp = [(n, c) for n, c in calls.items() if c.op in GEMM_OPS]
     if len(comp) != 1:
@@ -161,7 +163,7 @@ def analyze(f: Function, dim: int) -> Layer:
     x_type, out_var = x.type, f.outputs[0]
     # A Gemm (transA = 0, alpha = beta = 1) is X W + b: the same integer layer as MatMul.
     op = "MatMul" if cc.op == "Gemm" else cc.op
-    return Layer(f.name, str(f.attrs.get("pattern", "")), str(f.attrs.get("lower", "")),
+    return Layer(f.name, str(f.attrs.get("pattern", "")), lowering,
                  cname, op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
                  packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, ep.lo, ep.hi,
                  conv)

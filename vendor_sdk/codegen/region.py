@@ -40,6 +40,7 @@ from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
+from vendor_sdk.target.lowering import Lowering, Template, Tensorize
 from vendor_sdk.target.templates import environment
 
 CONST_ALIGN = 64
@@ -219,14 +220,13 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     """The C of one GEMM layer; ``mapping`` (a conv on a region input) says which program
     runs — the conv's, or the GEMM over host-made patches — and may hold its tensorization."""
     dim = int(target.params["DIM"])  # type: ignore[attr-defined]
-    kind, _, arg = layer.lower.partition(":")
     blocks = layer.weight.shape[1] // dim
     rq = Requant("Y", dram["Y"], qp, form.intrinsic, form.descriptor, form.x, form.y, blocks)
     head = (f"/* {layer.name}: {layer.op} from ONNX node '{layer.source}', pattern "
             f"{layer.pattern} ({layer.lower}) */\n")
     sig = f"static void {fn}(vsdk_rt *rt{''.join(f', int64_t {s}' for s in hints)}, " \
           f"uint32_t X, uint32_t Y, uint32_t c, uint32_t S)"
-    if kind.strip() == "tensorize":
+    if isinstance(layer.lower, Tensorize):
         res = mapping.result if mapping and mapping.result else \
             auto_tensorize(program(mapping.gemm if mapping else layer, dim, batch), target,
                            sizes=dict(hints))
@@ -243,8 +243,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
         return LayerCode(layer, fn, text, explain,
                          estimate=res.estimate.cycles if res.estimate else None,
                          input_layout=why)
-    if kind.strip() != "template":
-        raise CodegenError(f"{layer.name}: unknown lowering '{layer.lower}'")
+    file = layer.lower.file
     if layer.op != "MatMul":
         raise CodegenError(f"{layer.name}: template kernels are supported for MatMul layers")
     kpad, npad = layer.weight.shape
@@ -260,12 +259,12 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     kernel = f"{fn}_kernel"
     env = environment(templates_dir(target))
     try:
-        kt = env.get_template(arg.strip()).render(
+        kt = env.get_template(file).render(
             name=kernel, pattern=layer.pattern, params=dict(target.params),  # type: ignore[attr-defined]
             attrs={}, tensors=views, out=out)
     except TemplateError as e:
         line = getattr(e, "lineno", None)
-        raise CodegenError(f"template {arg.strip()}{f', line {line}' if line else ''}: "
+        raise CodegenError(f"template {file}{f', line {line}' if line else ''}: "
                            f"{e}") from None
     hint = hints.get(batch.name, 1) if isinstance(batch, TVar) else int(batch.value)  # type: ignore[union-attr]
     accm = memory_of(target, "accumulator")
@@ -281,23 +280,24 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
             "    vsdk_barrier(rt); /* the kernel manages its own tokens */\n"
             f"    if ({kernel}(rt->ctx, (uint32_t){m}) && !rt->err) rt->err = -1;\n"
             "    vsdk_barrier(rt);\n" + "\n".join(lines) + "\n}\n")
-    return LayerCode(layer, fn, text, f"template {arg.strip()} + requantization epilogue")
+    return LayerCode(layer, fn, text, f"template {file} + requantization epilogue")
 
 
-def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch: Expr,
+def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Expr,
                batch_dim: object, names: Mapping[str, int], size_args: str, xs: list[Slot],
                yi: Slot, var: str, target: object, consts: _Consts, slots: dict[str, Slot],
                codes: list[LayerCode], at: object, host_input: bool) -> str:
     """Lower one composite: append its LayerCode, return the C call of it. ``host_input``:
     its first input is a region input nothing else in the region reads, whose layout the
     host is free to choose."""
+    cands = list(lowering.intrinsics) if isinstance(lowering, Tensorize) else None
     if cands is not None:  # `lower: {tensorize: [...]}`: only those intrinsics, nothing else
         target = restrict(target, cands)
     if any(c.op in GEMM_OPS for c in _calls(comp)):
-        layer = analyze(comp, dim)
+        layer = analyze(comp, dim, lowering)
         form = find_requant(target, cands)
         mapping = choose_input(layer, target, dim, batch, names) \
-            if host_input and layer.op == "Conv" and layer.lower.startswith("tensorize") \
+            if host_input and layer.op == "Conv" and isinstance(lowering, Tensorize) \
             else None
         if mapping and mapping.layout:
             slots[xs[0].name] = replace(xs[0], npu_shape=(batch_dim, *mapping.layout.out_hw,
@@ -310,14 +310,14 @@ def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch
         codes.append(layer_code(layer, target, dram, batch, names, form,
                                 f"(c + {q_off}u)", fn, mapping))
         scratch = "0"
-        if layer.lower.startswith("template"):  # the kernel's int32 result
+        if isinstance(lowering, Template):  # the kernel's int32 result
             acc32 = f"{var}__acc32"
             slots[acc32] = Slot(acc32, (batch_dim, layer.weight.shape[1]),
                                 (batch_dim, 4 * layer.weight.shape[1]))
             scratch = at(acc32)
         call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
     else:
-        elt = analyze_elementwise(comp, dim)
+        elt = analyze_elementwise(comp, dim, lowering)
         form = find_requant(target, cands, per_channel=False)
         cb = int(nhwc_shape(elt.out_shape, dim)[-1]) // dim
         q_off = consts.add(elt_qp_table(elt, form, dim, cb))
@@ -335,6 +335,16 @@ def _composite(comp: Function, fn: str, cands: list[str] | None, dim: int, batch
         x1 = at(elt.inputs[1]) if len(elt.inputs) > 1 else "0"
         call = f"{fn}(&rt{size_args}, {x0}, {x1}, {at(yi.name)}, addr[0]);"
     return call
+
+
+def _lowering(target: object, comp: Function) -> Lowering:
+    """The typed `lower` of the composite's pattern, as the target declared it."""
+    pattern = str(comp.attrs.get("pattern", ""))
+    found = getattr(target, "lowerings", {}).get(pattern)
+    if found is None:
+        raise CodegenError(f"{comp.name}: pattern {pattern!r} is not a pattern of target "
+                           f"{getattr(target, 'name', '?')} (partition with its patterns)")
+    return found
 
 
 def _is_conv1d(comp: Function) -> bool:
@@ -414,9 +424,7 @@ def region_code(module: Module, region: Function, target: object,
                 raise CodegenError(f"{region.name}: binding {b.var.name} is not a composite call")
             comp = module[b.value.func]
             fn = c_name(comp.name)
-            lower = str(comp.attrs.get("lower", ""))
-            cands = [x.strip() for x in lower.partition(":")[2].split(",")] \
-                if lower.startswith("tensorize") else None
+            lowering = _lowering(target, comp)
             args = [a for a in b.value.args if isinstance(a, Var)]
             batch_dim = args[0].type.shape[0]  # type: ignore[union-attr]
             batch = _dim_expr(batch_dim)
@@ -433,7 +441,7 @@ def region_code(module: Module, region: Function, target: object,
             const0 = consts.size
             try:
                 _check_conv1d_layout(comp, [*args, b.var], nlc)
-                call = _composite(comp, fn, cands, dim, batch, batch_dim, names, size_args,
+                call = _composite(comp, fn, lowering, dim, batch, batch_dim, names, size_args,
                                   xs, yi, b.var.name, target, consts, slots, codes, at,
                                   bool(args) and args[0].name in own_inputs)
             except CompositeError:

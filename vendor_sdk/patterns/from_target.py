@@ -7,6 +7,7 @@ from vendor_sdk.patterns.constraint import ConstraintError, parse_constraint, pa
 from vendor_sdk.patterns.errors import PartitionError
 from vendor_sdk.patterns.lang import NodePat, Pattern, TensorPat
 from vendor_sdk.target import Target
+from vendor_sdk.target.lowering import lowering_of
 from vendor_sdk.target.model import PatternSpec
 
 
@@ -29,9 +30,8 @@ def compile_pattern(name: str, spec: PatternSpec, target: str = "") -> Pattern:
         nodes[node_name] = NodePat(node_name, alts, tuple(node.inputs), attrs, node.optional)
     tensors = {t: TensorPat(t, v.dtype, v.rank, None if v.shape is None else tuple(v.shape),
                             v.const, v.optional) for t, v in spec.tensors.items()}
-    lower = (f"tensorize: {', '.join(spec.lower.tensorize)}" if spec.lower.tensorize
-             else f"template: {spec.lower.template}")
-    return Pattern(name, spec.root, nodes, tensors, spec.priority, target, None, lower)
+    return Pattern(name, spec.root, nodes, tensors, spec.priority, target, None,
+                   lowering_of(spec.lower))
 
 
 def patterns_of(target: Target) -> list[Pattern]:

@@ -24,6 +24,7 @@ from vendor_sdk.patterns.errors import PartitionError
 
 if TYPE_CHECKING:
     from vendor_sdk.patterns.match import MatchContext
+    from vendor_sdk.target.lowering import Lowering
 
 # A check returns True to accept, or False / a reason string to reject.
 Check = Callable[["MatchContext"], "bool | str"]
@@ -84,7 +85,7 @@ class Pattern:
     priority: int
     target: str = ""
     check: Check | None = None
-    lower: str = ""  # "tensorize: a, b" or "template: x.c.j2", for the report and codegen
+    lower: Lowering | None = None  # the target's `lower` (None: a pattern of no target)
     variants: tuple[Variant, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -206,7 +207,7 @@ def is_op(*alternatives: str, name: str = "") -> Callable[..., NodeExpr]:
 
 
 def pattern(name: str, root: NodeExpr, priority: int, check: Check | None = None,
-            target: str = "", lower: str = "") -> Pattern:
+            target: str = "", lower: Lowering | None = None) -> Pattern:
     """Collect the expression DAG under ``root`` into a :class:`Pattern`."""
     nodes: dict[str, NodePat] = {}
     tensors: dict[str, TensorPat] = {}

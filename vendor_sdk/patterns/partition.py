@@ -232,7 +232,7 @@ def _composite(view: GraphView, m: Match, name: str) -> tuple[Function, tuple[Va
     pat = m.pattern
     items: list[tuple[str, AttrValue]] = [
         ("kind", "composite"), ("pattern", pat.name), ("target", pat.target),
-        ("priority", pat.priority), ("lower", pat.lower),
+        ("priority", pat.priority),  # its `lower`: target.lowerings[pattern], typed
         ("nodes", tuple([f"{n}={view.bindings[i].var.name}" for n, i in m.nodes.items()]))]
     for t, q in m.qparams.items():
         items += [(f"{t}.scale", q.scale), (f"{t}.zero_point", q.zero_point),

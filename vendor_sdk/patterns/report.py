@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from vendor_sdk.patterns.lang import Pattern
@@ -78,10 +78,13 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def _reason(p: Partition, patterns: Sequence[Pattern], i: int) -> str:
+def _reason(p: Partition, patterns: Sequence[Pattern], i: int,
+            forced: Mapping[str, str]) -> str:
     view = p.view
     if i in p.forced:
-        return "forced to the host by the partition options"
+        b = view.bindings[i]
+        why = forced.get(b.var.name) or forced.get(b.source)
+        return why or "forced to the host by the partition options"
     if i in p.demoted:
         return p.demoted[i]
     if i in p.selection.beaten:
@@ -109,7 +112,10 @@ def _reason(p: Partition, patterns: Sequence[Pattern], i: int) -> str:
     return f"no pattern offloads {op}"
 
 
-def build_report(p: Partition, patterns: Sequence[Pattern], model: str = "") -> Report:
+def build_report(p: Partition, patterns: Sequence[Pattern], model: str = "",
+                 forced: Mapping[str, str] | None = None) -> Report:
+    """``forced``: why a node the partition options pinned to the host is there, by binding
+    or ONNX node name (the compiler's host fallbacks); others say "the partition options"."""
     view = p.view
     counts: dict[str, Counter[str]] = {}
     host: list[HostOp] = []
@@ -121,7 +127,7 @@ def build_report(p: Partition, patterns: Sequence[Pattern], model: str = "") -> 
         where = "offloaded" if p.place[i] else "host"
         counts.setdefault(op, Counter())[where] += 1
         if not p.place[i]:
-            host.append(HostOp(b.var.name, b.source, op, _reason(p, patterns, i)))
+            host.append(HostOp(b.var.name, b.source, op, _reason(p, patterns, i, forced or {})))
     ops = {op: (c["offloaded"], c["host"]) for op, c in
            sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))}
     regions = tuple(RegionSummary(r.name, r.target, r.ops, len(r.composites),

@@ -173,7 +173,7 @@ def compare_npu(lc: LayerCode, region: str, ins: Sequence[np.ndarray], got: np.n
     common: dict[str, Any] = dict(
         where="npu", name=layer.name, op=layer.op, onnx_nodes=lc.onnx_nodes, region=region,
         pattern=layer.pattern, size=int(got.size),
-        lowering=lc.explain.splitlines()[0] if lc.explain else layer.lower)
+        lowering=lc.explain.splitlines()[0] if lc.explain else str(layer.lower))
     try:
         want = layer_reference(layer, ins)  # type: ignore[arg-type]
     except NoReference as e:

@@ -184,6 +184,31 @@ class _Checker:
         return True
 
     def pattern(self, name: str, pat: PatternSpec, tdir: Path) -> None:
+        before = len(self.out.diagnostics)
+        self.pattern_fields(name, pat, tdir)
+        if len(self.out.diagnostics) == before:  # lowerable only asks of a well-formed one
+            self.lowerable(name, pat)
+
+    def lowerable(self, name: str, pat: PatternSpec) -> None:
+        """What the code generator will assume of the pattern (vendor_sdk.codegen.lowerable),
+        reported here with a location instead of as a host fallback on every model."""
+        from vendor_sdk.codegen.lowerable import unlowerable
+        from vendor_sdk.target.lowering import Tensorize, lowering_of
+
+        lowering = lowering_of(pat.lower)
+        if isinstance(lowering, Tensorize) and \
+                any(i not in self.out.semantics for i in lowering.intrinsics):
+            return  # an intrinsic with mistakes of its own, reported where it is declared
+        nodes = {n: tuple(a.op for a in parse_op(v.op)) for n, v in pat.nodes.items()}
+        mode = "tensorize" if isinstance(lowering, Tensorize) else "template"
+        for u in unlowerable(nodes, lowering, self.out.semantics):
+            if u.node:
+                self.err(("patterns", name, "nodes", u.node, "op"), u.reason, u.hint,
+                         offset=_column_of(pat.nodes[u.node].op, u.op))
+            else:
+                self.err(("patterns", name, "lower", mode), u.reason, u.hint)
+
+    def pattern_fields(self, name: str, pat: PatternSpec, tdir: Path) -> None:
         at = ("patterns", name)
         if pat.root not in pat.nodes:
             self.err((*at, "root"), f"root {pat.root!r} is not one of the pattern's nodes",

@@ -25,6 +25,7 @@ from vendor_sdk.intrinsics.check import did_you_mean
 from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.target.checks import MemoryInfo, check_target
 from vendor_sdk.target.errors import Diagnostic, TargetError
+from vendor_sdk.target.lowering import Lowering, lowering_of
 from vendor_sdk.target.model import (
     SCHEMA_VERSION,
     IntrinsicSpec,
@@ -45,6 +46,8 @@ class Target:
     path: Path = field(compare=False)  # the target.yaml
     memories: dict[str, MemoryInfo] = field(compare=False)
     semantics: dict[str, Semantics] = field(compare=False)  # per intrinsic
+    # per pattern, typed once here: the code generator looks a composite's up by its pattern
+    lowerings: dict[str, Lowering] = field(compare=False, default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -198,7 +201,8 @@ def load_target_text(text: str, path: Path) -> Target:
                                                                           key=True)))
     if diagnostics:
         raise TargetError(diagnostics)
-    return Target(spec, path, resolve(spec, checked.memories), checked.semantics)
+    return Target(spec, path, resolve(spec, checked.memories), checked.semantics,
+                  {n: lowering_of(p.lower) for n, p in spec.patterns.items()})
 
 
 def load_target(path: str | Path) -> Target:
