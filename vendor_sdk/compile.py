@@ -41,7 +41,7 @@ class Compiled:
     report: Report
     cmodel: CModel
     library: Path
-    host_reasons: Mapping[str, str]   # composite -> why the code generator refused it
+    host_reasons: Mapping[str, str]   # composite (its nodes) -> why the code generator refused it
     seconds: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -79,10 +79,15 @@ def _first_line(reason: str) -> str:
     return reason.strip().splitlines()[0] if reason.strip() else "(no reason given)"
 
 
+def fallback_key(e: CompositeError) -> str:
+    """A refused composite by its nodes: composite names are per partition attempt (the
+    next attempt's region0_0 is another layer), the nodes are the model's."""
+    return f"{e.composite} ({', '.join(e.nodes)})" if e.nodes else e.composite
+
+
 def fallback_reason(e: CompositeError) -> str:
-    """A host fallback as the partition report states it (one line: a tensorizer's trace
-    follows the first line; `vendor-sdk compile` prints it whole)."""
-    return f"the code generator cannot lower composite {e.composite}: {_first_line(e.reason)}"
+    """Why, without the composite's name the code generator put in front."""
+    return e.reason.removeprefix(f"{e.composite}: ")
 
 
 def compile_model(path: Path, target: str | object = "reference_npu",
@@ -116,8 +121,11 @@ def compile_model(path: Path, target: str | object = "reference_npu",
                 p.module, rs, tgt, model, sizes or {}))
             break
         except CompositeError as e:
-            host[e.composite] = e.reason
-            host_nodes |= dict.fromkeys(e.nodes, fallback_reason(e))
+            host[fallback_key(e)] = fallback_reason(e)
+            # the report's line for each node (one line: a tensorizer's trace follows the
+            # first; `vendor-sdk compile` prints host_reasons whole)
+            host_nodes |= dict.fromkeys(e.nodes, "the code generator cannot lower composite "
+                                        f"{fallback_key(e)}: {_first_line(fallback_reason(e))}")
     else:
         raise CompositeError("model", (), f"gave up after {MAX_RETRIES} host fallbacks: "
                              + "; ".join(f"{c}: {_first_line(r)}" for c, r in host.items()))

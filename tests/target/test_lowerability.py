@@ -95,6 +95,8 @@ def test_a_template_on_a_conv_is_a_located_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("pattern", "lower", "why"), [
     ("conv2d_bias_relu", "alu_add", "no per-channel requantization intrinsic among "
      "['alu_add']"),
+    ("conv2d_bias_relu", "alu_add, requant_i32_i8_pc", "no intrinsic among ['alu_add', "
+     "'requant_i32_i8_pc'] reduces"),
     ("maxpool2d", "alu_max", "no per-tensor requantization intrinsic among ['alu_max']"),
     ("maxpool2d", "alu_add, requant_i32_i8", "no intrinsic computes D = D max S"),
     ("add", "alu_add_imm, alu_add, requant_i32_i8", "no intrinsic computes D = D * S"),

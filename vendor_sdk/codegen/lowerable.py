@@ -111,8 +111,9 @@ def _roles(kind: str, ops: set[str], nodes: Mapping[str, tuple[str, ...]],
     listed = _View({n: s for n, s in semantics.items() if n in lowering.intrinsics})
     cands = list(lowering.intrinsics)
     if kind == "gemm":
-        return _find(lambda: find_requant(listed, cands, per_channel=True),
-                     "a GEMM layer ends in a per-channel requantization")
+        return _reduction(listed.semantics) + \
+            _find(lambda: find_requant(listed, cands, per_channel=True),
+                  "a GEMM layer ends in a per-channel requantization")
     out = _find(lambda: find_requant(listed, cands, per_channel=False),
                 "an element-wise layer ends in a per-tensor requantization")
     if kind == "eltwise" and "MaxPool" in ops:
@@ -125,6 +126,18 @@ def _roles(kind: str, ops: set[str], nodes: Mapping[str, tuple[str, ...]],
         op, imm, why = ALU_STEPS[step]
         out += _find(lambda op=op, imm=imm: find_alu(listed, op, imm, cands), f"to {why}")
     return out
+
+
+def _reduction(semantics: Mapping[str, object]) -> list[Unlowerable]:
+    """The tensorizer maps a GEMM's reduction onto an intrinsic that reduces (a `sum` over
+    an axis): without one in the list, no layer of the pattern tensorizes. Whether one
+    tiles a given layer is the tensorizer's answer at compile time."""
+    if any(s.loop_nest("").reduce for s in semantics.values()):  # type: ignore[attr-defined]
+        return []
+    return [Unlowerable(f"no intrinsic among {sorted(semantics)} reduces (a statement "
+                        "C = C + sum(k, A * B)): the GEMM of a Conv / MatMul / Gemm "
+                        "layer has nothing to tensorize onto",
+                        "list the target's GEMM intrinsic, see docs/target_yaml.md, `lower`")]
 
 
 def _find(role: object, why: str) -> list[Unlowerable]:
