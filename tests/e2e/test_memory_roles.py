@@ -201,3 +201,13 @@ def test_legacy_names_need_no_role(tmp_path: Path, quantized: dict[str, Path]) -
         assert code == 0, output
     ref = {p.name: p.read_bytes() for p in (tmp_path / "ref").glob("*.[cb]*")}
     assert ref and ref == {p.name: p.read_bytes() for p in (tmp_path / "legacy").glob("*.[cb]*")}
+
+
+def test_check_intrinsics_on_the_renamed_target(renamed: Path, tmp_path: Path) -> None:
+    """check-intrinsics stages operands by the memory's role too: a GEMM (input, weight,
+    accumulator), a requantization (descriptors in the param memory, result in the output
+    memory) and a move, on fsim and the RTL."""
+    code, output = _cli("check-intrinsics", renamed, "--only", "gemm_i8_i32", "--only",
+                        "requant_i32_i8_pc", "--only", "alu_mov", "--workdir", tmp_path)
+    assert code == 0, output
+    assert "all passed" in output, output

@@ -34,19 +34,22 @@ from vendor_sdk.target import Target
 
 TESTBENCH = "vendor_sdk.check.tb_replay"
 _MODULE = re.compile(r"^\s*(?:module|package)\s+(\w+)", re.MULTILINE)
-_MEMORY_PARAMS = ("inp", "wgt", "acc", "out", "qp", "lut")
+# memory role -> the npu_sim_top harness's <name>_rows parameter (the names are the vendor's)
+_MEMORY_PARAMS = {"input": "inp", "weight": "wgt", "accumulator": "acc", "output": "out",
+                  "param": "qp", "table": "lut"}
 
 
 def rtl_params(target: Target) -> RtlParams:
     """The configuration to build: memories and DIM of the target, then sim.rtl.params."""
     fields = {f.name: getattr(DEFAULT_PARAMS, f.name) for f in dataclasses.fields(RtlParams)}
-    for mem in _MEMORY_PARAMS:
-        if mem in target.memories:
-            fields[f"{mem}_rows"] = target.memories[mem].rows
+    for mem in target.memories.values():
+        if mem.role in _MEMORY_PARAMS:
+            fields[f"{_MEMORY_PARAMS[mem.role]}_rows"] = mem.rows
+    inp = target.memory("input")
     if "DIM" in target.params:
         fields["dim"] = target.params["DIM"]
-    elif "inp" in target.memories:
-        fields["dim"] = target.memories["inp"].row_elems
+    elif inp is not None:
+        fields["dim"] = inp.row_elems
     sim = target.spec.sim
     for name, value in (sim.rtl.params.items() if sim else ()):
         field = name.lower()

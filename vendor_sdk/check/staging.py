@@ -34,11 +34,12 @@ from vendor_sdk.intrinsics.lang import Access
 from vendor_sdk.intrinsics.semantics import Case, Semantics
 from vendor_sdk.target import Target
 
-# Memory names of the reference driver ABI and the LOAD/STORE mem_id of each.
-MEM_IDS: dict[str, MemId] = {"inp": MemId.INP, "wgt": MemId.WGT, "acc": MemId.ACC,
-                             "out": MemId.OUT, "qp": MemId.QP, "lut": MemId.LUT}
-STORABLE = ("out", "acc")
-DESCRIPTOR_MEMORY = "qp"
+# Memory roles (vendor_sdk.target.roles; the names are the vendor's) and the reference
+# driver ABI's LOAD/STORE mem_id of each.
+MEM_IDS: dict[str, MemId] = {"input": MemId.INP, "weight": MemId.WGT, "accumulator": MemId.ACC,
+                             "output": MemId.OUT, "param": MemId.QP, "table": MemId.LUT}
+STORABLE = ("output", "accumulator")
+DESCRIPTOR_MEMORY = "param"
 DESCRIPTOR_ROWS = 3
 DESCRIPTOR_DEFAULTS = (0, -128, 127)  # zp, lo, hi: a descriptor that changes nothing
 NO_MEMORY = -1
@@ -157,8 +158,9 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
     stmt = sem.statements[variant]
     result = stmt.target.operand if isinstance(stmt.target, Access) else stmt.target.name
     cursor = {m: 3 + (index + i) % 5 for i, m in enumerate(target.memories)}
+    role = {m: info.role for m, info in target.memories.items()}  # memory name -> its role
     descriptor = [n for n, o in sem.operands.items()
-                  if roles[n] == "param" and o.scope == DESCRIPTOR_MEMORY]
+                  if roles[n] == "param" and role.get(o.scope) == DESCRIPTOR_MEMORY]
     out: list[Placement] = []
     for name, op in sem.operands.items():
         if not op.scope:
@@ -168,10 +170,11 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
             out.append(Placement(name, "immediate", "", NO_MEMORY, op.dtype, 0, 0, 0, 0, 0, 0,
                                  int(case.inputs[name]), 1, False, False, None))
             continue
-        if op.scope not in MEM_IDS:
-            raise CheckError(f"{sem.name}: memory {op.scope!r} of {name} has no counterpart in "
-                             f"the reference driver ABI ({', '.join(MEM_IDS)})")
+        if role.get(op.scope) not in MEM_IDS:
+            raise CheckError(f"{sem.name}: memory {op.scope!r} of {name} has no role with a "
+                             f"counterpart in the reference driver ABI ({', '.join(MEM_IDS)})")
         mem = target.memories[op.scope]
+        mem_id = MEM_IDS[role[op.scope]]
         if name in descriptor:
             if name != descriptor[0]:
                 continue  # the first descriptor param carries the whole descriptor
@@ -180,7 +183,7 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
                 q = 0
             image = _descriptor_image(sem, descriptor, case, mem.row_elems, rng)
             for n in descriptor:
-                out.append(Placement(n, "descriptor", op.scope, MEM_IDS[op.scope], mem.dtype,
+                out.append(Placement(n, "descriptor", op.scope, mem_id, mem.dtype,
                                      DESCRIPTOR_ROWS * q, DESCRIPTOR_ROWS, q, q, 0, 0, 0,
                                      mem.row_elems, n == name, False,
                                      image if n == name else None))
@@ -206,13 +209,13 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
             image = np.zeros((rows, mem.row_elems), np.int64)
             image[:, :lanes] = values
         store = name == result
-        if store and op.scope not in STORABLE:
+        if store and role[op.scope] not in STORABLE:
             raise CheckError(f"{sem.name}: result {name} is in {op.scope}; STORE reads only "
-                             f"{' and '.join(STORABLE)}")
-        if image is not None and op.scope == "out":
-            raise CheckError(f"{sem.name}: {name} is read from memory out, which LOAD cannot "
-                             "write")
-        out.append(Placement(name, "data", op.scope, MEM_IDS[op.scope], mem.dtype, row, rows,
+                             f"the {' and '.join(STORABLE)} memories")
+        if image is not None and role[op.scope] == "output":
+            raise CheckError(f"{sem.name}: {name} is read from the output memory {op.scope}, "
+                             "which LOAD cannot write")
+        out.append(Placement(name, "data", op.scope, mem_id, mem.dtype, row, rows,
                              row, row // align, fo, fi, 0, lanes, image is not None, store,
                              image))
     shape = tuple(ext[a] for a in sem.operands[result].shape)
