@@ -52,7 +52,8 @@ class _View:
 
 def kind_of(ops: set[str]) -> str:
     """The code generator's dispatch on a composite's ops: gemm | eltwise | activation |
-    "" (nothing it lowers). Mirrors region._composite and analyze_elementwise."""
+    "" (nothing it lowers). region._composite dispatches with it; analyze_elementwise
+    then takes ELT_OPS before a lone activation."""
     if ops & set(GEMM_OPS):
         return "gemm"
     if ops & set(ELT_OPS):

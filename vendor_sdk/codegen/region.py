@@ -29,13 +29,13 @@ from vendor_sdk.codegen.elementwise import EltLayer, analyze_elementwise, elemen
 from vendor_sdk.codegen.im2col import InputMapping, Patches, choose_input
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_requant, restrict
 from vendor_sdk.codegen.layers import (
-    GEMM_OPS,
     Layer,
     analyze,
     conv_shape,
     nhwc_shape,
     program,
 )
+from vendor_sdk.codegen.lowerable import kind_of
 from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
@@ -293,7 +293,7 @@ def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Exp
     cands = list(lowering.intrinsics) if isinstance(lowering, Tensorize) else None
     if cands is not None:  # `lower: {tensorize: [...]}`: only those intrinsics, nothing else
         target = restrict(target, cands)
-    if any(c.op in GEMM_OPS for c in _calls(comp)):
+    if kind_of({c.op for c in _calls(comp)}) == "gemm":  # the dispatch validate checks
         layer = analyze(comp, dim, lowering)
         form = find_requant(target, cands)
         mapping = choose_input(layer, target, dim, batch, names) \
