@@ -4,7 +4,7 @@ after convs (ResNet-50, ShuffleNet) and before Mul/Add scale layers (Inception v
 DenseNet-121). Each result imports and runs in onnxruntime; two go through `vendor-sdk run`
 with seeded weights (opset upgrade; BatchNorm fold, grouped convs, channel shuffle). The
 others' runs are in docs/compile.md, "Quantize" (ResNet-50 and DenseNet-121 take minutes;
-Inception v1/v2, ZFNet and VGG-19 do not run yet)."""
+what stopped Inception v1/v2, ZFNet and VGG-19 is tested in test_light_models_run.py)."""
 
 from __future__ import annotations
 
