@@ -211,3 +211,33 @@ def test_check_intrinsics_on_the_renamed_target(renamed: Path, tmp_path: Path) -
                         "requant_i32_i8_pc", "--only", "alu_mov", "--workdir", tmp_path)
     assert code == 0, output
     assert "all passed" in output, output
+
+
+def test_requantization_reading_another_memory_is_a_located_error(tmp_path: Path) -> None:
+    text = renamed_text()
+    at = text.index("X: {dtype: int32, shape: [m, c], scope: accum}",
+                    text.index("  requant_i32_i8_pc:"))
+    text = text[:at] + text[at:].replace("scope: accum", "scope: descr", 1)
+    found, output = _errors(tmp_path, text)
+    assert any(m["path"] == "intrinsics.requant_i32_i8_pc.inputs.X.scope"
+               and int(m["line"]) == text.count("\n", 0, at) + 1 for m in found), output
+    assert "accumulator" in output
+
+
+def test_operand_placed_outside_its_declared_memory_goes_to_the_host(
+        tmp_path: Path, quantized: dict[str, Path]) -> None:
+    """alu_max declared on the descriptor memory (int32, so validate accepts it): the
+    code generator puts pooling tiles in the accumulator, so it never emits that call;
+    the pool runs on the host with the reason and the results stay right."""
+    text = renamed_text()
+    start = text.index("  alu_max:")
+    end = text.index("  alu_min:")
+    text = text[:start] + text[start:end].replace("scope: accum", "scope: descr") + text[end:]
+    f = _target_dir(tmp_path / "npu", text)
+    code, output = _cli("compile", quantized["cnn"], "--target", f, "-o", tmp_path / "build")
+    assert code == 0, output
+    report = " ".join((tmp_path / "build" / "partition.txt").read_text().split())
+    assert "alu_max declares operand" in report and "in memory 'descr'" in report, report
+    code, output = _cli("run", quantized["cnn"], "--target", f)
+    assert code == 0, output
+    assert "all agree" in output, output

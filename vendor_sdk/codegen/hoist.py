@@ -146,6 +146,8 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     intrin, d_op, s_op = move
     rvar, rext = loops[rows[0]]
     sem = em.target.semantics[intrin]  # type: ignore[attr-defined]
+    if sem.operands[d_op].scope != acc:  # a move elsewhere cannot fill this tile
+        return False
     limit = min(a.max for a in sem.axes.values() if a.min != a.max)
     if any(rvar.name in names_of(e) for e in (*src.indices, *((pred,) if pred else ()))) \
             or not isinstance(rext, Const) or int(rext.value) > limit:

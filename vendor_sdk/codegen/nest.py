@@ -371,6 +371,11 @@ class NestEmitter:
             if n not in views:
                 raise CodegenError(f"{what}: operand {n} of {name} has no value here")
             scope, row, stride = views[n]
+            if scope != op.scope:  # e.g. an accumulator tile handed to an operand elsewhere
+                raise CodegenError(f"{what}: {name} declares operand {n} in memory "
+                                   f"'{op.scope}', the code generator placed it in '{scope}' "
+                                   f"(its {self.role_of(scope) or 'unknown'} memory); hint: "
+                                   "declare the operand in the memory of that role")
             weight = self.role_of(scope) == "weight"
             rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(
                 self.dim if weight else 1)

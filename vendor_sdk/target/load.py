@@ -197,8 +197,8 @@ def load_target_text(text: str, path: Path) -> Target:
         spec, known = _salvage(src.data)
     checked = check_target(spec, src, path.parent, known)
     diagnostics += checked.diagnostics
-    check_roles(spec, lambda loc, msg, hint: diagnostics.append(src.diag(loc, msg, hint,
-                                                                          key=True)))
+    check_roles(spec, checked.semantics,
+                lambda loc, msg, hint: diagnostics.append(src.diag(loc, msg, hint, key=True)))
     if diagnostics:
         raise TargetError(diagnostics)
     return Target(spec, path, resolve(spec, checked.memories), checked.semantics,

@@ -69,9 +69,10 @@ def _needs(spec: TargetSpec, pat: PatternSpec) -> set[str]:
     return need
 
 
-def check_roles(spec: TargetSpec, err: Report) -> None:
+def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) -> None:
     """Every memory has one role (declared or LEGACY) and an id; roles are unique; each
-    role a tensorize pattern needs is some memory's."""
+    role a tensorize pattern needs is some memory's; requantizations read and write the
+    memories the code generator places their operands in."""
     holder: dict[str, str] = {}
     for name, mem in spec.memories.items():
         role = mem.role or LEGACY.get(name, ("",))[0]
@@ -101,3 +102,30 @@ def check_roles(spec: TargetSpec, err: Report) -> None:
                 f"pattern{'s' if len(pats) > 1 else ''} {', '.join(pats)} "
                 f"(lower: tensorize) need{'' if len(pats) > 1 else 's'}: {WHY[role]}",
                 f"add `role: {role}` to the memory used that way")
+    _check_requant_scopes(spec, semantics, err)
+
+
+def _check_requant_scopes(spec: TargetSpec, semantics: Mapping[str, object],
+                          err: Report) -> None:
+    """A requantization (found by its compute, as the code generator finds it) reads the
+    accumulator, writes the output memory and takes descriptors from the param memory:
+    the code generator places its operands there, so a scope elsewhere is a mistake here
+    rather than a host fallback on every model."""
+    from vendor_sdk.codegen.intrinsic_roles import requant_form  # codegen reads targets
+
+    role = {n: m.role or LEGACY.get(n, ("",))[0] for n, m in spec.memories.items()}
+    for name, sem in semantics.items():
+        form = requant_form(name, sem)
+        intr = spec.intrinsics.get(name)
+        if form is None or intr is None:
+            continue
+        want = {form.x: "accumulator", form.y: "output",
+                **{p: "param" for p in form.descriptor}}
+        for group in ("inputs", "outputs", "inout"):
+            for op, spec_op in getattr(intr, group).items():
+                if op in want and spec_op.scope and role.get(spec_op.scope) != want[op]:
+                    err(("intrinsics", name, group, op, "scope"),
+                        f"{op} of requantization {name} is in memory {spec_op.scope!r} "
+                        f"(role {role.get(spec_op.scope) or 'none'}); the code generator "
+                        f"places it in the {want[op]} memory",
+                        f"use the memory with `role: {want[op]}` as the scope")
