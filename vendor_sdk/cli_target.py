@@ -42,10 +42,10 @@ def target_errors() -> Iterator[None]:
 def print_target(t: Target) -> None:
     console.print(f"[bold green]ok[/] {t.name} ({t.path})"
                   + (f": {t.spec.description}" if t.spec.description else ""), highlight=False)
-    mems = Table("memory", "dtype", "rows", "row elems", "bytes", title="Memories")
+    mems = Table("memory", "role", "dtype", "rows", "row elems", "bytes", title="Memories")
     for m in t.memories.values():
         size = m.rows * m.row_elems * int(m.dtype.removeprefix("u").removeprefix("int")) // 8
-        mems.add_row(m.name, m.dtype, str(m.rows), str(m.row_elems), f"{size:,}")
+        mems.add_row(m.name, m.role, m.dtype, str(m.rows), str(m.row_elems), f"{size:,}")
     console.print(mems)
     intr = Table("intrinsic", "axes", "variants", "overflow", "compute", title="Intrinsics")
     for name, sem in t.semantics.items():
