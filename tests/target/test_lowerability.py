@@ -134,3 +134,31 @@ def test_the_reference_and_the_wizard_default_are_lowerable(tmp_path: Path) -> N
     # every starter pattern survives: none was dropped to make validation pass
     for name in ("conv2d", "dense", "maxpool", "relu"):
         assert re.search(rf"^│ {name} ", out, re.M), out
+
+
+def test_a_kernel_template_renders_with_what_the_code_generator_gives_it(
+        tmp_path: Path) -> None:
+    """The code generator renders a kernel with the layer's tensors x, w, b and out, whatever
+    the pattern calls its inputs: a template reading the pattern's own name fails validate
+    (it passed, and failed at compile time)."""
+    path = _target(tmp_path, "      mm: {op: \"MatMul | Gemm(transA=0)\", in: [x, w]}",
+                   "      mm: {op: \"MatMul | Gemm(transA=0)\", in: [a, w]}")
+    text = path.read_text()
+    path.write_text(text.replace("      x: {dtype: int8, rank: 2}\n      w: {dtype: int8, rank: "
+                                 "2, const: true}\n      b: {dtype: int32, rank: 1, const: true}"
+                                 "\n    lower: {template: dense.c.j2}",
+                                 "      a: {dtype: int8, rank: 2}\n      w: {dtype: int8, rank: "
+                                 "2, const: true}\n      b: {dtype: int32, rank: 1, const: true}"
+                                 "\n    lower: {template: dense.c.j2}", 1))
+    (path.parent / "templates").unlink()
+    (path.parent / "templates").mkdir()
+    kernel = (REF / "templates" / "dense.c.j2").read_text()
+    assert "tensors.x." in kernel
+    (path.parent / "templates" / "dense.c.j2").write_text(kernel.replace("tensors.x.",
+                                                                         "tensors.a."))
+    code, out = _validate(path)
+    line, col = _located(path, "lower: {template: dense.c.j2}")
+    assert code == 2, out
+    assert f"{path}:{line}:{col + len('lower: {template: ')}: patterns.dense_bias.lower." \
+        "template: dense.c.j2 does not render: 'dict object' has no attribute 'a'" in \
+        " ".join(out.split()), out

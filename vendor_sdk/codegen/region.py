@@ -41,7 +41,7 @@ from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
 from vendor_sdk.target.lowering import Lowering, Template, Tensorize
-from vendor_sdk.target.templates import environment
+from vendor_sdk.target.templates import environment, kernel_context
 
 CONST_ALIGN = 64
 
@@ -250,18 +250,12 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     # The kernel's signature is the template's (ctx, M); its tensors' addresses are
     # file-scope variables the wrapper sets just before the call.
     g = f"{fn}_dram"
-    views = {"x": {"name": "x", "addr": f"{g}[0]", "dtype": "int8",
-                   "shape": ["M", str(kpad)]},
-             "w": {"name": "w", "addr": f"{g}[1]", "dtype": "int8",
-                   "shape": [str(kpad), str(npad)]},
-             "b": {"name": "b", "addr": f"{g}[2]", "dtype": "int32", "shape": [str(npad)]}}
-    out = {"name": "out", "addr": f"{g}[3]", "dtype": "int32", "shape": ["M", str(npad)]}
     kernel = f"{fn}_kernel"
     env = environment(templates_dir(target))
+    ctx = kernel_context(kernel, layer.pattern, dict(target.params), str(kpad), str(npad),  # type: ignore[attr-defined]
+                         {t: f"{g}[{i}]" for i, t in enumerate(("x", "w", "b", "out"))})
     try:
-        kt = env.get_template(file).render(
-            name=kernel, pattern=layer.pattern, params=dict(target.params),  # type: ignore[attr-defined]
-            attrs={}, tensors=views, out=out)
+        kt = env.get_template(file).render(ctx)
     except TemplateError as e:
         line = getattr(e, "lineno", None)
         raise CodegenError(f"template {file}{f', line {line}' if line else ''}: "

@@ -34,7 +34,7 @@ from vendor_sdk.target.model import (
     TargetSpec,
 )
 from vendor_sdk.target.source import Loc, Source
-from vendor_sdk.target.templates import emit_context, environment, pattern_context
+from vendor_sdk.target.templates import emit_context, environment, kernel_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,9 +258,9 @@ class _Checker:
                 self.err(loc, f"template {pat.lower.template!r} not found in {tdir}",
                          did_you_mean(pat.lower.template, names) or "create the file")
             else:
-                ranks = {t: (v.rank if v.rank is not None else 4) for t, v in pat.tensors.items()}
-                attrs = {a: v for n in pat.nodes.values() for a, v in n.attrs.items()}
-                ctx = pattern_context(name, ranks, attrs, self.spec.params)
+                # the context the code generator renders it with, placeholder values
+                ctx = kernel_context(f"{name}_0", name, self.spec.params, "K", "N",
+                                     {t: f"{t}_addr" for t in ("x", "w", "b", "out")})
                 try:
                     environment(tdir).get_template(pat.lower.template).render(ctx)
                 except TemplateSyntaxError as e:

@@ -50,16 +50,20 @@ def emit_context(operands: list[str], params: dict[str, int], variant: str = "")
     return ctx
 
 
-def pattern_context(pattern: str, tensors: dict[str, int], attrs: dict[str, Any],
-                    params: dict[str, int]) -> dict[str, Any]:
-    """The names a pattern's kernel template sees, with dry-run placeholder values.
+def kernel_context(name: str, pattern: str, params: dict[str, int], k: str, n: str,
+                   addrs: dict[str, str]) -> dict[str, Any]:
+    """The names a kernel template sees: what the code generator renders it with
+    (region.layer_code, a MatMul layer ``out = x w + b``) and `validate` with placeholders.
 
-    tensors maps a tensor name to its rank; each tensor offers name (C
-    identifier), addr (DRAM address expression), dtype and shape (C extent
-    expressions, one per dimension); `out` is the pattern's result, alike.
+    The tensors are the layer's, whatever the pattern calls its own: x int8 [M, K], w int8
+    [K, N] in DIM x DIM tiles, b int32 [N] (the input zero point folded in) and `out` int32
+    [M, N]; each offers name, addr (a C DRAM address expression), dtype and shape (C extent
+    expressions). K and N are padded to DIM; M is the kernel's argument.
     """
-    views = {t: {"name": t, "addr": f"{t}_addr", "dtype": "int8",
-                 "shape": [f"{t}_d{i}" for i in range(rank)]} for t, rank in tensors.items()}
-    out = {"name": "out", "addr": "out_addr", "dtype": "int8", "shape": ["out_d0", "out_d1"]}
-    return {"name": f"{pattern}_0", "pattern": pattern, "tensors": views, "out": out,
-            "attrs": dict(attrs), "params": dict(params)}
+    def view(t: str, dtype: str, shape: list[str]) -> dict[str, Any]:
+        return {"name": t, "addr": addrs[t], "dtype": dtype, "shape": shape}
+
+    tensors = {"x": view("x", "int8", ["M", k]), "w": view("w", "int8", [k, n]),
+               "b": view("b", "int32", [n])}
+    return {"name": name, "pattern": pattern, "params": dict(params), "attrs": {},
+            "tensors": tensors, "out": view("out", "int32", ["M", n])}
