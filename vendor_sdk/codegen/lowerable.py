@@ -15,7 +15,7 @@ the host with that reason (vendor_sdk.compile).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from vendor_sdk.codegen.cexpr import CodegenError
@@ -27,7 +27,7 @@ from vendor_sdk.target.lowering import Lowering, Template, Tensorize
 QDQ = ("QuantizeLinear", "DequantizeLinear")  # a composite's plumbing, folded by analysis
 BIAS = "Add"  # between a GEMM and its activation: the GEMM's bias (codegen.epilogue)
 TEMPLATE_OPS = ("MatMul", "Gemm")  # region.layer_code renders kernels for MatMul layers
-# The ALU steps of element-wise layers (elementwise._add): (op, immediate) per use.
+# The ALU steps of element-wise layers (elementwise._add): (op, immediate, why).
 ALU_STEPS = {"+imm": ("+", True, "subtract an input's zero point"),
              "*": ("*", False, "scale an input by its multiplier (scales that differ)"),
              "+": ("+", False, "add the two scaled inputs")}
@@ -141,9 +141,10 @@ def _reduction(semantics: Mapping[str, object]) -> list[Unlowerable]:
                         "list the target's GEMM intrinsic, see docs/target_yaml.md, `lower`")]
 
 
-def _find(role: object, why: str) -> list[Unlowerable]:
+def _find(role: Callable[[], object], why: str) -> list[Unlowerable]:
+    """The role finder's refusal, if it refuses (its message names what it looked for)."""
     try:
-        role()  # type: ignore[operator]
+        role()
     except CodegenError as e:
         return [Unlowerable(f"{e} ({why})", "add an intrinsic with that `compute` to the "
                             "list (or to the target), see docs/target_yaml.md, `lower`")]
