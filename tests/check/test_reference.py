@@ -1,5 +1,5 @@
 """check-intrinsics on the reference NPU: every intrinsic passes, through the CLI,
-with a JUnit report; the cold (builds included) and warm runs meet their budgets."""
+with a JUnit report; the warm run reuses the cold run's builds (both times printed)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from vendor_sdk.check.stimulus import all_cases
 from vendor_sdk.cli import app
 from vendor_sdk.plugins import resolve_target
 
-COLD_BUDGET_S = 120
-WARM_BUDGET_S = 20
+
+def _libraries(cache: pathlib.Path) -> dict[str, int]:
+    """Builds in the cache (shared libraries, cocotb's `built` markers) and their times."""
+    return {str(p.relative_to(cache)): p.stat().st_mtime_ns for p in cache.rglob("*")
+            if p.suffix == ".so" or p.name == "built"}
 
 
 def _cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -34,11 +37,15 @@ def test_all_reference_intrinsics_pass_cold_and_warm(tmp_path: pathlib.Path) -> 
     args = ["check-intrinsics", "reference_npu", "--workdir", str(tmp_path / "work")]
     cold, cold_s = _cli(args, env)
     assert cold.returncode == 0, cold.stdout + cold.stderr
+    built = _libraries(tmp_path / "cache")
+    assert built, "the cold run cached no built library"
     warm, warm_s = _cli(args, env)
     assert warm.returncode == 0, warm.stdout + warm.stderr
     print(f"\ncheck-intrinsics reference_npu DIM 8: cold {cold_s:.1f} s, warm {warm_s:.1f} s")
     print(warm.stdout)
-    assert cold_s < COLD_BUDGET_S and warm_s < WARM_BUDGET_S, (cold_s, warm_s)
+    # The warm run reuses the driver and RTL builds (no timed assertion: CI machines are
+    # shared; a rebuild shows as a changed or new library instead).
+    assert _libraries(tmp_path / "cache") == built
     target = resolve_target("reference_npu")
     for name in target.semantics:
         row = next(line for line in warm.stdout.splitlines() if f" {name} " in line)
