@@ -35,7 +35,8 @@ def print_run(result: object, compiled: object) -> None:
                       f"{lsb}), {100 * a.within_1lsb:.2f}% within 1 LSB, "
                       f"{100 * a.exact:.2f}% identical")
     for o in result.check.outputs:  # the verdict, in the output's own unit
-        mark = "[green]ok[/]" if o.ok else "[bold red]FAIL[/]"
+        mark = "[green]ok[/]" if o.ok else "[yellow]drift[/]" \
+            if not o.failures and result.check.explained else "[bold red]FAIL[/]"
         console.print(f"  {mark} vs onnxruntime: {o.describe()}", highlight=False)
     for a in result.deployed:
         console.print(f"  {a.name} vs onnxruntime as deployed (default optimizations, fused "
@@ -81,6 +82,8 @@ def print_check(result: object) -> bool:
                       f"reference, {len(rows) - npu} host ops against the reference executor: "
                       + ("[green]all agree[/]" if layers.ok else "[bold red]divergence[/]"),
                       highlight=False)
+    for w in report.warnings():
+        console.print(f"  [yellow]note[/]: {w}", highlight=False, soft_wrap=True)
     if report.ok:
         return True
     for f in report.failures():

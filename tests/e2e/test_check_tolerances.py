@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.test_im2col import _layer
 from vendor_sdk.codegen.layers import Layer, reference
 from vendor_sdk.codegen.requant import fixed_point, requant_reference
-from vendor_sdk.runtime.check import OutputKind, check_output
+from vendor_sdk.runtime.check import CheckReport, OutputKind, check_output
 from vendor_sdk.runtime.layer_refs import gemm_reference, requantize
 from vendor_sdk.target.lowering import Tensorize
 
@@ -34,16 +34,46 @@ def test_rounding_passes_a_miscompile_fails() -> None:
     bad[0, top] = 0
     res = check_output("p", bad / 255, ref / 255, QUANT)
     assert not res.ok and res.top1 == (0, 1)
-    assert any("250 LSB off" in f for f in res.failures)
-    assert any("top class flipped" in f for f in res.failures)
+    assert any("250 LSB off" in f for f in res.drift)
+    assert any("top class flipped" in f for f in res.failures)  # never explained away
     # a zero point off by one: every element 1 LSB off
     res = check_output("p", (ref + 1) / 255, ref / 255, QUANT)
-    assert not res.ok and any("100.0% of elements off" in f for f in res.failures)
+    assert not res.ok and any("100.0% of elements off" in f for f in res.drift)
     # several LSB on a few elements
     few = ref.copy()
     few[0, :30] += 2
     res = check_output("p", few / 255, ref / 255, QUANT)
-    assert not res.ok and any("more than 1 LSB off" in f for f in res.failures)
+    assert not res.ok and any("more than 1 LSB off" in f for f in res.drift)
+
+
+class _Layers:
+    """A layer check's verdict (layer_check.LayerReport's interface)."""
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+
+    def failures(self) -> list[str]:
+        return [] if self.ok else ["first diverging layer: ..."]
+
+
+def test_drift_is_explained_only_by_a_passing_layer_check() -> None:
+    ref = _probs(0)
+    few = ref.copy()
+    few[0, :30] += 2                                  # beyond the share tolerance
+    drift = check_output("p", few / 255, ref / 255, QUANT)
+    assert drift.drift and not drift.failures
+    assert not CheckReport("output", (drift,)).ok     # output alone cannot tell
+    layers_ok = CheckReport("layers", (drift,), _Layers(True))
+    assert layers_ok.ok and layers_ok.failures() == []
+    assert "compounded over the layers" in layers_ok.warnings()[0]
+    bad_layer = CheckReport("layers", (drift,), _Layers(False))
+    assert not bad_layer.ok and bad_layer.warnings() == []
+    assert any("more than 1 LSB off" in f for f in bad_layer.failures())
+    top = int(ref.argmax())
+    flipped = ref.copy()
+    flipped[0, top] = 0
+    lost = check_output("p", flipped / 255, ref / 255, QUANT)
+    assert not CheckReport("layers", (lost,), _Layers(True)).ok  # a flipped top class
 
 
 def test_near_tie_top1_flip_is_rounding() -> None:
@@ -61,7 +91,7 @@ def test_float_output_is_relative() -> None:
     noisy = ref + np.float32(2e-5) * np.sign(np.sin(np.arange(64))).reshape(8, 8)
     assert check_output("y", noisy, ref, kind).ok
     res = check_output("y", ref * 1.01, ref, kind)
-    assert not res.ok and "of its range off" in res.failures[0]
+    assert not res.ok and "of its range off" in res.drift[0]
     nan = ref.copy()
     nan[0, 0] = np.nan
     assert not check_output("y", nan, ref, kind).ok

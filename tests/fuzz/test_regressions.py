@@ -62,14 +62,6 @@ def test_average_pool_border_tie_before_a_residual_concat(tmp_path: Path) -> Non
     assert r.ok, r.output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "check false alarm: a 1-LSB requantization difference at an NPU conv (within the "
-    "documented 1 LSB; not verified to be a tie) reaches the last conv as 1 LSB (0.173) on "
-    "one element; the final Sigmoid's "
-    "output LSB is 0.0039 and its slope up to 0.25, so that flip is 11 output LSB and "
-    "`run --check` (4 LSB tolerance) exits 1. Every layer agrees with its reference; the "
-    "output tolerance does not scale with the last op's gain (input LSB x max slope / "
-    "output LSB)"))
 def test_sigmoid_after_a_coarse_conv_amplifies_a_tie(tmp_path: Path) -> None:
     """Seed 421 (per-tensor, big, minimised): per-channel affine, 1x1 conv to 136 channels +
     Relu6, a residual 3x3 branch with 4x gain, a 3x3 conv to 128 channels + Sigmoid on a
@@ -85,4 +77,9 @@ def test_sigmoid_after_a_coarse_conv_amplifies_a_tie(tmp_path: Path) -> None:
                               ("pad", "asym"), ("groups", "1"), ("bias", True),
                               ("act", "sigmoid")))))
     r = run_cli(spec, "per-tensor", tmp_path)
+    # A check false alarm until the output drift was judged by the layer check: a 1-LSB
+    # requantization difference at an NPU conv reaches the last conv as 1 LSB on one
+    # element, which the final Sigmoid (slope up to 0.25, output LSB 0.0039) makes 11
+    # output LSB. Every layer agrees with its reference, so `run` reports it and exits 0.
     assert r.exit_code == 0, r.output
+    assert "1-LSB rounding compounded over the layers" in " ".join(r.output.split()), r.output

@@ -52,11 +52,14 @@ class OutputCheck:
     share_off: float          # share of elements off by 1 unit or more (0.5 for "rel")
     share_2: float            # share of elements more than 1 unit off
     top1: tuple[int, int] | None   # (rows whose top class agrees, rows)
-    failures: tuple[str, ...]
+    failures: tuple[str, ...]      # always wrong: shape, non-finite values, top class flipped
+    # beyond the LSB / share / float tolerances: a miscompile, or 1-LSB rounding compounded
+    # over many layers; the layer check tells which (CheckReport.explained)
+    drift: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.drift
 
     def describe(self) -> str:
         fig = f"max {self.max_units:.3g} {self.unit}" if self.unit != "rel" else \
@@ -74,15 +77,33 @@ class CheckReport:
     layers: object | None = None   # layer_check.LayerReport under --check layers
 
     @property
+    def explained(self) -> bool:
+        """Output drift beyond the tolerances is explained when the layer check ran and
+        every layer agreed: each NPU layer bit for bit with its integer reference and
+        within 1 LSB of the model's float QDQ semantics, each host op within 1 LSB of the
+        reference executor, all on the values the run computed. What is left is rounding
+        compounded over the layers (a deep net amplifies 1-LSB steps), not a miscompile."""
+        return self.layers is not None and bool(getattr(self.layers, "ok", False))
+
+    @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outputs) and \
-            (self.layers is None or bool(getattr(self.layers, "ok", False)))
+        return all(not o.failures and (self.explained or not o.drift) for o in self.outputs) \
+            and (self.layers is None or self.explained)
 
     def failures(self) -> list[str]:
-        out = [f"output {o.name}: {f}" for o in self.outputs for f in o.failures]
+        out = [f"output {o.name}: {f}" for o in self.outputs
+               for f in (*o.failures, *(() if self.explained else o.drift))]
         if self.layers is not None:
             out += list(getattr(self.layers, "failures", lambda: [])())
         return out
+
+    def warnings(self) -> list[str]:
+        """Drift the layer check explains (reported, not a failure)."""
+        if not self.explained:
+            return []
+        return [f"output {o.name}: {d}; every layer agrees with its reference, so this is "
+                "1-LSB rounding compounded over the layers" for o in self.outputs
+                for d in o.drift]
 
     def raise_if_failed(self) -> None:
         if not self.ok:
@@ -133,26 +154,26 @@ def check_output(name: str, ours: np.ndarray, ref: np.ndarray, kind: OutputKind)
     units = np.where(bad_values, np.inf, units)
     tol = 1 + 1e-3  # float noise of the scale multiply
     n = max(units.size, 1)
-    top, failures = _top1(a, b, kind, unit), []
+    top, failures, drift = _top1(a, b, kind, unit), [], []
     max_u = float(units.max(initial=0.0))
     share_off, share_2 = float((units >= 1 - 1e-3).sum() / n), float((units > tol).sum() / n)
     if unit == "rel":
         if max_u > FLOAT_RTOL:
-            failures.append(f"{max_u:.3g} of its range off at {_where(units)} (tolerance "
+            drift.append(f"{max_u:.3g} of its range off at {_where(units)} (tolerance "
                             f"{FLOAT_RTOL:g})")
     else:
         if max_u > MAX_LSB * tol:
-            failures.append(f"{max_u:.4g} {unit} off at {_where(units)} (tolerance {MAX_LSB:g})")
+            drift.append(f"{max_u:.4g} {unit} off at {_where(units)} (tolerance {MAX_LSB:g})")
         if share_2 > MAX_SHARE_2LSB:
-            failures.append(f"{100 * share_2:.2f}% of elements more than 1 {unit} off "
+            drift.append(f"{100 * share_2:.2f}% of elements more than 1 {unit} off "
                             f"(tolerance {100 * MAX_SHARE_2LSB:g}%)")
         if share_off > MAX_SHARE_OFF:
-            failures.append(f"{100 * share_off:.1f}% of elements off (tolerance "
+            drift.append(f"{100 * share_off:.1f}% of elements off (tolerance "
                             f"{100 * MAX_SHARE_OFF:g}%)")
     if top is not None and top[2]:
         failures.append(top[2])
     return OutputCheck(name, unit, kind.lsb, float(d.max(initial=0.0)), max_u, share_off,
-                       share_2, top[:2] if top else None, tuple(failures))
+                       share_2, top[:2] if top else None, tuple(failures), tuple(drift))
 
 
 def _where(units: np.ndarray) -> str:
