@@ -65,6 +65,10 @@ def test_torch_model_on_the_npu(model: str, option: str, exported: dict[str, Pat
     assert off, out[-4000:]
     done, total = map(int, off.groups())
     assert done >= MIN_OFFLOADED[model] * total, f"offloaded only {done}/{total}"
-    for m in re.finditer(r"ok vs onnxruntime: \S+ max (\d+) LSB, ([\d.]+)% of elements off, "
-                         r"([\d.]+)% by more than 1 LSB", out):
-        assert int(m.group(1)) <= 2 and float(m.group(3)) <= 0.1, m.group(0)
+    # The product's own check may explain drift away (every layer verified); this test
+    # holds the bar on the outputs themselves: <= 2 LSB, >= 99.9% within 1 LSB.
+    verdicts = re.findall(r"(?:ok|drift|FAIL) vs onnxruntime: \S+ max (\d+) LSB, [\d.]+% of "
+                          r"elements off, ([\d.]+)% by more than 1 LSB", " ".join(out.split()))
+    assert verdicts, out[-4000:]
+    for max_lsb, beyond in verdicts:
+        assert int(max_lsb) <= 2 and float(beyond) <= 0.1, (max_lsb, beyond)

@@ -94,13 +94,12 @@ def add_reference(layer: EltLayer, inputs: Sequence[np.ndarray]) -> np.ndarray:
     ma, mb = layer.mults
     a = inputs[0].astype(np.int64)
     acc = (a - za) * ma
-    if layer.op in ("Relu", "Clip"):  # the clamp is the requantization's [lo, hi]
-        pass
-    elif layer.b_const is not None:
+    # A lone Relu / Clip has one operand: its clamp is the requantization's [lo, hi].
+    if layer.op in ("Add", "Sum") and layer.b_const is not None:  # constant operand, folded
         chans = a.shape[1] if a.ndim == 4 else a.shape[-1]
         bc = layer.b_const[:chans].astype(np.int64)
         acc = acc + (bc.reshape(-1, 1, 1) if a.ndim == 4 else bc)
-    elif layer.op in ("Add", "Sum"):  # a lone Relu / Clip: one operand, the clamp
+    elif layer.op in ("Add", "Sum"):
         acc = acc + (inputs[1].astype(np.int64) - zb) * mb
     return requant_reference(acc, list(layer.requant), layer.out_zp, layer.lo, layer.hi)
 
