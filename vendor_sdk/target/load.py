@@ -28,9 +28,12 @@ from vendor_sdk.target.errors import Diagnostic, TargetError
 from vendor_sdk.target.lowering import Lowering, lowering_of
 from vendor_sdk.target.model import (
     SCHEMA_VERSION,
+    CounterSpec,
     IntrinsicSpec,
     Memory,
+    MovementSpec,
     PatternSpec,
+    RuntimeSpec,
     SimSpec,
     TargetSpec,
 )
@@ -169,11 +172,20 @@ def _salvage(data: Any) -> tuple[TargetSpec, dict[str, set[str]]]:
     except ValidationError:
         sim = None
     templates = data.get("templates")
+
+    def section(key: str, model: type[BaseModel]) -> Any:
+        try:
+            return model.model_validate(data[key]) if data.get(key) is not None else None
+        except ValidationError:
+            return None
+
     spec = TargetSpec.model_construct(
         schema_version=SCHEMA_VERSION, target=str(data.get("target", "")), params=params,
         memories=each("memories", Memory), intrinsics=each("intrinsics", IntrinsicSpec),
         patterns=each("patterns", PatternSpec),
-        templates=templates if isinstance(templates, str) else "templates", sim=sim)
+        templates=templates if isinstance(templates, str) else "templates", sim=sim,
+        runtime=section("runtime", RuntimeSpec), movement=section("movement", MovementSpec),
+        counters=each("counters", CounterSpec), peak_macs_per_cycle=None)
     known = {k: names(k) for k in ("memories", "intrinsics", "patterns")}
     known["top"] = {str(k) for k in data}
     return spec, known

@@ -153,13 +153,61 @@ class PatternSpec(_Model):
 
 
 class RtlSpec(_Model):
+    """The vendor's RTL: Verilated with its C++ harness into the shared library the runtime
+    library's "rtl" backend loads (option ``rtl_lib=``)."""
+
     top: Identifier
-    sources: list[StrictStr]  # globs relative to the target.yaml directory
+    sources: list[StrictStr]  # globs relative to the target.yaml directory, packages first
     params: dict[Identifier, IntOrExpr] = {}
+    harness: list[StrictStr] = []  # C++ globs compiled into the library with the model
+    include: list[StrictStr] = []  # -I directories for the harness
+    library: StrictStr = "librtl.so"  # the file name the build produces
+    lint: list[StrictStr] = []  # Verilator waiver files (.vlt) passed to the build
 
 
 class SimSpec(_Model):
     rtl: RtlSpec
+
+
+class RuntimeSpec(_Model):
+    """The C the generated code links against (vendor_sdk/contract/): the target's library
+    implements vsdk_device.h, its glue template implements vsdk_glue.h."""
+
+    header: StrictStr  # the driver header generated C includes (what emit snippets call)
+    include: list[StrictStr] = []  # -I directories, relative to the target.yaml directory
+    sources: list[StrictStr] = []  # C sources (globs) of the runtime library
+    library: StrictStr | None = None  # or a prebuilt shared library implementing it
+    cflags: list[StrictStr] = []
+    ldflags: list[StrictStr] = []
+    glue: StrictStr = "runtime.c.j2"  # template under `templates`: implements vsdk_glue.h
+    sync: Literal["tokens", "barrier", "in_order"] = "barrier"  # what the glue implements
+
+    @model_validator(mode="after")
+    def _sources_or_library(self) -> RuntimeSpec:
+        if bool(self.sources) == (self.library is not None):
+            raise PydanticCustomError(
+                "runtime_library", "give exactly one of `sources` (C files vendor-sdk builds "
+                "into the runtime library) or `library` (a prebuilt shared library)")
+        return self
+
+
+class MovementSpec(_Model):
+    """DRAM <-> memory data movement the glue implements, one row at a time
+    (vsdk_glue.h): which memories each direction reaches."""
+
+    load: list[Identifier] = []  # DRAM row -> memory row
+    store: list[Identifier] = []  # memory row -> DRAM row
+    pad: list[Identifier] = []  # memory row filled with a value (convolution padding)
+
+
+CounterRole = Literal["cycles", "busy", "instructions", "dram_read_bytes", "dram_write_bytes",
+                      "macs", "rows", "other"]
+
+
+class CounterSpec(_Model):
+    role: CounterRole = "other"
+    unit: StrictStr = ""  # for role busy: the unit (load, exec, store, ...)
+    doc: StrictStr = ""
 
 
 class TargetSpec(_Model):
@@ -172,3 +220,8 @@ class TargetSpec(_Model):
     patterns: dict[Identifier, PatternSpec] = {}
     templates: StrictStr = "templates"  # directory relative to the target.yaml
     sim: SimSpec | None = None
+    runtime: RuntimeSpec | None = None  # required to build and run; not to compile to C
+    movement: MovementSpec | None = None
+    # The device's counter record, in order (vsdk_run_result.counters, perf snapshots).
+    counters: dict[Identifier, CounterSpec] = {}
+    peak_macs_per_cycle: IntOrExpr | None = None  # for utilization; e.g. "DIM * DIM"
