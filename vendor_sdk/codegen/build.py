@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reference_npu.driver.build import DRIVER_DIR, build_driver
 from vendor_sdk.codegen.cexpr import CodegenError
-from vendor_sdk.codegen.emit import CModel
+from vendor_sdk.codegen.emit import CONTRACT_DIR, CModel
 from vendor_sdk.sim.build import cached_build
 
 CC = "gcc"
@@ -26,6 +26,7 @@ def build_library(cm: CModel, flags: tuple[str, ...] = CFLAGS) -> Path:
     driver = build_driver()
     key = hashlib.sha256("\0".join([CC, " ".join(flags), str(driver),
                                     (DRIVER_DIR / "npu.h").read_text(),
+                                    (CONTRACT_DIR / "vsdk_glue.h").read_text(),
                                     *(f"{n}\0{t}" for n, t in sorted(cm.files.items()))]
                                    ).encode()).hexdigest()[:20]
     lib = f"lib{cm.model}.so"
@@ -34,7 +35,8 @@ def build_library(cm: CModel, flags: tuple[str, ...] = CFLAGS) -> Path:
     def build(tmp: Path) -> None:
         for n, t in cm.files.items():
             (tmp / n).write_text(t)
-        done = subprocess.run([CC, *flags, f"-I{DRIVER_DIR}", "-I.", *sources, str(driver),
+        done = subprocess.run([CC, *flags, f"-I{DRIVER_DIR}", f"-I{CONTRACT_DIR}", "-I.",
+                               *sources, str(driver),
                                f"-Wl,-rpath,{driver.parent}", "-o", lib], cwd=tmp,
                               capture_output=True, text=True, check=False)
         if done.returncode != 0:

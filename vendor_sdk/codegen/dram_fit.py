@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from core import symbolic as sym
-from vendor_sdk.codegen.perf import RECORD_BYTES
+from vendor_sdk.codegen.perf import record_bytes
 from vendor_sdk.codegen.region import CompositeError, RegionCode
 
 DRAM_PARAM = "DRAM_BYTES"
@@ -35,9 +35,10 @@ def _aligned(n: int) -> int:
     return -(-max(n, DRAM_ALIGN) // DRAM_ALIGN) * DRAM_ALIGN
 
 
-def footprint(codes: Sequence[RegionCode], hints: Mapping[str, int]) -> int:
+def footprint(codes: Sequence[RegionCode], hints: Mapping[str, int], record: int) -> int:
     """DRAM bytes the runtime allocates for these regions at the hinted sizes (1 for an
-    unhinted symbol): as NpuSession does, constants then buffers, each aligned."""
+    unhinted symbol): as NpuSession does, constants then buffers, each aligned; ``record``
+    is the bytes of one counter record."""
     total = DRAM_FIRST
     for r in codes:
         if r.consts:
@@ -48,7 +49,7 @@ def footprint(codes: Sequence[RegionCode], hints: Mapping[str, int]) -> int:
                      for d in s.npu_shape]
             total += _aligned(int(np.prod(shape)))
         if r.perf_records is not None:
-            total += _aligned(RECORD_BYTES * r.perf_records)
+            total += _aligned(record * r.perf_records)
     return total
 
 
@@ -58,7 +59,7 @@ def check_dram(codes: Sequence[RegionCode], target: object, hints: Mapping[str, 
     cap = dram_capacity(target)
     if cap is None:
         return
-    need = footprint(codes, hints)
+    need = footprint(codes, hints, record_bytes(target))
     if need <= cap:
         return
     layers = [lc for r in codes for lc in r.layers if lc.composite]

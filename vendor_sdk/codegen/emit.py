@@ -1,8 +1,9 @@
 """A partitioned module -> the C files of its NPU regions (templates only format).
 
-Output per model: ``<model>.h`` (runtime types, region prototypes),
-``<model>_runtime.c`` (token tracker and row coalescing), one
-``<model>_<region>.c`` per region, and per region its constants blob
+Output per model: ``<model>.h`` (region prototypes; includes the target's driver header
+and vendor_sdk/contract/vsdk_glue.h), ``<model>_runtime.c`` (the target's glue template,
+e.g. the reference NPU's token tracker and row coalescing), one ``<model>_<region>.c``
+per region, and per region its constants blob
 (weights in the NPU's tile layout, biases, requantization descriptors).
 Deterministic: the same model and target give byte-identical files.
 """
@@ -20,10 +21,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from core.graph import Module
 from vendor_sdk.codegen.cexpr import CodegenError, c_name
 from vendor_sdk.codegen.dram_fit import check_dram
-from vendor_sdk.codegen.perf import RECORD_BYTES, perf_snap_c
+from vendor_sdk.codegen.perf import perf_snap_c, record_bytes, templates_dir
 from vendor_sdk.codegen.region import RegionCode, region_code
+from vendor_sdk.target.templates import environment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "codegen_templates"
+# The C contract generated code compiles against (-I this directory).
+CONTRACT_DIR = Path(__file__).resolve().parent.parent / "contract"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,32 @@ def _render(template: str, **ctx: object) -> str:
         raise CodegenError(f"template {template}{f', line {line}' if line else ''}: {e}") from None
 
 
+def _glue(target: object, **ctx: object) -> str:
+    """The target's glue template (target.yaml `runtime: glue:`), which implements
+    vsdk_glue.h: the only C about data movement and ordering in a generated model."""
+    rt = target.spec.runtime  # type: ignore[attr-defined]
+    if rt is None:
+        raise CodegenError(f"target {getattr(target, 'name', '?')} declares no `runtime:`; "
+                           "hint: add runtime: {header, sources (or library), glue} to its "
+                           "target.yaml (docs/target_yaml.md, \"Runtime\")")
+    tdir = templates_dir(target)
+    try:
+        return environment(tdir).get_template(rt.glue).render(**ctx)
+    except TemplateError as e:
+        line = getattr(e, "lineno", None)
+        raise CodegenError(f"glue template {tdir / rt.glue}{f', line {line}' if line else ''}: "
+                           f"{e}") from None
+
+
+def runtime_header(target: object) -> str:
+    rt = target.spec.runtime  # type: ignore[attr-defined]
+    if rt is None:
+        raise CodegenError(f"target {getattr(target, 'name', '?')} declares no `runtime:`; "
+                           "hint: add runtime: {header, sources (or library), glue} to its "
+                           "target.yaml")
+    return str(rt.header)
+
+
 def sdk_version() -> str:
     try:
         return dist_version("vendor-sdk")
@@ -79,8 +109,8 @@ def emit_c(module: Module, regions: list[str], target: object, model: str,
         slots = [f"{s.name} {list(map(str, s.npu_shape))}"
                  + (f" ({s.layout.describe()})" if s.layout else "") for s in r.slots]
         if r.perf_records is not None:
-            slots.append(f"counter records [{r.perf_records} x {RECORD_BYTES} bytes]")
-        sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr",
+            slots.append(f"counter records [{r.perf_records} x {record_bytes(target)} bytes]")
+        sig = ", ".join(["void *ctx", "const uint32_t *addr",
                          *(f"int64_t {s}" for s in r.sizes)])
         infos.append({"name": c_name(r.name), "signature": sig, "buffers": slots,
                       "doc": f"{len(r.layers)} layer(s)"})
@@ -88,9 +118,9 @@ def emit_c(module: Module, regions: list[str], target: object, model: str,
     snap = perf_snap_c(target, "rt->ctx", "addr")
     files = {header: _render("header.h.j2", version=version, model=model_c, target=tname,
                              regions=infos, guard=f"VSDK_{model_c.upper()}_H",
-                             perf_snap=snap is not None),
-             f"{model_c}_runtime.c": _render("runtime.c.j2", version=version, model=model_c,
-                                             header=header, perf_snap=snap)}
+                             runtime_header=runtime_header(target)),
+             f"{model_c}_runtime.c": _glue(target, version=version, model=model_c,
+                                           header=header, perf_snap=snap)}
     for r, info in zip(codes, infos, strict=True):
         files[f"{model_c}_{c_name(r.name)}.c"] = _render(
             "region.c.j2", version=version, name=info["name"], model=model_c, target=tname,

@@ -29,7 +29,7 @@ from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.copies import Loops, names_of
 from vendor_sdk.codegen.intrinsic_roles import find_move
-from vendor_sdk.codegen.memories import mem_c, memory_of
+from vendor_sdk.codegen.memories import load_rows_c, mem_c, memory_of
 
 if TYPE_CHECKING:  # the emitter calls into this module
     from vendor_sdk.codegen.nest import NestEmitter
@@ -75,8 +75,8 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
         em.reserved[qp.name] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
         em.prologue += [f"/* requantization descriptors of every output channel, loaded "
                         f"once: {rq.blocks} */",
-                        f"vsdk_load(rt, {qp.c_id}, 0, (uint32_t)({rq.qp_dram}), 1, "
-                        f"{rq.blocks * QP_ROWS_PER_DESCRIPTOR}, 0, 0, 0, 0);"]
+                        load_rows_c(em.target, qp.name, "0", rq.qp_dram,
+                                    rq.blocks * QP_ROWS_PER_DESCRIPTOR)]
     em.out(f"/* requantize {name}: {blocks} x {em.dim} channels */")
     em.out("{")
     em.loops.append((Var("_"), Const(1)))
@@ -86,8 +86,8 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
         if not resident and b % slots == 0:  # the next group of descriptors that fits
             n = min(slots, blocks - b)
             first = f"(blk0 + {b})" if b else "blk0"
-            em.out(f"vsdk_load(rt, {qp.c_id}, 0, (uint32_t)({rq.qp_dram} + {first} * "
-                   f"{desc_bytes}), 1, {QP_ROWS_PER_DESCRIPTOR * n}, 0, 0, 0, 0);")
+            em.out(load_rows_c(em.target, qp.name, "0", f"{rq.qp_dram} + {first} * {desc_bytes}",
+                               QP_ROWS_PER_DESCRIPTOR * n))
         i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * em.dim)))
         xrow = c_expr(em.sram_row(src.buffer, i))
         yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name]))
@@ -115,8 +115,7 @@ def _hoisted_rows(em: NestEmitter, buf: Buffer, acc: str) -> int | None:
         return None
     em.hoisted[buf.name] = base
     em.prologue += [f"/* {buf.name}: {rows} {acc} rows from row {base}, loaded once */",
-                    f"vsdk_load(rt, {mem_c(em.target, acc)}, {base}, "
-                    f"(uint32_t)({em.dram[buf.name]}), 1, {rows}, 0, 0, 0, 0);"]
+                    load_rows_c(em.target, acc, str(base), em.dram[buf.name], rows)]
     return base
 
 

@@ -359,7 +359,7 @@ class NestEmitter:
         row stride), ``fixed`` descriptor indices (str) or immediates (OperandView)."""
         sem = self.target.semantics[name]  # type: ignore[attr-defined]
         spec = self.target.spec.intrinsics[name]  # type: ignore[attr-defined]
-        ctx: dict[str, object] = {"ctx": "rt->ctx", "deps": "deps", "variant": variant,
+        ctx: dict[str, object] = {"ctx": "vsdk_ctx(rt)", "deps": "deps", "variant": variant,
                                   "iter_out": f"(uint32_t)({iters})", "iter_in": "1",
                                   "params": dict(self.target.params)}  # type: ignore[attr-defined]
         access = []
@@ -392,9 +392,9 @@ class NestEmitter:
         self.out(f"    const vsdk_access acc_[{len(access)}] = {{{', '.join(access)}}};")
         self.out("    vsdk_flush(rt);")
         self.out(f"    uint32_t deps = vsdk_exec(rt, {len(access)}, acc_);")
-        self.out("    uint32_t n0_ = npu_insn_count(rt->ctx);")
+        self.out("    const uint32_t mark_ = vsdk_mark(rt);")
         self.out(f"    {snippet}")
-        self.out("    if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;")
+        self.out("    vsdk_check(rt, mark_);")
         self.out("}")
 
 

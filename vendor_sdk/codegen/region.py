@@ -38,7 +38,7 @@ from vendor_sdk.codegen.layers import (
 from vendor_sdk.codegen.lowerable import kind_of
 from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
-from vendor_sdk.codegen.perf import RECORD_BYTES, supports_perf_snap, templates_dir
+from vendor_sdk.codegen.perf import record_bytes, supports_perf_snap, templates_dir
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
 from vendor_sdk.target.lowering import Lowering, Template, Tensorize
 from vendor_sdk.target.templates import environment, kernel_context
@@ -271,8 +271,8 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     text = (head + f"static uint32_t {g}[4];\n" + kt + "\n" + sig + " {\n"
             f"    {g}[0] = X;\n    {g}[1] = {dram['W']};\n    {g}[2] = {dram['B']};\n"
             f"    {g}[3] = S;\n"
-            "    vsdk_barrier(rt); /* the kernel manages its own tokens */\n"
-            f"    if ({kernel}(rt->ctx, (uint32_t){m}) && !rt->err) rt->err = -1;\n"
+            "    vsdk_barrier(rt); /* the kernel orders its own work */\n"
+            f"    if ({kernel}(vsdk_ctx(rt), (uint32_t){m})) vsdk_fail(rt, -1);\n"
             "    vsdk_barrier(rt);\n" + "\n".join(lines) + "\n}\n")
     return LayerCode(layer, fn, text, f"template {file} + requantization epilogue")
 
@@ -309,7 +309,7 @@ def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Exp
             slots[acc32] = Slot(acc32, (batch_dim, layer.weight.shape[1]),
                                 (batch_dim, 4 * layer.weight.shape[1]))
             scratch = at(acc32)
-        call = f"{fn}(&rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
+        call = f"{fn}(rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
     else:
         elt = analyze_elementwise(comp, dim, lowering)
         form = find_requant(target, cands, per_channel=False)
@@ -327,7 +327,7 @@ def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Exp
         # the composite's parameters are in graph order, a commutative Add's need not be.
         x0 = at(elt.inputs[0])
         x1 = at(elt.inputs[1]) if len(elt.inputs) > 1 else "0"
-        call = f"{fn}(&rt{size_args}, {x0}, {x1}, {at(yi.name)}, addr[0]);"
+        call = f"{fn}(rt{size_args}, {x0}, {x1}, {at(yi.name)}, addr[0]);"
     return call
 
 
@@ -447,17 +447,17 @@ def region_code(module: Module, region: Function, target: object,
                                 const_bytes=consts.size - const0)
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
-                         f"    {call}\n    vsdk_layer_end(&rt);")
+                         f"    {call}\n    vsdk_layer_end(rt);")
     records = len(calls) - 1 if supports_perf_snap(target) else None
+    record = record_bytes(target)
     for k in range(records or 0):  # after each layer but the last: its end is the region's
-        calls[k] += (f"\n    vsdk_perf_snap(&rt, addr[{1 + len(slots)}] + {k * RECORD_BYTES}u);"
+        calls[k] += (f"\n    vsdk_perf_snap(rt, addr[{1 + len(slots)}] + {k * record}u);"
                      f" /* counters at the end of {codes[k].function} */")
     outs = tuple(o.name for o in region.outputs if isinstance(o, Var))
-    sig = ", ".join(["npu_ctx *ctx", "const uint32_t *addr", *(f"int64_t {s}" for s in sizes)])
-    body = (f"int {c_name(region.name)}({sig}) {{\n    vsdk_rt rt;\n"
-            "    npu_clear_insns(ctx);\n    if (vsdk_open(&rt, ctx)) return -1;\n"
-            + "\n".join(calls) + "\n    vsdk_flush(&rt);\n    int err = rt.err;\n"
-            "    vsdk_close(&rt);\n    return err;\n}\n")
+    sig = ", ".join(["void *ctx", "const uint32_t *addr", *(f"int64_t {s}" for s in sizes)])
+    body = (f"int {c_name(region.name)}({sig}) {{\n"
+            "    vsdk_rt *rt = vsdk_open(ctx);\n    if (!rt) return -1;\n"
+            + "\n".join(calls) + "\n    return vsdk_close(rt);\n}\n")
     return RegionCode(region.name, str(region.attrs.get("target", "")),
                       tuple(p.name for p in region.params), outs, tuple(slots.values()),
                       tuple(codes), b"".join(consts.parts), tuple(sizes), body, records)

@@ -5,58 +5,12 @@
 
 #include <stdint.h>
 
-#include "npu.h"
+#include "npu.h" /* the target's driver: what emit snippets call */
+#include "vsdk_glue.h"           /* data movement and ordering: the target's glue */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-enum { VSDK_G_NONE = 0, VSDK_G_LOAD = 1, VSDK_G_STORE = 2, VSDK_G_PAD = 3 };
-
-/* A LOAD or STORE being assembled from single rows (see tiny_runtime.c). */
-typedef struct {
-    int kind;
-    uint32_t mem, sram, dram, next, eb;
-    uint32_t x, y, pos, stride;
-    uint32_t ypad0, ypad1; /* pad rows before / after a run of single-row lines */
-    int32_t pad;
-} vsdk_gather;
-
-/* SRAM rows [row, row + rows) of mem an exec instruction reads and/or writes. */
-typedef struct {
-    uint32_t mem, row, rows, read, write;
-} vsdk_access;
-
-typedef struct {
-    npu_ctx *ctx;
-    npu_hw_config hw;
-    int err;          /* first failing npu_* return code */
-    int le_open;      /* loads since the last load -> exec token */
-    int es_open;      /* exec instructions since the last exec -> store token */
-    int fence_ex, fence_ld; /* a layer ended: its stores precede later loads of its output */
-    int ex_reads, st_reads; /* loaded rows read by exec / rows read by STOREs since the last push */
-    uint32_t ex_pushed, ld_popped; /* exec -> load tokens */
-    uint32_t st_pushed, ex_popped; /* store -> exec tokens */
-    uint32_t *inp_reader, *wgt_reader; /* per row: exec phase that last read it */
-    uint32_t *acc_reader, *out_reader; /* per row: store phase that last read it */
-    vsdk_gather g;
-} vsdk_rt;
-
-int vsdk_open(vsdk_rt *rt, npu_ctx *ctx);
-void vsdk_close(vsdk_rt *rt);
-uint32_t vsdk_exec(vsdk_rt *rt, uint32_t n, const vsdk_access *acc);
-void vsdk_barrier(vsdk_rt *rt);
-void vsdk_layer_end(vsdk_rt *rt);
-void vsdk_dram_fence(vsdk_rt *rt, uint32_t mem);
-void vsdk_flush(vsdk_rt *rt);
-void vsdk_load(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram, uint32_t y,
-               uint32_t x, uint32_t stride, uint32_t ypad0, uint32_t ypad1, int32_t pad);
-void vsdk_store(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram, uint32_t y,
-                uint32_t x, uint32_t stride);
-void vsdk_load_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram);
-void vsdk_store_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, uint32_t dram);
-void vsdk_pad_row(vsdk_rt *rt, uint32_t mem, uint32_t sram, int32_t pad);
-void vsdk_perf_snap(vsdk_rt *rt, uint32_t addr);
 
 /* Floor division and modulo, as the tensor IR defines them (C rounds towards 0). */
 static inline int64_t vsdk_fdiv(int64_t a, int64_t b) {
@@ -66,8 +20,9 @@ static inline int64_t vsdk_fdiv(int64_t a, int64_t b) {
 static inline int64_t vsdk_fmod(int64_t a, int64_t b) { return a - vsdk_fdiv(a, b) * b; }
 
 /* reference_npu_region0: 2 layer(s)
- * DRAM addresses: x_QuantizeLinear_Output ['N', '16'], mm0_QuantizeLinear_Output ['N', '8'], mm0_QuantizeLinear_Output__acc32 ['N', '32'], y_QuantizeLinear_Output ['N', '8'], counter records [1 x 72 bytes]. Returns 0, or the first failing npu_* code. */
-int reference_npu_region0(npu_ctx *ctx, const uint32_t *addr, int64_t N);
+ * DRAM addresses: x_QuantizeLinear_Output ['N', '16'], mm0_QuantizeLinear_Output ['N', '8'], mm0_QuantizeLinear_Output__acc32 ['N', '32'], y_QuantizeLinear_Output ['N', '8'], counter records [1 x 72 bytes]. ctx: vsdk_device_context().
+ * Returns 0, or the first failure the glue recorded. */
+int reference_npu_region0(void *ctx, const uint32_t *addr, int64_t N);
 
 #ifdef __cplusplus
 }

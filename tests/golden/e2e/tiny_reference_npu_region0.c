@@ -9,7 +9,6 @@
  */
 #include <stdint.h>
 
-#include "npu.h"
 #include "tiny.h"
 
 /* reference_npu_region0_0_dense_bias: MatMul from ONNX node 'mm0', pattern dense_bias (template: dense.c.j2) */
@@ -38,11 +37,11 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
     reference_npu_region0_0_dense_bias_dram[1] = (c + 0u);
     reference_npu_region0_0_dense_bias_dram[2] = (c + 128u);
     reference_npu_region0_0_dense_bias_dram[3] = S;
-    vsdk_barrier(rt); /* the kernel manages its own tokens */
-    if (reference_npu_region0_0_dense_bias_kernel(rt->ctx, (uint32_t)N) && !rt->err) rt->err = -1;
+    vsdk_barrier(rt); /* the kernel orders its own work */
+    if (reference_npu_region0_0_dense_bias_kernel(vsdk_ctx(rt), (uint32_t)N)) vsdk_fail(rt, -1);
     vsdk_barrier(rt);
     /* requantization descriptors of every output channel, loaded once: 1 */
-    vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)((c + 192u)), 1, 3, 0, 0, 0, 0);
+    for (uint32_t r_ = 0; r_ < (uint32_t)(3); r_++) vsdk_load_row(rt, NPU_MEM_QP, (uint32_t)(0) + r_, (uint32_t)((c + 192u)) + r_ * 32u);
     for (int64_t t_m = 0; t_m < N; t_m++) {
         /* S_acc: int32[1, 8] in acc rows 0..+1 */
         /* stage S_load: S -> S_acc (acc) */
@@ -62,9 +61,9 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
                 const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((1) - 1) * 1 + 1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(((1) - 1) * 1 + 1), 0, 1}};
                 vsdk_flush(rt);
                 uint32_t deps = vsdk_exec(rt, 2, acc_);
-                uint32_t n0_ = npu_insn_count(rt->ctx);
-                npu_requant(rt->ctx, deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
-                if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+                const uint32_t mark_ = vsdk_mark(rt);
+                npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
+                vsdk_check(rt, mark_);
             }
         }
         /* store S_store: S_acc (out) -> Y */
@@ -82,11 +81,11 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
     (void)X1;
     (void)c;
     /* Mr: 2 acc rows from row 2046, loaded once */
-    vsdk_load(rt, NPU_MEM_ACC, 2046, (uint32_t)((c + 448u)), 1, 2, 0, 0, 0, 0);
+    for (uint32_t r_ = 0; r_ < (uint32_t)(2); r_++) vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)(2046) + r_, (uint32_t)((c + 448u)) + r_ * 32u);
     /* Bc: 1 acc rows from row 2045, loaded once */
-    vsdk_load(rt, NPU_MEM_ACC, 2045, (uint32_t)((c + 512u)), 1, 1, 0, 0, 0, 0);
+    for (uint32_t r_ = 0; r_ < (uint32_t)(1); r_++) vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)(2045) + r_, (uint32_t)((c + 512u)) + r_ * 32u);
     /* requantization descriptors of every output channel, loaded once: 1 */
-    vsdk_load(rt, NPU_MEM_QP, 0, (uint32_t)((c + 320u)), 1, 3, 0, 0, 0, 0);
+    for (uint32_t r_ = 0; r_ < (uint32_t)(3); r_++) vsdk_load_row(rt, NPU_MEM_QP, (uint32_t)(0) + r_, (uint32_t)((c + 320u)) + r_ * 32u);
     for (int64_t t_r = 0; t_r < vsdk_fdiv((N + 511), 512); t_r++) {
         /* stage A_load: A -> RA (acc) */
         vsdk_dram_fence(rt, NPU_MEM_ACC8);
@@ -103,9 +102,9 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             const vsdk_access acc_[1] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 1}};
             vsdk_flush(rt);
             uint32_t deps = vsdk_exec(rt, 1, acc_);
-            uint32_t n0_ = npu_insn_count(rt->ctx);
-            npu_alu(rt->ctx, deps, NPU_ALU_ADD, 1, (uint32_t)(0), 0, (uint32_t)(512), 1, 1, 0, 0, 0, -15);
-            if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_alu(vsdk_ctx(rt), deps, NPU_ALU_ADD, 1, (uint32_t)(0), 0, (uint32_t)(512), 1, 1, 0, 0, 0, -15);
+            vsdk_check(rt, mark_);
         }
         /* stage A_scale: Mr -> RM (acc) */
         /* fill A_scale: Mr (acc row 2046..) -> RM, broadcast by alu_mov */
@@ -114,18 +113,18 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
                 const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
                 vsdk_flush(rt);
                 uint32_t deps = vsdk_exec(rt, 2, acc_);
-                uint32_t n0_ = npu_insn_count(rt->ctx);
-                npu_alu(rt->ctx, deps, NPU_ALU_MOV, 0, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
-                if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+                const uint32_t mark_ = vsdk_mark(rt);
+                npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
+                vsdk_check(rt, mark_);
             }
         }
         { /* alu_mul */
             const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(1024), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 1}};
             vsdk_flush(rt);
             uint32_t deps = vsdk_exec(rt, 2, acc_);
-            uint32_t n0_ = npu_insn_count(rt->ctx);
-            npu_alu(rt->ctx, deps, NPU_ALU_MUL, 0, (uint32_t)(0), (uint32_t)(1024), (uint32_t)(512), 1, 1, 0, 1, 0, 0);
-            if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MUL, 0, (uint32_t)(0), (uint32_t)(1024), (uint32_t)(512), 1, 1, 0, 1, 0, 0);
+            vsdk_check(rt, mark_);
         }
         /* stage B_load: Bc -> RB (acc) */
         /* fill B_load: Bc (acc row 2045..) -> RB, broadcast by alu_mov */
@@ -134,18 +133,18 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
                 const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
                 vsdk_flush(rt);
                 uint32_t deps = vsdk_exec(rt, 2, acc_);
-                uint32_t n0_ = npu_insn_count(rt->ctx);
-                npu_alu(rt->ctx, deps, NPU_ALU_MOV, 0, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
-                if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+                const uint32_t mark_ = vsdk_mark(rt);
+                npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
+                vsdk_check(rt, mark_);
             }
         }
         { /* alu_add */
             const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(512), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 1}};
             vsdk_flush(rt);
             uint32_t deps = vsdk_exec(rt, 2, acc_);
-            uint32_t n0_ = npu_insn_count(rt->ctx);
-            npu_alu(rt->ctx, deps, NPU_ALU_ADD, 0, (uint32_t)(0), (uint32_t)(512), (uint32_t)(512), 1, 1, 0, 1, 0, 0);
-            if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_alu(vsdk_ctx(rt), deps, NPU_ALU_ADD, 0, (uint32_t)(0), (uint32_t)(512), (uint32_t)(512), 1, 1, 0, 1, 0, 0);
+            vsdk_check(rt, mark_);
         }
         /* requantize Y_store: 1 x 8 channels */
         {
@@ -154,9 +153,9 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
                 const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
                 vsdk_flush(rt);
                 uint32_t deps = vsdk_exec(rt, 2, acc_);
-                uint32_t n0_ = npu_insn_count(rt->ctx);
-                npu_requant(rt->ctx, deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
-                if (npu_insn_count(rt->ctx) == n0_ && !rt->err) rt->err = -1;
+                const uint32_t mark_ = vsdk_mark(rt);
+                npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
+                vsdk_check(rt, mark_);
             }
         }
         /* store Y_store: RA (out) -> Y */
@@ -169,20 +168,16 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
     vsdk_flush(rt);
 }
 
-int reference_npu_region0(npu_ctx *ctx, const uint32_t *addr, int64_t N) {
-    vsdk_rt rt;
-    npu_clear_insns(ctx);
-    if (vsdk_open(&rt, ctx)) return -1;
+int reference_npu_region0(void *ctx, const uint32_t *addr, int64_t N) {
+    vsdk_rt *rt = vsdk_open(ctx);
+    if (!rt) return -1;
     /* mm0_QuantizeLinear_Output = dense_bias(x_QuantizeLinear_Output) */
-    reference_npu_region0_0_dense_bias(&rt, N, addr[1], addr[2], addr[0], addr[3]);
-    vsdk_layer_end(&rt);
-    vsdk_perf_snap(&rt, addr[5] + 0u); /* counters at the end of reference_npu_region0_0_dense_bias */
+    reference_npu_region0_0_dense_bias(rt, N, addr[1], addr[2], addr[0], addr[3]);
+    vsdk_layer_end(rt);
+    vsdk_perf_snap(rt, addr[5] + 0u); /* counters at the end of reference_npu_region0_0_dense_bias */
     /* y_QuantizeLinear_Output = add(mm0_QuantizeLinear_Output) */
-    reference_npu_region0_1_add(&rt, N, addr[2], 0, addr[4], addr[0]);
-    vsdk_layer_end(&rt);
-    vsdk_flush(&rt);
-    int err = rt.err;
-    vsdk_close(&rt);
-    return err;
+    reference_npu_region0_1_add(rt, N, addr[2], 0, addr[4], addr[0]);
+    vsdk_layer_end(rt);
+    return vsdk_close(rt);
 }
 
