@@ -63,7 +63,7 @@ def _render(template: str, **ctx: object) -> str:
         raise CodegenError(f"template {template}{f', line {line}' if line else ''}: {e}") from None
 
 
-def _glue(target: object, **ctx: object) -> str:
+def render_glue(target: object, **ctx: object) -> str:
     """The target's glue template (target.yaml `runtime: glue:`), which implements
     vsdk_glue.h: the only C about data movement and ordering in a generated model."""
     rt = target.spec.runtime  # type: ignore[attr-defined]
@@ -119,8 +119,8 @@ def emit_c(module: Module, regions: list[str], target: object, model: str,
     files = {header: _render("header.h.j2", version=version, model=model_c, target=tname,
                              regions=infos, guard=f"VSDK_{model_c.upper()}_H",
                              runtime_header=runtime_header(target)),
-             f"{model_c}_runtime.c": _glue(target, version=version, model=model_c,
-                                           header=header, perf_snap=snap)}
+             f"{model_c}_runtime.c": render_glue(target, version=version, model=model_c,
+                                                 header=header, perf_snap=snap)}
     for r, info in zip(codes, infos, strict=True):
         files[f"{model_c}_{c_name(r.name)}.c"] = _render(
             "region.c.j2", version=version, name=info["name"], model=model_c, target=tname,
