@@ -27,9 +27,8 @@ sys.path.insert(0, str(HERE.parent / "tests" / "reference_npu" / "cocotb"))
 from bench_npu_schedules import Workload, conv3x3_workload, gemm_workload  # noqa: E402
 
 from reference_npu.isa.encoding import encode_program  # noqa: E402
-from vendor_sdk.sim import RtlParams, run_cocotb  # noqa: E402
-from vendor_sdk.sim.reference import npu_cocotb_design  # noqa: E402
-from vendor_sdk.sim.rtl_lib import RtlModel  # noqa: E402
+from reference_npu.sim import RtlModel, RtlParams, npu_cocotb_design  # noqa: E402
+from vendor_sdk.sim import run_cocotb  # noqa: E402
 
 TB_DIR = HERE.parent / "tests" / "reference_npu" / "cocotb"
 

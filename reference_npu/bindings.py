@@ -23,8 +23,8 @@ from numpy.typing import DTypeLike
 
 from reference_npu.driver.build import build_driver
 from reference_npu.isa.encoding import INSN_BYTES, ErrorCode, Insn, encode_program
-from vendor_sdk.sim.abi import HwConfigC as _HwConfig
-from vendor_sdk.sim.abi import NpuStatsC as _Stats
+from reference_npu.sim import HwConfigC as _HwConfig
+from reference_npu.sim import NpuStatsC as _Stats
 
 
 class NpuError(RuntimeError):

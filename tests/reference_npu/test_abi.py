@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from reference_npu import DRIVER_DIR
-from vendor_sdk.sim.abi import HwConfigC, NpuStatsC
+from reference_npu.sim import HwConfigC, NpuStatsC
 
 
 def _c_layout(tmp_path: Path, struct: str, fields: list[str]) -> list[int]:

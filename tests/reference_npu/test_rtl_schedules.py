@@ -11,8 +11,7 @@ import pytest
 
 from reference_npu.bindings import Npu
 from reference_npu.isa.encoding import ErrorCode, encode_program
-from vendor_sdk.sim import RtlParams
-from vendor_sdk.sim.rtl_lib import RtlModel
+from reference_npu.sim import RtlModel, RtlParams
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "benchmarks"))
 from bench_npu_schedules import Workload, conv3x3_workload, gemm_workload

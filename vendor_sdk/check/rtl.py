@@ -23,13 +23,19 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reference_npu import RTL_DIR
+from reference_npu.sim import (
+    DEFAULT_PARAMS,
+    SIM_TOP,
+    RtlParams,
+    lint_vlt,
+    npu_cocotb_design,
+    rtl_sources,
+)
 from vendor_sdk.check.staging import CheckError
 from vendor_sdk.intrinsics.check import eval_const
 from vendor_sdk.intrinsics.lang import ExprError
-from vendor_sdk.sim.build import RTL_DIR, SIM_TOP, lint_vlt, rtl_sources
 from vendor_sdk.sim.cocotb_run import CocotbDesign, build_cocotb, run_cocotb
-from vendor_sdk.sim.params import DEFAULT_PARAMS, RtlParams
-from vendor_sdk.sim.reference import npu_cocotb_design
 from vendor_sdk.target import Target
 
 TESTBENCH = "vendor_sdk.check.tb_replay"

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from reference_npu.driver.build import build_driver
+from reference_npu.sim import RtlParams
 from vendor_sdk.check.compare import Outcome, judge, write_failure
 from vendor_sdk.check.emit_c import CheckLibrary, EmitError, compile_intrinsic
 from vendor_sdk.check.report import Row, write_junit
@@ -29,7 +30,6 @@ from vendor_sdk.check.stimulus import all_cases
 from vendor_sdk.check.trace import CALIBRATION, CaseRun, snap_cycles, trace_calibration, trace_case
 from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.sim.errors import SimError
-from vendor_sdk.sim.params import RtlParams
 from vendor_sdk.target import Target
 
 MIN_CYCLE_BUDGET = 20_000     # per-case watchdog, at least; else 20x fsim's estimate

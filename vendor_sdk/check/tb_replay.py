@@ -23,7 +23,7 @@ from cocotb.utils import get_sim_time
 
 from reference_npu.driver.replay import load_trace
 from reference_npu.isa.encoding import ErrorCode, Reg
-from vendor_sdk.sim.abi import COUNTERS  # perf registers follow npu_stats order
+from reference_npu.sim import COUNTERS  # perf registers follow npu_stats order
 
 INSN_WINDOW = 0xF000_0000
 CLOCK_NS = 10

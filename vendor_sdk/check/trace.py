@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from reference_npu.bindings import Npu, NpuError, driver_library
+from reference_npu.sim import RtlParams
 from vendor_sdk.check.emit_c import EMIT_FAILED, SNAP_BYTES, CheckLibrary, ChkOperand
 from vendor_sdk.check.staging import Layout, decode, dram_bytes
 from vendor_sdk.intrinsics.semantics import Case
-from vendor_sdk.sim.params import RtlParams
 
 CALIBRATION = "_calibration"
 
