@@ -35,7 +35,7 @@ def no_snap_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     what a vendor target that does not declare the capability looks like."""
     src = Path(reference_npu.__file__).parent
     dst = tmp_path_factory.mktemp("nosnap") / "reference_npu"
-    for d in ("templates", "rtl"):
+    for d in ("templates", "rtl", "driver"):
         shutil.copytree(src / d, dst / d)
     shutil.copy(src / "target.yaml", dst / "target.yaml")
     (dst / "templates" / PERF_SNAP_TEMPLATE).unlink()

@@ -76,6 +76,7 @@ def _target_copy(tmp_path: Path, dram: int) -> Path:
     d = tmp_path / "small_dram"
     shutil.copytree(REF_DIR / "templates", d / "templates")
     (d / "rtl").symlink_to(REF_DIR / "rtl")
+    (d / "driver").symlink_to(REF_DIR / "driver")
     text = (REF_DIR / "target.yaml").read_text()
     assert "DRAM_BYTES: 67108864" in text
     (d / "target.yaml").write_text(text.replace("DRAM_BYTES: 67108864", f"DRAM_BYTES: {dram}"))

@@ -36,6 +36,7 @@ def _target_dir(dst: Path, text: str) -> Path:
     dst.mkdir(parents=True)
     shutil.copytree(REF_DIR / "templates", dst / "templates")
     (dst / "rtl").symlink_to(REF_DIR / "rtl")
+    (dst / "driver").symlink_to(REF_DIR / "driver")
     (dst / "target.yaml").write_text(text)
     return dst / "target.yaml"
 

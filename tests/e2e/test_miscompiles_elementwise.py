@@ -181,7 +181,7 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
     src = Path(reference_npu.__file__).parent
     dst = tmp_path / "npu"
     dst.mkdir()
-    for d in ("templates", "rtl"):
+    for d in ("templates", "rtl", "driver"):
         (dst / d).symlink_to(src / d)
     text = (src / "target.yaml").read_text()
     assert old in text, old

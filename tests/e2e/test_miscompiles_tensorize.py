@@ -31,7 +31,7 @@ def target_variant(dst: Path, **params: int) -> Path:
     """The reference NPU with some ``params:`` changed (its RTL and templates shared)."""
     src = Path(reference_npu.__file__).parent
     dst.mkdir(parents=True)
-    for d in ("templates", "rtl"):
+    for d in ("templates", "rtl", "driver"):
         (dst / d).symlink_to(src / d)
     text = (src / "target.yaml").read_text()
     for k, v in params.items():

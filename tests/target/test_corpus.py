@@ -41,8 +41,24 @@ MUTATIONS: list[tuple[str, str, str, bool]] = [
     ("lower: {tensorize: [alu_max,", "lower: {tensorize: [alu_maxx,", "tensorize[0]", True),
     ("lower: {tensorize: [alu_max, requant_i32_i8]}", "lower: {}", "patterns.maxpool2d.lower",
      True),
-    ('sources: ["rtl/*.sv"]', 'sources: ["rtl/*.v"]', "sim.rtl.sources[0]", True),
+    ('sources: ["rtl/npu_isa_pkg.sv"', 'sources: ["rtl/npu_isa_pkg.v"', "sim.rtl.sources[0]", True),
     ("priority: 30", "priority: high", "patterns.conv2d_bias_relu.priority", True),
+    # the C side of the contract (vendor_sdk/target/contract_checks.py)
+    ("  header: npu.h", "  header: npu_driver.h", "runtime.header", True),
+    ("  include: [driver]", "  include: [drivers]", "runtime.include[0]", True),
+    ('  sources: ["driver/*.c"]', '  sources: ["drv/*.c"]', "runtime.sources[0]", True),
+    ("  glue: runtime.c.j2", "  glue: glue.c.j2", "runtime.glue", True),
+    ("  sync: tokens", "  sync: semaphores", "runtime.sync", True),
+    ("  store: [acc, out]", "  store: [acc]", "movement.store", True),
+    ("  load: [inp, wgt, acc, qp, lut]", "  load: [inp, wgt, acc, qp, lutt]", "movement.load[4]",
+     True),
+    ("  cycles: {role: cycles}", "  cycles: {role: time}", "counters.cycles.role", True),
+    ("  cycles: {role: cycles}", "  cycles: {role: other}", "counters", False),
+    ("  ld_busy: {role: busy, unit: load}", "  ld_busy: {role: busy}", "counters.ld_busy", True),
+    ("peak_macs_per_cycle: DIM * DIM", "peak_macs_per_cycle: DIM * DIMM",
+     "peak_macs_per_cycle", True),
+    ('    harness: ["driver/rtl_harness/*.cpp"]', '    harness: ["driver/harness/*.cpp"]',
+     "sim.rtl.harness[0]", True),
     ("in: [x, w, b]", "in: [x, w, bias]", "nodes.conv.in[2]", True),
     ('kernel_shape: "k <= 7", strides', 'kernel_shape: "k <=< 7", strides', "attrs.kernel_shape",
      True),
@@ -73,7 +89,7 @@ MUTATIONS: list[tuple[str, str, str, bool]] = [
     ("test: {random: 8,", "test: {random: -1,", "test.random", True),
     ("corners: [min, max, zero, edges]", "corners: [min, huge]", "test.corners[1]", True),
     ("params: {DIM: DIM, INP_ROWS", "params: {DIM: DIMS, INP_ROWS", "sim.rtl.params.DIM", True),
-    ("top: npu_top", "top: [npu_top]", "sim.rtl.top", True),
+    ("top: npu_sim_top", "top: [npu_sim_top]", "sim.rtl.top", True),
     ("x: {dtype: int8, rank: 4}\n      w", "x: {dtype: int8, rank: 40}\n      w",
      "tensors.x.rank", True),
     ("tensors: {x: {dtype: int8, rank: 4}}\n    lower: {tensorize: [alu_max",
@@ -137,6 +153,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("corpus")
     shutil.copytree(REF_DIR / "templates", d / "templates")
     (d / "rtl").symlink_to(REF_DIR / "rtl")
+    (d / "driver").symlink_to(REF_DIR / "driver")
     return d
 
 

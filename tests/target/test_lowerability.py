@@ -28,7 +28,7 @@ def _target(tmp_path: Path, old: str, new: str) -> Path:
     """The reference NPU with ``old`` in its target.yaml replaced by ``new``."""
     dst = tmp_path / "npu"
     dst.mkdir()
-    for d in ("templates", "rtl"):
+    for d in ("templates", "rtl", "driver"):
         (dst / d).symlink_to(REF / d)
     text = (REF / "target.yaml").read_text()
     assert text.count(old) >= 1, old

@@ -24,6 +24,7 @@ from pydantic_core import ErrorDetails
 from vendor_sdk.intrinsics.check import did_you_mean
 from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.target.checks import MemoryInfo, check_target
+from vendor_sdk.target.contract_checks import check_contract
 from vendor_sdk.target.errors import Diagnostic, TargetError
 from vendor_sdk.target.lowering import Lowering, lowering_of
 from vendor_sdk.target.model import (
@@ -211,6 +212,8 @@ def load_target_text(text: str, path: Path) -> Target:
     diagnostics += checked.diagnostics
     check_roles(spec, checked.semantics,
                 lambda loc, msg, hint: diagnostics.append(src.diag(loc, msg, hint, key=True)))
+    check_contract(spec, path.parent, lambda loc, msg, hint: diagnostics.append(
+        src.diag(loc, msg, hint, key=len(loc) <= 1)))
     if diagnostics:
         raise TargetError(diagnostics)
     return Target(spec, path, resolve(spec, checked.memories), checked.semantics,
