@@ -236,6 +236,7 @@ def _tir_impl(func: Any, host: str, reassociate: bool) -> Extern | None:
 
     if not isinstance(func, PrimFunc):
         return None
+    run: Callable[..., list[np.ndarray]]
     if host == "llvm":
         from core.codegen_llvm import compile_func
 

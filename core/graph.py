@@ -71,6 +71,41 @@ class Attrs(Mapping[str, AttrValue]):
     def replace(self, **kwargs: Any) -> Attrs:
         return Attrs.of(dict(self.items_), **kwargs)
 
+    # Typed reads. An op's schema (AttrSpec.kind) says what each attribute holds, but the
+    # map stores the AttrValue union; these narrow it for the type checker and name the
+    # attribute when a model carries the wrong kind (where int(tuple) would say nothing).
+    def get_int(self, key: str, default: int | None = None) -> int:
+        v = self._get(key, default)
+        if not isinstance(v, int | float):
+            raise TypeError(f"attribute '{key}' must be a number, got {v!r}")
+        return int(v)
+
+    def get_float(self, key: str, default: float | None = None) -> float:
+        v = self._get(key, default)
+        if not isinstance(v, int | float):
+            raise TypeError(f"attribute '{key}' must be a number, got {v!r}")
+        return float(v)
+
+    def get_str(self, key: str, default: str | None = None) -> str:
+        return str(self._get(key, default))
+
+    def get_ints(self, key: str, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        v = self._get(key, default)
+        if not isinstance(v, tuple):
+            raise TypeError(f"attribute '{key}' must be a list of integers, got {v!r}")
+        return tuple(int(x) for x in v)
+
+    def get_floats(self, key: str, default: tuple[float, ...] | None = None
+                   ) -> tuple[float, ...]:
+        v = self._get(key, default)
+        if not isinstance(v, tuple):
+            raise TypeError(f"attribute '{key}' must be a list of numbers, got {v!r}")
+        return tuple(float(x) for x in v)
+
+    def _get(self, key: str, default: AttrValue | None) -> AttrValue:
+        # No default: the attribute must be there (KeyError, like attrs[key]).
+        return self[key] if default is None else self.get(key, default)
+
 
 @dataclass(frozen=True, slots=True)
 class Var:
@@ -81,6 +116,13 @@ class Var:
 
     def __str__(self) -> str:
         return f"%{self.name}"
+
+    @property
+    def tensor_type(self) -> TensorType:
+        """``type`` where the var must be a tensor (every var but a multi-output call's)."""
+        if not isinstance(self.type, TensorType):
+            raise TypeError(f"%{self.name} is the tuple {self.type}, not a tensor")
+        return self.type
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -96,6 +138,10 @@ class Constant:
     @property
     def type(self) -> TensorType:
         return tensor_type_of(self.value)
+
+    @property
+    def tensor_type(self) -> TensorType:
+        return self.type  # so Var | Constant reads a tensor type one way
 
     def __str__(self) -> str:
         if self.value.size <= 8:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core import symbolic as sym
 from core.graph import Binding, Block, Call, Constant, Function, Module, Var, used_vars
 from core.ops import get_op
 from core.rewrite import RewriteContext, rewrite_module
@@ -25,14 +26,15 @@ def fold_constants(m: Module, max_elements: int = MAX_FOLD_ELEMENTS) -> Module:
         e = b.value
         if not isinstance(e, Call) or not get_op(e.op).pure:
             return None
-        if not all(a is None or isinstance(a, Constant) for a in e.args):
+        consts = [a for a in e.args if a is None or isinstance(a, Constant)]
+        if len(consts) != len(e.args):
             return None
         t = b.var.type
         if not isinstance(t, TensorType) or not t.is_static:
             return None
-        if int(np.prod([int(d) for d in t.shape])) > max_elements:
+        if int(np.prod([sym.static(d) for d in t.shape])) > max_elements:
             return None
-        out = get_op(e.op).compute([a.value if a is not None else None for a in e.args], e.attrs)
+        out = get_op(e.op).compute([a.value if a is not None else None for a in consts], e.attrs)
         if isinstance(out, tuple):
             return None
         return Constant(np.asarray(out), name=b.var.name)
@@ -55,7 +57,7 @@ def simplify_shapes(m: Module) -> Module:
             return None
         if t.value is not None and all(isinstance(v, int) for v in t.value) and t.is_static:
             return Constant(np.asarray(t.value, dtype=t.dtype).reshape(
-                tuple(int(d) for d in t.shape)), name=b.var.name)
+                tuple(sym.static(d) for d in t.shape)), name=b.var.name)
         if e.op in ("Reshape", "Expand", "Cast", "Identity", "Dropout") and isinstance(
             e.args[0], Var | Constant
         ):
@@ -117,7 +119,7 @@ def fold_batchnorm(m: Module) -> Module:
         if not isinstance(w, Constant) or not (bias is None or isinstance(bias, Constant)):
             return None
         scale, beta, mean, var = (p.value.astype(np.float64) for p in params)  # type: ignore[union-attr]
-        s = scale / np.sqrt(var + float(e.attrs["epsilon"]))
+        s = scale / np.sqrt(var + e.attrs.get_float("epsilon"))
         wv = w.value
         new_w = (wv.astype(np.float64) * s.reshape((-1,) + (1,) * (wv.ndim - 1))).astype(wv.dtype)
         b0 = bias.value.astype(np.float64) if bias is not None else np.zeros_like(s)

@@ -31,7 +31,7 @@ def _attr_value(v: object) -> str:
 
 def _attrs(op: str | None, attrs: Attrs) -> str:
     """Attributes that differ from the op's defaults (the rest is noise to a reader)."""
-    spec = OPS[op].attrs if op in OPS else {}
+    spec = OPS[op].attrs if op is not None and op in OPS else {}
     shown = [
         f"{k}={_attr_value(v)}"
         for k, v in attrs.items()

@@ -362,6 +362,14 @@ def to_str(x: Dim, nested: bool = False) -> str:
     return f"({s})" if nested and len(x.terms) > 1 else s
 
 
+def static(d: Dim) -> int:
+    """``d`` as an int where the caller knows it is concrete (an array's extent, a dim of a
+    type checked static); a symbolic one there is a bug upstream, named in the error."""
+    if isinstance(d, Sym):
+        raise TypeError(f"expected a concrete extent, got {to_str(d)}")
+    return int(d)
+
+
 def is_static(dims: tuple[Dim, ...]) -> bool:
     return all(isinstance(d, int) for d in dims)
 

@@ -46,7 +46,7 @@ class CompiledFunc:
         self._dtypes = [np.dtype(p.dtype) for p in func.params]
         self._dims = [tuple(_digest(d) for d in p.shape) for p in func.params]
         # Extents other than constants and plain variables need the interpreter's solver.
-        self._simple = all(not isinstance(d, Expr) for ds in self._dims for d in ds)
+        self._simple = all(isinstance(d, int | str) for ds in self._dims for d in ds)
         self._n_in = len(func.params) - func.num_outputs
         # Whether every size variable is some parameter's extent: then no per-call check.
         named = {d for ds in self._dims for d in ds if isinstance(d, str)}

@@ -57,7 +57,7 @@ def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object]
             raise LowerError(f"{op}: symbolic kernel extents have no lowering")
         win = window_of(attrs, tuple(int(d.value) for d in w.shape[2:]  # type: ignore[union-attr]
                                      ), x.rank - 2, op)
-        group = int(attrs["group"])  # type: ignore[arg-type]
+        group = attrs.get_int("group")
         if op == "Conv":
             return conv2d(x, w, ins[2] if len(ins) > 2 else None, win, group, out)
         zps = (ins[2] if len(ins) > 2 else None, ins[3] if len(ins) > 3 else None)
@@ -77,29 +77,29 @@ def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object]
         return gemm(x, y, ins[2] if len(ins) > 2 else None, attrs, out)
     if op in ("MaxPool", "AveragePool"):
         win = window_of(attrs, None, x.rank - 2, op)
-        if int(attrs.get("ceil_mode", 0)):  # type: ignore[arg-type]
+        if attrs.get_int("ceil_mode", 0):
             raise LowerError(f"{op} with ceil_mode has no lowering")
         return pool(op, x, win, attrs, out)
     if op in ("GlobalAveragePool", "GlobalMaxPool"):
         return global_pool(op, x, out)
     if op in ("Softmax", "LogSoftmax"):
-        return softmax(x, int(attrs["axis"]) % x.rank, out,  # type: ignore[arg-type]
+        return softmax(x, attrs.get_int("axis") % x.rank, out,
                        op == "LogSoftmax")
     if op == "LayerNormalization":
         scale = ins[1]
         assert scale is not None
         return layer_norm(x, scale, ins[2] if len(ins) > 2 else None,
-                          int(attrs["axis"]) % x.rank,  # type: ignore[arg-type]
-                          float(attrs["epsilon"]), out)  # type: ignore[arg-type]
+                          attrs.get_int("axis") % x.rank,
+                          attrs.get_float("epsilon"), out)
     if op in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
         return reshape(x, out)
     if op == "Transpose":
-        perm = tuple(int(p) for p in attrs["perm"]) or tuple(  # type: ignore[union-attr]
+        perm = attrs.get_ints("perm") or tuple(
             reversed(range(x.rank)))
         return transpose(x, perm, out)
     if op == "Concat":
-        return concat([b for b in ins if b is not None], int(attrs["axis"]) % out.rank,
-                      out)  # type: ignore[arg-type]
+        return concat([b for b in ins if b is not None], attrs.get_int("axis") % out.rank,
+                      out)
     if op == "Cast":
         return convert(x, out)
     if op == "QuantizeLinear":
@@ -170,7 +170,8 @@ def lower_module(module: Module, func: str | None = None, fuse: bool = True) -> 
         for b in blk.bindings:
             v = b.value
             if isinstance(v, Call):
-                types = [a.type if isinstance(a, Var | Constant) else None for a in v.args]
+                types = [a.tensor_type if isinstance(a, Var | Constant) else None
+                         for a in v.args]
                 name = f"{f.name}_{b.var.name}_{v.op.lower()}"
                 try:
                     pf = lower(v, types, b.var.type, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from core.tir.expr import Bin, Const, Expr, Var, from_dim
 from core.tir.stmt import Block, Buffer, For, IterVar, Stmt, Store, seq
@@ -49,7 +50,7 @@ def nest(name: str, spatial: Sequence[Expr], reduce: Sequence[Expr],
     return seq(pre, stmt)
 
 
-def _empty(reduce: Sequence[Expr]) -> Expr | bool | None:
+def _empty(reduce: Sequence[Expr]) -> Expr | Literal[True] | None:
     """When a reduction over ``reduce`` has no iteration: True (always), a condition on
     its symbolic extents, or None (never: every extent is a positive constant)."""
     conds: list[Expr] = []

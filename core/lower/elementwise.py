@@ -59,7 +59,7 @@ def elementwise(op: str, attrs: Attrs, ins: Sequence[Buffer | float | None], out
         return nest(op.lower(), out.shape, (),
                     lambda i, _: Store(out, tuple(i), fn(load(ins[0], i))))
     if op == "LeakyRelu":
-        a = float(attrs["alpha"])  # type: ignore[arg-type]
+        a = attrs.get_float("alpha")
         return nest("leakyrelu", out.shape, (), lambda i, _: Store(out, tuple(i), select(
             Bin("<", load(ins[0], i), const(0, out.dtype)),
             Bin("*", load(ins[0], i), const(a, out.dtype)), load(ins[0], i))))
@@ -88,7 +88,7 @@ def elementwise(op: str, attrs: Attrs, ins: Sequence[Buffer | float | None], out
 def hard_sigmoid(op: str, attrs: Attrs, x: Expr) -> Expr:
     """min(max(alpha x + beta, 0), 1), times x for HardSwish: the reference's operations."""
     alpha, beta = ((1 / 6, 0.5) if op == "HardSwish" else
-                   (float(attrs["alpha"]), float(attrs["beta"])))  # type: ignore[arg-type]
+                   (attrs.get_float("alpha"), attrs.get_float("beta")))
     y = smin(smax(Bin("+", Bin("*", const(alpha, x.dtype), x), const(beta, x.dtype)),
                   _one(x, 0)), _one(x, 1))
     return Bin("*", x, y) if op == "HardSwish" else y
@@ -116,7 +116,7 @@ def quantize(ins: Sequence[Buffer | None], attrs: Attrs, out: Buffer) -> Stmt:
     info = np.iinfo(out.dtype)
 
     def body(i: list, _: list) -> Store:
-        q = Unary("round_even", Bin("/", Load(x, tuple(i)), _param(scale, x, attrs, i)))
+        q: Expr = Unary("round_even", Bin("/", Load(x, tuple(i)), _param(scale, x, attrs, i)))
         if zp is not None:
             q = Bin("+", q, cast(q.dtype, _param(zp, x, attrs, i)))
         # max(min, q) is ``q > min ? q : min``: NaN saturates to the minimum (onnxruntime).
@@ -144,9 +144,9 @@ def _param(p: Buffer, x: Buffer, attrs: Attrs, i: list) -> Expr:
         return Load(p, ())
     if p.shape == (Const(1),):
         return Load(p, (Const(0),))
-    if int(attrs["block_size"]):  # type: ignore[arg-type]
+    if attrs.get_int("block_size"):
         raise LowerError("blocked quantization has no lowering")
-    axis = int(attrs["axis"]) % x.rank  # type: ignore[arg-type]
+    axis = attrs.get_int("axis") % x.rank
     return Load(p, (i[axis],))
 
 
@@ -178,7 +178,8 @@ def transpose(x: Buffer, perm: Sequence[int], out: Buffer) -> Stmt:
 
 def concat(xs: Sequence[Buffer], axis: int, out: Buffer) -> Stmt:
     """One copy block per input into its slice of the output."""
-    parts, offset = [], Const(0)
+    parts: list[Stmt] = []
+    offset: Expr = Const(0)
     for k, x in enumerate(xs):
         def body(i: list, _: list, x: Buffer = x, off: Expr = offset) -> Store:
             dst = [binop("+", v, off) if d == axis else v for d, v in enumerate(i)]

@@ -183,7 +183,7 @@ def _fuse_block(blk: GraphBlock, module: Module, uses: Counter[str], fname: str
             if merged is None:
                 slot += 1
                 continue
-            absorbed.add(a.name)  # type: ignore[union-attr]
+            absorbed.add(a.name)
             k, changed = merged, True  # the producer's inputs now sit at ``slot``
         kernels[b.var.name] = k
         if changed:

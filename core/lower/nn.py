@@ -95,8 +95,8 @@ def matmul(a: Buffer, b: Buffer, out: Buffer, acc: str | None = None,
 
 
 def gemm(a: Buffer, b: Buffer, c: Buffer | None, attrs: Attrs, out: Buffer) -> Stmt:
-    ta, tb = int(attrs["transA"]), int(attrs["transB"])  # type: ignore[arg-type]
-    alpha, beta = float(attrs["alpha"]), float(attrs["beta"])  # type: ignore[arg-type]
+    ta, tb = attrs.get_int("transA"), attrs.get_int("transB")
+    alpha, beta = attrs.get_float("alpha"), attrs.get_float("beta")
     kdim = a.shape[0] if ta else a.shape[1]
 
     def body(i: list, k: list) -> Store:
@@ -139,7 +139,7 @@ def pool(op: str, x: Buffer, win: Window, attrs: Attrs, out: Buffer) -> Stmt:
                lambda i: Store(out, tuple(i), pad))
     if is_max:
         return red
-    include = int(attrs.get("count_include_pad", 0))  # type: ignore[arg-type]
+    include = attrs.get_int("count_include_pad", 0)
 
     def divide(i: list, _: list) -> Store:
         count: Expr = Const(1)

@@ -29,7 +29,7 @@ def _floor(e: Expr) -> Expr:
 def _coordinate(mode: str, a: AxisPlan, i: Expr) -> Expr:
     """The reference's ``_coordinates`` for one index, in float32."""
     f = np.float32
-    x, s, half = cast(F32, i), const(a.scale, F32), const(0.5, F32)
+    x, s, half = cast(F32, i), const(float(a.scale), F32), const(0.5, F32)
     if mode == "asymmetric":
         return Bin("/", x, s)
     if mode == "align_corners":

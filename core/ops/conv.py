@@ -55,7 +55,7 @@ def _conv_infer(args: InferArgs) -> Type:
     x, w, win = _conv_window(args, "Conv")
     if x.dtype not in FLOATS or w.dtype != x.dtype:
         raise OpError(f"Conv: X and W must share a float dtype, got {x.dtype} and {w.dtype}")
-    _check_channels("Conv", x, w, int(args.attrs["group"]))
+    _check_channels("Conv", x, w, args.attrs.get_int("group"))
     if args.has(2):
         b = args.type(2)
         if b.rank != 1 or not sym.equal(b.shape[0], w.shape[0]) or b.dtype != x.dtype:
@@ -75,7 +75,7 @@ def conv_nd(x: np.ndarray, w: np.ndarray, win: Window, group: int) -> np.ndarray
     x, w = x.astype(acc, copy=False), w.astype(acc, copy=False)
     n, c = x.shape[:2]
     m = w.shape[0]
-    out = [int(d) for d in output_dims(win, x.shape[2:])]  # static: shapes are concrete here
+    out = [sym.static(d) for d in output_dims(win, x.shape[2:])]  # static: shapes are concrete here
     pixels = int(np.prod(out))
     k = int(np.prod(win.kernel))
     w2 = w.reshape(group, m // group, (c // group) * k)
@@ -96,7 +96,7 @@ def _conv(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x, w, b = xs[0], xs[1], xs[2] if len(xs) > 2 else None
     assert x is not None and w is not None
     win = window_of(a, w.shape[2:], x.ndim - 2, "Conv")
-    y = conv_nd(x, w, win, int(a["group"]))
+    y = conv_nd(x, w, win, a.get_int("group"))
     if b is not None:
         y += b.astype(y.dtype).reshape(-1, *([1] * (x.ndim - 2)))
     return y.astype(x.dtype, copy=False)
@@ -109,7 +109,7 @@ def _conv_integer_infer(args: InferArgs) -> Type:
     x, w, win = _conv_window(args, "ConvInteger")
     if x.dtype not in QUANT or w.dtype not in QUANT:
         raise OpError(f"ConvInteger: X and W must be int8/uint8, got {x.dtype} and {w.dtype}")
-    _check_channels("ConvInteger", x, w, int(args.attrs["group"]))
+    _check_channels("ConvInteger", x, w, args.attrs.get_int("group"))
     for i, ref in ((2, x), (3, w)):
         if args.has(i) and args.type(i).dtype != ref.dtype:
             raise OpError(f"ConvInteger: zero point {i} must be {ref.dtype}")
@@ -127,7 +127,7 @@ def _conv_integer(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     xq = x.astype(np.int64) - xz.astype(np.int64).reshape(())
     wq = w.astype(np.int64) - wz.astype(np.int64).reshape(-1, *([1] * (w.ndim - 1)))
     win = window_of(a, w.shape[2:], x.ndim - 2, "ConvInteger")
-    return conv_nd(xq, wq, win, int(a["group"])).astype(np.int32)
+    return conv_nd(xq, wq, win, a.get_int("group")).astype(np.int32)
 
 
 # --- ConvTranspose ----------------------------------------------------------------------
@@ -143,8 +143,8 @@ def _transpose_geometry(a: Attrs, win: Window, spatial: Sequence[Dim]
                         ) -> tuple[tuple[Dim, ...], tuple[Dim, ...]]:
     """Output extents and begin pads of a transposed conv (symbolic where the input is)."""
     n = win.rank
-    extra = tuple(int(v) for v in a["output_padding"]) or (0,) * n  # type: ignore[union-attr]
-    requested = tuple(int(v) for v in a["output_shape"])  # type: ignore[union-attr]
+    extra = a.get_ints("output_padding") or (0,) * n
+    requested = a.get_ints("output_shape")
     requested = requested[-n:]  # some exporters include the N and C dims
     if len(extra) != n or (requested and len(requested) != n):
         raise OpError(f"ConvTranspose: output_padding/output_shape need {n} values")
@@ -178,7 +178,7 @@ def _conv_transpose_infer(args: InferArgs) -> Type:
     x, w, win = _conv_window(args, "ConvTranspose")
     if x.dtype not in FLOATS or w.dtype != x.dtype:
         raise OpError(f"ConvTranspose: X and W must share a float dtype, got {x} and {w}")
-    group = int(args.attrs["group"])
+    group = args.attrs.get_int("group")
     if isinstance(x.shape[1], int) and isinstance(w.shape[0], int) and x.shape[1] != w.shape[0]:
         raise OpError(f"ConvTranspose: X has {x.shape[1]} channels, W expects {w.shape[0]}")
     outs, _ = _transpose_geometry(args.attrs, win, x.shape[2:])
@@ -189,7 +189,7 @@ def _conv_transpose(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x, w, b = xs[0], xs[1], xs[2] if len(xs) > 2 else None
     assert x is not None and w is not None
     win = window_of(a, w.shape[2:], x.ndim - 2, "ConvTranspose")
-    group = int(a["group"])
+    group = a.get_int("group")
     acc = _accumulator(x.dtype)
     n, c, *spatial = x.shape
     mg = w.shape[1]
@@ -204,8 +204,10 @@ def _conv_transpose(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     # Scatter-add: the transpose of window_views' gather, one kernel offset at a time.
     for offset, view in enumerate(window_views(y, win, spatial)):
         view += cols[:, :, offset]
-    crop = tuple(slice(int(bg), int(bg) + int(o)) for bg, o in zip(begins, outs, strict=True))
-    pad_end = [max(0, int(bg) + int(o) - f) for bg, o, f in zip(begins, outs, full, strict=True)]
+    bounds = [(sym.static(bg), sym.static(bg) + sym.static(o))
+              for bg, o in zip(begins, outs, strict=True)]
+    crop = tuple(slice(lo, hi) for lo, hi in bounds)
+    pad_end = [max(0, hi - f) for (_, hi), f in zip(bounds, full, strict=True)]
     if any(pad_end):  # output_padding / output_shape can ask for more than the full result
         y = np.pad(y, [(0, 0), (0, 0), *((0, e) for e in pad_end)])
     y = y[(slice(None), slice(None), *crop)]

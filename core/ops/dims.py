@@ -57,7 +57,7 @@ def int_values(args: InferArgs, i: int, what: str) -> tuple[int, ...]:
     if not all(isinstance(v, int) for v in values):
         shown = ", ".join(sym.to_str(v) for v in values)
         raise OpError(f"{what} (input {i}) must be static integers, got [{shown}]")
-    return tuple(int(v) for v in values)
+    return tuple(sym.static(v) for v in values)
 
 
 def optional_int_values(args: InferArgs, i: int, what: str) -> tuple[int, ...] | None:
@@ -81,7 +81,7 @@ def norm_axes(axes: tuple[int, ...], rank: int, what: str = "axes") -> tuple[int
 def as_object_array(values: tuple[Dim, ...] | None, shape: tuple[Dim, ...]) -> np.ndarray | None:
     if values is None or not sym.is_static(shape):
         return None
-    static = tuple(int(d) for d in shape)
+    static = tuple(sym.static(d) for d in shape)
     if math.prod(static) != len(values):
         return None
     flat = np.empty(len(values), dtype=object)

@@ -14,7 +14,12 @@ from core.ops.registry import AttrSpec, InferArgs, OpDef, OpError, broadcast_sha
 from core.symbolic import Dim
 from core.types import TensorType, Type
 
-_erf = np.frompyfunc(math.erf, 1, 1)
+_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # frompyfunc gives an object array (a bare float for a 0-d input): float64 either way.
+    return np.asarray(_erf_ufunc(x), dtype=np.float64)
 
 
 UnaryFn = Callable[[np.ndarray, Attrs], np.ndarray]
@@ -51,7 +56,7 @@ def _gelu(x: np.ndarray, a: Attrs) -> np.ndarray:
     xf = x.astype(np.float64)
     if a["approximate"] == "tanh":
         return 0.5 * xf * (1 + np.tanh(math.sqrt(2 / math.pi) * (xf + 0.044715 * xf**3)))
-    return 0.5 * xf * (1 + _erf(xf / math.sqrt(2)).astype(np.float64))
+    return 0.5 * xf * (1 + _erf(xf / math.sqrt(2)))
 
 
 def _hard_sigmoid(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
@@ -79,7 +84,7 @@ UNARY = (
     _float_unary("Ceil", lambda x, a: np.ceil(x)),
     _float_unary("Round", _round_half_even),
     _float_unary("Sign", lambda x, a: np.sign(x)),
-    _float_unary("Erf", lambda x, a: _erf(x.astype(np.float64)).astype(np.float64)),
+    _float_unary("Erf", lambda x, a: _erf(x.astype(np.float64))),
     _float_unary("Identity", lambda x, a: x),
     _float_unary("Softplus", lambda x, a: np.logaddexp(0, x.astype(np.float64))),
     _float_unary(
@@ -90,7 +95,8 @@ UNARY = (
         "Elu", lambda x, a: np.where(x > 0, x, a["alpha"] * np.expm1(x.astype(np.float64))),
         alpha=AttrSpec("float", 1.0),
     ),
-    _float_unary("HardSigmoid", lambda x, a: _hard_sigmoid(x, a["alpha"], a["beta"]),
+    _float_unary("HardSigmoid",
+                 lambda x, a: _hard_sigmoid(x, a.get_float("alpha"), a.get_float("beta")),
                  alpha=AttrSpec("float", 0.2), beta=AttrSpec("float", 0.5)),
     # HardSwish is x * HardSigmoid(x) with alpha 1/6, beta 1/2 (its ONNX function body).
     _float_unary("HardSwish", lambda x, a: x * _hard_sigmoid(x, 1 / 6, 0.5)),
@@ -189,7 +195,7 @@ def _mod_op() -> OpDef:
     def compute(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
         x, y = xs[0], xs[1]
         assert x is not None and y is not None
-        return np.asarray(_mod(int(a["fmod"]))(x, y)).astype(x.dtype, copy=False)
+        return np.asarray(_mod(a.get_int("fmod"))(x, y)).astype(x.dtype, copy=False)
 
     return OpDef("Mod", base.infer, compute, {"fmod": AttrSpec("int", 0)}, 2, 2)
 

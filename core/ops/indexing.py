@@ -45,7 +45,7 @@ def _arrays(xs: Sequence[np.ndarray | None]) -> list[np.ndarray]:
 def _concat_infer(args: InferArgs) -> Type:
     ts = [args.type(i) for i in range(len(args.types))]
     first = ts[0]
-    axis = norm_axis(int(args.attrs["axis"]), first.rank)
+    axis = norm_axis(args.attrs.get_int("axis"), first.rank)
     for t in ts[1:]:
         if t.dtype != first.dtype or t.rank != first.rank:
             raise OpError(f"Concat inputs differ: {first} vs {t}")
@@ -63,12 +63,12 @@ def _concat_infer(args: InferArgs) -> Type:
 
 
 def _concat(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
-    return np.concatenate(_arrays(xs), axis=int(a["axis"]))
+    return np.concatenate(_arrays(xs), axis=a.get_int("axis"))
 
 
 def _split_sizes(dim: Dim, split: Sequence[Dim] | None, num_outputs: int | None) -> list[Dim]:
     if split is not None:
-        if isinstance(dim, int) and all(isinstance(s, int) for s in split) and sum(split) != dim:  # type: ignore[arg-type]
+        if isinstance(dim, int) and all(isinstance(s, int) for s in split) and sum(split) != dim:
             raise OpError(f"split sizes {list(split)} do not add up to {dim}")
         return list(split)
     if num_outputs is None or num_outputs < 1:
@@ -83,7 +83,7 @@ def _split_sizes(dim: Dim, split: Sequence[Dim] | None, num_outputs: int | None)
 
 def _split_infer(args: InferArgs) -> Type:
     t = args.type(0)
-    axis = norm_axis(int(args.attrs["axis"]), t.rank)
+    axis = norm_axis(args.attrs.get_int("axis"), t.rank)
     split = args.values(1, "split") if args.has(1) else None
     n = args.attrs.get("num_outputs")
     sizes = _split_sizes(t.shape[axis], split, None if n is None else int(n))  # type: ignore[arg-type]
@@ -103,7 +103,7 @@ def _split_infer(args: InferArgs) -> Type:
 
 def _split(xs: Sequence[np.ndarray | None], a: Attrs) -> tuple[np.ndarray, ...]:
     x = _arrays(xs[:1])[0]
-    axis = int(a["axis"]) % x.ndim
+    axis = a.get_int("axis") % x.ndim
     split = xs[1] if len(xs) > 1 else None
     n = a.get("num_outputs")
     sizes = _split_sizes(x.shape[axis], None if split is None else [int(s) for s in split],
@@ -163,16 +163,17 @@ def _slice_infer(args: InferArgs) -> Type:
         shape[axis] = _slice_dim(t.shape[axis], start, end, step)
     value = None
     if all(isinstance(p, int) for _, s, e, _ in params for p in (s, e)):
-        value = carry_value(t.dtype, lambda x: x[_slice_index(x.shape, params)],  # type: ignore[arg-type]
+        value = carry_value(t.dtype, lambda x: x[_slice_index(x.shape, params)],
                             (t.value, t.shape))
     return TensorType(t.dtype, tuple(shape), value)
 
 
 def _slice_index(shape: tuple[int, ...],
-                 params: list[tuple[int, int, int, int]]) -> tuple[slice, ...]:
+                 params: Sequence[tuple[int, Dim, Dim, int]]) -> tuple[slice, ...]:
     index = [slice(None)] * len(shape)
-    for axis, start, end, step in params:
+    for axis, start_dim, end_dim, step in params:
         dim = shape[axis]
+        start, end = sym.static(start_dim), sym.static(end_dim)
         start, end = start + dim if start < 0 else start, end + dim if end < 0 else end
         # ONNX clamps a negative step's start to [0, dim-1]; Python slicing would instead
         # return nothing for a start before the first element (onnxruntime follows ONNX).
@@ -192,7 +193,7 @@ def _slice(xs: Sequence[np.ndarray | None], _: Attrs) -> np.ndarray:
         return None if v is None else [int(e) for e in v.reshape(-1)]
 
     params = _slice_params(x.ndim, ints(1) or [], ints(2) or [], ints(3), ints(4))
-    return x[_slice_index(x.shape, params)].copy()  # type: ignore[arg-type]
+    return x[_slice_index(x.shape, params)].copy()
 
 
 # --- Gather, GatherElements ------------------------------------------------------------------
@@ -207,7 +208,7 @@ def _check_indices(args: InferArgs) -> TensorType:
 
 def _gather_infer(args: InferArgs) -> Type:
     t, idx = args.type(0), _check_indices(args)
-    axis = norm_axis(int(args.attrs["axis"]), t.rank)
+    axis = norm_axis(args.attrs.get_int("axis"), t.rank)
     shape = (*t.shape[:axis], *idx.shape, *t.shape[axis + 1:])
     value = None
     indices = known_values(args, 1)
@@ -219,20 +220,20 @@ def _gather_infer(args: InferArgs) -> Type:
 
 def _gather(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x, idx = _arrays(xs)
-    return np.take(x, idx.astype(np.int64), axis=int(a["axis"]))
+    return np.take(x, idx.astype(np.int64), axis=a.get_int("axis"))
 
 
 def _gather_elements_infer(args: InferArgs) -> Type:
     t, idx = args.type(0), _check_indices(args)
     if idx.rank != t.rank:
         raise OpError(f"indices rank {idx.rank} differs from data rank {t.rank}")
-    norm_axis(int(args.attrs["axis"]), t.rank)
+    norm_axis(args.attrs.get_int("axis"), t.rank)
     return TensorType(t.dtype, idx.shape)
 
 
 def _gather_elements(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x, idx = _arrays(xs)
-    axis = int(a["axis"]) % x.ndim
+    axis = a.get_int("axis") % x.ndim
     idx = np.where(idx < 0, idx + x.shape[axis], idx)
     # take_along_axis would broadcast data against indices; ONNX reads only the indexed
     # region, so cut the other axes down to the indices' extents first.
@@ -277,10 +278,10 @@ def _pad(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     widths = _pad_widths(x.ndim, [int(p) for p in pads.reshape(-1)],
                          None if axes is None else [int(v) for v in axes.reshape(-1)])
     # Negative pads crop; numpy only pads, so crop first and pad by what is left.
-    crop = tuple(slice(max(-int(lo), 0), x.shape[i] - max(-int(hi), 0))
+    crop = tuple(slice(max(-sym.static(lo), 0), x.shape[i] - max(-sym.static(hi), 0))
                  for i, (lo, hi) in enumerate(widths))
     x = x[crop]
-    positive = [(max(int(lo), 0), max(int(hi), 0)) for lo, hi in widths]
+    positive = [(max(sym.static(lo), 0), max(sym.static(hi), 0)) for lo, hi in widths]
     mode = str(a["mode"])
     if mode not in _NP_PAD_MODE:
         raise ValueError(f"Pad mode {mode!r} is not supported")

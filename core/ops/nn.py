@@ -110,7 +110,7 @@ def _gemm(xs: Sequence[np.ndarray | None], attrs: Attrs) -> np.ndarray:
     a2 = a.T if attrs["transA"] else a
     b2 = b.T if attrs["transB"] else b
     y = np.matmul(a2.astype(acc, copy=False), b2.astype(acc, copy=False))
-    alpha, beta = float(attrs["alpha"]), float(attrs["beta"])  # type: ignore[arg-type]
+    alpha, beta = attrs.get_float("alpha"), attrs.get_float("beta")
     if alpha != 1.0:
         y = y * acc(alpha)
     if c is not None and beta != 0.0:
@@ -126,13 +126,13 @@ def _softmax(op: str) -> OpDef:
         x = args.type(0)
         if x.dtype not in FLOATS:
             raise OpError(f"{op}: dtype {x.dtype} is not a float type")
-        norm_axis(int(args.attrs["axis"]), x.rank)
+        norm_axis(args.attrs.get_int("axis"), x.rank)
         return x
 
     def compute(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
         x = xs[0]
         assert x is not None
-        axis = norm_axis(int(a["axis"]), x.ndim)
+        axis = norm_axis(a.get_int("axis"), x.ndim)
         xf = x.astype(_acc(x.dtype), copy=False)
         # Subtracting the max keeps exp() finite; the result is mathematically the same.
         shifted = xf - np.max(xf, axis=axis, keepdims=True)

@@ -63,7 +63,8 @@ def _batch_norm(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     assert mean is not None and var is not None
     acc = _acc(x.dtype)
     # Fold into one multiply-add per element: y = x * k + (B - mean * k).
-    k = _channel_param(scale, x, acc) / np.sqrt(_channel_param(var, x, acc) + acc(a["epsilon"]))
+    eps = acc(a.get_float("epsilon"))
+    k = _channel_param(scale, x, acc) / np.sqrt(_channel_param(var, x, acc) + eps)
     shift = _channel_param(bias, x, acc) - _channel_param(mean, x, acc) * k
     return (x.astype(acc, copy=False) * k + shift).astype(x.dtype, copy=False)
 
@@ -88,7 +89,7 @@ def _instance_norm(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     axes = tuple(range(2, x.ndim))
     mean = xf.mean(axis=axes, keepdims=True)
     var = np.square(xf - mean).mean(axis=axes, keepdims=True)
-    y = (xf - mean) / np.sqrt(var + acc(a["epsilon"]))
+    y = (xf - mean) / np.sqrt(var + acc(a.get_float("epsilon")))
     return (y * _channel_param(scale, x, acc) + _channel_param(bias, x, acc)).astype(x.dtype)
 
 
@@ -97,8 +98,8 @@ def _instance_norm(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
 
 def _layer_norm_infer(args: InferArgs) -> Type:
     x = _float_input(args, "LayerNormalization", 1)
-    axis = norm_axis(int(args.attrs["axis"]), x.rank)
-    if int(args.attrs["stash_type"]) != 1:
+    axis = norm_axis(args.attrs.get_int("axis"), x.rank)
+    if args.attrs.get_int("stash_type") != 1:
         raise OpError("LayerNormalization: only stash_type=1 (float32 statistics) is supported")
     for i in (1, 2):
         if args.has(i):
@@ -116,10 +117,10 @@ def _layer_norm(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     assert x is not None and scale is not None
     acc = _acc(x.dtype)
     xf = x.astype(acc, copy=False)
-    axes = tuple(range(norm_axis(int(a["axis"]), x.ndim), x.ndim))
+    axes = tuple(range(norm_axis(a.get_int("axis"), x.ndim), x.ndim))
     mean = xf.mean(axis=axes, keepdims=True)
     var = np.square(xf - mean).mean(axis=axes, keepdims=True)
-    y = (xf - mean) / np.sqrt(var + acc(a["epsilon"])) * scale.astype(acc)
+    y = (xf - mean) / np.sqrt(var + acc(a.get_float("epsilon"))) * scale.astype(acc)
     if bias is not None:
         y = y + bias.astype(acc)
     return y.astype(x.dtype)
@@ -130,7 +131,7 @@ def _layer_norm(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
 
 def _lrn_infer(args: InferArgs) -> Type:
     x = _float_input(args, "LRN", 2)
-    if int(args.attrs["size"]) < 1:
+    if args.attrs.get_int("size") < 1:
         raise OpError(f"LRN: size must be >= 1, got {args.attrs['size']}")
     return x
 
@@ -139,7 +140,7 @@ def _lrn(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x = xs[0]
     assert x is not None
     acc = _acc(x.dtype)
-    size = int(a["size"])
+    size = a.get_int("size")
     sq = np.square(x.astype(acc))
     # Channel c sums squares over [c - floor((size-1)/2), c + ceil((size-1)/2)].
     lo, hi = (size - 1) // 2, size - 1 - (size - 1) // 2
@@ -148,7 +149,8 @@ def _lrn(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     total = np.zeros_like(sq)
     for i in range(size):
         total += padded[:, i:i + c]
-    denom = (acc(a["bias"]) + acc(a["alpha"]) / size * total) ** acc(a["beta"])
+    bias, alpha, beta = (acc(a.get_float(k)) for k in ("bias", "alpha", "beta"))
+    denom = (bias + alpha / size * total) ** beta
     return (x / denom).astype(x.dtype)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from core import symbolic as sym
 from core.graph import Attrs
 from core.ops.registry import AttrSpec, InferArgs, OpDef, OpError
 from core.ops.window import (
@@ -47,7 +48,7 @@ def _pool_infer(op: str, dtypes: tuple[str, ...]) -> Callable[[InferArgs], Type]
 
 def _geometry(x: np.ndarray, a: Attrs, op: str) -> tuple[Window, list[int]]:
     win = window_of(a, None, x.ndim - 2, op)
-    return win, [int(d) for d in output_dims(win, x.shape[2:])]
+    return win, [sym.static(d) for d in output_dims(win, x.shape[2:])]
 
 
 def _lowest(dtype: np.dtype) -> float | int:

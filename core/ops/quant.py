@@ -37,7 +37,7 @@ def _check_params(op: str, x: TensorType, scale: TensorType, zp: TensorType | No
     """Scale (and zero point, same shape) is a scalar, per-axis 1-D, or blocked."""
     if scale.dtype not in SCALES:
         raise OpError(f"{op}: scale dtype {scale.dtype} is not one of {', '.join(SCALES)}")
-    block = int(attrs["block_size"])
+    block = attrs.get_int("block_size")
     if block < 0:
         raise OpError(f"{op}: block_size must be >= 0, got {block}")
     if _one_value(scale) and (scale.rank == 0 or not block):
@@ -50,7 +50,7 @@ def _check_params(op: str, x: TensorType, scale: TensorType, zp: TensorType | No
     if zp is not None and (zp.rank != scale.rank or not all(
             sym.equal(a, b) for a, b in zip(zp.shape, scale.shape, strict=True))):
         raise OpError(f"{op}: zero point {zp} and scale {scale} differ in shape")
-    axis = norm_axis(int(attrs["axis"]), x.rank)
+    axis = norm_axis(attrs.get_int("axis"), x.rank)
     if not block:
         if scale.rank != 1 or not sym.equal(scale.shape[0], x.shape[axis]):
             raise OpError(f"{op}: per-axis scale {scale} must have x.shape[{axis}] = "
@@ -73,8 +73,8 @@ def _expand(p: np.ndarray, x: np.ndarray, attrs: Attrs) -> np.ndarray:
     """The scale or zero point broadcastable against ``x``."""
     if p.size == 1 and p.ndim <= 1:  # per-tensor (a one-block 1-D tensor is the same)
         return p.reshape(())
-    block = int(attrs["block_size"])
-    axis = norm_axis(int(attrs["axis"]), x.ndim)
+    block = attrs.get_int("block_size")
+    axis = norm_axis(attrs.get_int("axis"), x.ndim)
     if not block:
         return p.reshape([-1 if i == axis else 1 for i in range(x.ndim)])
     return np.repeat(p, block, axis=axis)[(slice(None),) * axis + (slice(0, x.shape[axis]),)]

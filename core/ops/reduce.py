@@ -36,7 +36,7 @@ def _reduce_infer(args: InferArgs) -> Type:
     return TensorType(t.dtype, shape)
 
 
-def _extreme(dtype: np.dtype, high: bool) -> object:
+def _extreme(dtype: np.dtype, high: bool) -> bool | int | float:
     """The identity of max (lowest value) or min (highest value) for an empty reduction."""
     if dtype == np.bool_:
         return not high
@@ -80,11 +80,11 @@ def _mean(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def _max(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    return np.max(x, axis=axes, initial=_extreme(x.dtype, True))  # type: ignore[arg-type]
+    return np.max(x, axis=axes, initial=_extreme(x.dtype, True))
 
 
 def _min(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    return np.min(x, axis=axes, initial=_extreme(x.dtype, False))  # type: ignore[arg-type]
+    return np.min(x, axis=axes, initial=_extreme(x.dtype, False))
 
 
 def _log_sum_exp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -114,7 +114,7 @@ REDUCE = (
 
 def _arg_infer(args: InferArgs) -> Type:
     t = args.type(0)
-    axis = norm_axis(int(args.attrs["axis"]), t.rank)
+    axis = norm_axis(args.attrs.get_int("axis"), t.rank)
     keep = bool(args.attrs["keepdims"])
     shape = tuple(1 if i == axis else d for i, d in enumerate(t.shape) if keep or i != axis)
     return TensorType("int64", shape)
@@ -138,7 +138,7 @@ def _arg(name: str, fn: Callable[..., np.ndarray]) -> OpDef:
     def compute(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
         x = xs[0]
         assert x is not None
-        axis = int(a["axis"]) % x.ndim
+        axis = a.get_int("axis") % x.ndim
         if x.dtype.kind == "f" and x.size and np.isnan(x).any():
             idx = _nan_arg(x, axis, fn is np.argmax, bool(a["select_last_index"]))
         elif a["select_last_index"]:
@@ -180,10 +180,11 @@ def _cumsum(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
 
 def _topk_infer(args: InferArgs) -> Type:
     t = args.type(0)
-    axis = norm_axis(int(args.attrs["axis"]), t.rank)
+    axis = norm_axis(args.attrs.get_int("axis"), t.rank)
     (k,) = args.values(1, "K")
-    if isinstance(k, int) and isinstance(t.shape[axis], int) and not 0 <= k <= t.shape[axis]:
-        raise OpError(f"TopK K={k} is out of range for extent {t.shape[axis]}")
+    extent = t.shape[axis]
+    if isinstance(k, int) and isinstance(extent, int) and not 0 <= k <= extent:
+        raise OpError(f"TopK K={k} is out of range for extent {extent}")
     shape = (*t.shape[:axis], k, *t.shape[axis + 1:])
     return TupleType((TensorType(t.dtype, shape), TensorType("int64", shape)))
 
@@ -192,7 +193,7 @@ def _topk(xs: Sequence[np.ndarray | None], a: Attrs) -> tuple[np.ndarray, np.nda
     x, k_arr = xs[0], xs[1]
     assert x is not None and k_arr is not None
     k = int(k_arr.reshape(-1)[0])
-    axis = int(a["axis"]) % x.ndim
+    axis = a.get_int("axis") % x.ndim
     if a["largest"]:
         # Descending with ties broken toward the lower index: a stable ascending sort of the
         # reversed axis, read backwards. (Negating would overflow unsigned inputs.)

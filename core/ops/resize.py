@@ -60,7 +60,7 @@ def _check_attrs(a: Attrs, dtype: str) -> None:
     if str(a["nearest_mode"]) not in NEAREST_MODES:
         raise OpError(f"Resize: nearest_mode '{a['nearest_mode']}' is not one of "
                       f"{', '.join(NEAREST_MODES)}")
-    if int(a["antialias"]):
+    if a.get_int("antialias"):
         raise OpError("Resize: antialias=1 is not supported")
     if str(a["keep_aspect_ratio_policy"]) not in POLICIES:
         raise OpError(f"Resize: keep_aspect_ratio_policy '{a['keep_aspect_ratio_policy']}' is "
@@ -68,7 +68,7 @@ def _check_attrs(a: Attrs, dtype: str) -> None:
 
 
 def resize_axes(a: Attrs, rank: int) -> tuple[int, ...]:
-    given = tuple(int(v) for v in a["axes"])  # type: ignore[union-attr]
+    given = a.get_ints("axes")
     return norm_axes(given, rank, "Resize axes") if given else tuple(range(rank))
 
 
@@ -140,7 +140,7 @@ def _infer(args: InferArgs) -> Type:
                 raise OpError("Resize: keep_aspect_ratio_policy needs static sizes and "
                               "static extents on the resized axes")
             static = [d if isinstance(d, int) else 1 for d in x.shape]
-            for p in axis_plans(static, args.attrs, None, [int(v) for v in sizes]):
+            for p in axis_plans(static, args.attrs, None, [sym.static(v) for v in sizes]):
                 out[p.axis] = p.n_out
             return TensorType(x.dtype, tuple(out))
         for ax, s in zip(axes, sizes, strict=True):

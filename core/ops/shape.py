@@ -46,17 +46,17 @@ def _same_value(t: TensorType, shape: tuple[Dim, ...]) -> tuple[Dim, ...] | None
 
 def _shape_infer(args: InferArgs) -> Type:
     dims = args.type(0).shape
-    start = int(args.attrs.get("start", 0))
-    end = args.attrs.get("end")
+    start = args.attrs.get_int("start", 0)
+    end = args.attrs.get_int("end") if "end" in args.attrs else None
     # Python slicing clamps out-of-range bounds exactly as ONNX Shape-15 specifies.
-    picked = dims[start:] if end is None else dims[start:int(end)]
+    picked = dims[start:] if end is None else dims[start:end]
     return TensorType("int64", (len(picked),), picked)
 
 
 def _shape(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
-    end = a.get("end")
+    end = a.get_int("end") if "end" in a else None
     dims = _first(xs).shape
-    picked = dims[int(a["start"]):] if end is None else dims[int(a["start"]):int(end)]
+    picked = dims[a.get_int("start"):] if end is None else dims[a.get_int("start"):end]
     return np.asarray(picked, dtype=np.int64)
 
 
@@ -124,14 +124,14 @@ def _flatten_axis(axis: int, rank: int) -> int:
 
 def _flatten_infer(args: InferArgs) -> Type:
     t = args.type(0)
-    axis = _flatten_axis(int(args.attrs["axis"]), t.rank)
+    axis = _flatten_axis(args.attrs.get_int("axis"), t.rank)
     shape = (sym.product(t.shape[:axis]), sym.product(t.shape[axis:]))
     return TensorType(t.dtype, shape, _same_value(t, shape))
 
 
 def _flatten(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x = _first(xs)
-    axis = _flatten_axis(int(a["axis"]), x.ndim)
+    axis = _flatten_axis(a.get_int("axis"), x.ndim)
     return x.reshape(math.prod(x.shape[:axis]), math.prod(x.shape[axis:]))
 
 
@@ -186,7 +186,9 @@ def _unsqueeze(xs: Sequence[np.ndarray | None], _: Attrs) -> np.ndarray:
 def _expand_infer(args: InferArgs) -> Type:
     t = args.type(0)
     shape = broadcast_shapes(t.shape, args.values(1, "shape"))
-    value = carry_value(t.dtype, lambda x: np.broadcast_to(x, shape), (t.value, t.shape))
+    # A symbolic shape makes sym.static raise: carry_value then leaves the contents unknown.
+    value = carry_value(t.dtype, lambda x: np.broadcast_to(x, tuple(map(sym.static, shape))),
+                        (t.value, t.shape))
     return TensorType(t.dtype, shape, value)
 
 
@@ -205,7 +207,8 @@ def _tile_infer(args: InferArgs) -> Type:
     shape = tuple(sym.mul(d, r) for d, r in zip(t.shape, repeats, strict=True))
     value = None
     if all(isinstance(r, int) for r in repeats):
-        value = carry_value(t.dtype, lambda x: np.tile(x, repeats), (t.value, t.shape))
+        reps = tuple(map(sym.static, repeats))
+        value = carry_value(t.dtype, lambda x: np.tile(x, reps), (t.value, t.shape))
     return TensorType(t.dtype, shape, value)
 
 
@@ -219,7 +222,9 @@ def _constant_of_shape_infer(args: InferArgs) -> Type:
     shape = args.values(0, "shape")
     dtype = str(args.attrs["dtype"])
     fill = np.full(1, args.attrs["value"], dtype=object)
-    value = carry_value(dtype, lambda f: np.broadcast_to(f.reshape(()), shape), (tuple(fill), (1,)))
+    value = carry_value(
+        dtype, lambda f: np.broadcast_to(f.reshape(()), tuple(map(sym.static, shape))),
+        (tuple(fill), (1,)))
     return TensorType(dtype, shape, value)
 
 
@@ -290,7 +295,7 @@ def _block_infer(to_space: bool) -> Callable[[InferArgs], Type]:
         t = args.type(0)
         if t.rank != 4:
             raise OpError(f"input must be 4-D (N, C, H, W), got {t}")
-        b = int(args.attrs["blocksize"])
+        b = args.attrs.get_int("blocksize")
         n, c, h, w = t.shape
         if to_space:
             if isinstance(c, int) and c % (b * b):
@@ -308,7 +313,7 @@ def _block_infer(to_space: bool) -> Callable[[InferArgs], Type]:
 
 def _depth_to_space(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x = _first(xs)
-    b = int(a["blocksize"])
+    b = a.get_int("blocksize")
     n, c, h, w = x.shape
     if a["mode"] == "DCR":
         y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
@@ -319,7 +324,7 @@ def _depth_to_space(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
 
 def _space_to_depth(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x = _first(xs)
-    b = int(a["blocksize"])
+    b = a.get_int("blocksize")
     n, c, h, w = x.shape
     # DCR puts the block offset before the channel in the output depth, CRD after it.
     perm = (0, 3, 5, 1, 2, 4) if a["mode"] == "DCR" else (0, 1, 3, 5, 2, 4)

@@ -54,7 +54,7 @@ class Window:
 
 
 def _ints(attrs: Attrs, name: str, n: int, default: int, op: str) -> tuple[int, ...]:
-    raw = tuple(int(v) for v in attrs.get(name, ()))  # type: ignore[union-attr]
+    raw = attrs.get_ints(name, ())
     if not raw:
         return (default,) * n
     if len(raw) != n:
@@ -64,7 +64,7 @@ def _ints(attrs: Attrs, name: str, n: int, default: int, op: str) -> tuple[int, 
 
 def window_of(attrs: Attrs, kernel_from_weight: Sequence[Dim] | None, n: int, op: str) -> Window:
     """Resolve window attributes for ``n`` spatial axes into explicit values."""
-    kernel = tuple(int(v) for v in attrs.get("kernel_shape", ()))  # type: ignore[union-attr]
+    kernel = attrs.get_ints("kernel_shape", ())
     if not kernel:
         if kernel_from_weight is None:
             raise OpError(f"{op}: attribute 'kernel_shape' is required")

@@ -7,7 +7,7 @@ for ``reorder``, the order constraints that a block's body could observe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from core.schedule.common import (
     ScheduleError,
@@ -27,7 +27,7 @@ from core.tir.stmt import Allocate, Block, For, IntrinCall, LoopKind, PrimFunc, 
 from core.tir.visit import map_stmt, walk_expr, walk_stmt
 
 
-def subst_stmt(s: Stmt, env: dict[str, Expr]) -> Stmt:
+def subst_stmt(s: Stmt, env: Mapping[str, Expr]) -> Stmt:
     """Replace loop variables in every expression of ``s`` (index math re-folded)."""
     names = set(env)
 

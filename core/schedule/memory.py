@@ -240,7 +240,7 @@ def _halve(s: Stmt, name: str, new: Buffer, half: Expr, used: set[str]) -> Stmt:
 def _map_outermost(s: Stmt, fn: object) -> Stmt:
 
     assert callable(fn)
-    f2: Callable[[Stmt], Stmt | None] = fn  # type: ignore[assignment]
+    f2: Callable[[Stmt], Stmt | None] = fn
     out = f2(s)
     if out is not None:
         return out

@@ -46,7 +46,19 @@ from core.schedule.common import (
 )
 from core.schedule.loops import subst_stmt
 from core.tir.expr import Bin, Const, Expr, Load, Var, is_float
-from core.tir.stmt import Allocate, Block, Buffer, For, IterVar, PrimFunc, Seq, Stmt, Store, seq
+from core.tir.stmt import (
+    Allocate,
+    Block,
+    Buffer,
+    For,
+    IterVar,
+    LoopKind,
+    PrimFunc,
+    Seq,
+    Stmt,
+    Store,
+    seq,
+)
 from core.tir.visit import free_vars, loads_of, substitute, walk_stmt
 
 # Combiners rfactor can split, with their identity (the value a lane starts from).
@@ -139,7 +151,7 @@ def rfactor(f: PrimFunc, block: str, lanes: int) -> PrimFunc:
     lane_iv = IterVar(Var(fresh(f"{block}_lane", used)), Const(lanes))
     # Code generators emit a vectorized loop as one vector operation per statement (the
     # host's does; others may treat it as unrolled or serial: the meaning is the same).
-    kind = "vectorized"
+    kind: LoopKind = "vectorized"
 
     # 1. every lane starts from the combiner's identity
     l0 = Var(fresh(f"{inner.var.name}_l_init", used))

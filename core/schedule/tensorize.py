@@ -204,7 +204,7 @@ def _match_access(p: Load, d: Load, m: _Match) -> None:
     if prev is not None and (prev[0].name != buf.name or prev[1] != starts):
         raise _Mismatch(f"operand {op.name} is read as {prev[0].name} and as {buf.name}"
                         f"{_idx(p)}; one operand must be one region")
-    extents = [Const(1)] * buf.rank
+    extents: list[Expr] = [Const(1)] * buf.rank
     for k, di in zip(axes, d.indices, strict=True):
         assert isinstance(di, Var)
         extents[k] = m.loops[m.axis_loop[di.name]].extent

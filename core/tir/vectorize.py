@@ -24,7 +24,7 @@ the chain's own variables, intrinsic calls — runs iteration by iteration.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -56,9 +56,9 @@ def _chain(loop: For) -> tuple[list[For | Block], Store | None, Store | None,
                 and all(isinstance(x, Store) for x in s.body.stmts) \
                 and (s.init is None or isinstance(s.init, Store)):
             levels.append(s)
-            init = s.init  # type: ignore[assignment]
+            init = s.init
             *first, last = s.body.stmts
-            side, s = tuple(first), last  # type: ignore[assignment]
+            side, s = cast(tuple[Store, ...], tuple(first)), last  # all Stores: checked above
             break
         elif isinstance(s, Block) and s.init is None:
             levels.append(s)

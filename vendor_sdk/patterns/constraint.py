@@ -87,7 +87,7 @@ class Constraint:
         elems = value if isinstance(value, tuple) else (value,)
         if not elems or not all(isinstance(v, int) for v in elems):
             return False
-        return all(any(all(c.holds(v) for c in conj) for conj in self.any_of)  # type: ignore[arg-type]
+        return all(any(all(c.holds(v) for c in conj) for conj in self.any_of)
                    for v in elems)
 
     def __str__(self) -> str:
