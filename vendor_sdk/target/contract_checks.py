@@ -20,7 +20,6 @@ from jinja2 import TemplateError
 from vendor_sdk.intrinsics.check import eval_const
 from vendor_sdk.intrinsics.lang import ExprError
 from vendor_sdk.target.model import TargetSpec
-from vendor_sdk.target.roles import LEGACY
 from vendor_sdk.target.source import Loc
 from vendor_sdk.target.templates import environment
 
@@ -110,7 +109,7 @@ def _movement(spec: TargetSpec, err: Report) -> None:
                 err(("movement", kind, i), f"{name!r} is not a memory",
                     f"memories: {', '.join(spec.memories)}")
     for name, mem in spec.memories.items():
-        role = mem.role or LEGACY.get(name, ("",))[0]
+        role = mem.role or ""
         for kind in NEEDS.get(role, ()):
             if name not in getattr(mv, kind):
                 err(("movement", kind), f"memory {name!r} (role {role}) is missing from "

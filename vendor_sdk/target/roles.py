@@ -3,12 +3,9 @@
 The code generator never names a memory: it asks the target for the memory of
 a role (the accumulator a result is staged in, the output memory it is
 requantized into, the param memory holding descriptors). Memory names, sizes
-and C ids are the vendor's. Intrinsic operand `scope`s still name memories;
-the generated buffers carry those names and the C id comes from the memory.
-
-Targets written before roles existed (the wizard's output, older plugins) use
-the reference NPU's names; a memory without `role:`/`id:` takes them from
-LEGACY below, the one place those defaults live (docs/target_yaml.md).
+and C ids are the vendor's: every memory declares its `role:` and `id:` (the C
+name its own driver gives it). There are no defaults by name: a default id would
+be some other chip's driver constant.
 """
 
 from __future__ import annotations
@@ -22,16 +19,6 @@ from vendor_sdk.target.source import Loc
 
 ROLES = ("input", "weight", "accumulator", "output", "param", "table")
 
-# Legacy memory name -> (role, C id, widening C id): the reference driver ABI's names.
-LEGACY: dict[str, tuple[str, str, str]] = {
-    "inp": ("input", "NPU_MEM_INP", ""),
-    "wgt": ("weight", "NPU_MEM_WGT", ""),
-    "acc": ("accumulator", "NPU_MEM_ACC", "NPU_MEM_ACC8"),
-    "out": ("output", "NPU_MEM_OUT", ""),
-    "qp": ("param", "NPU_MEM_QP", ""),
-    "lut": ("table", "NPU_MEM_LUT", ""),
-}
-
 # Why a `lower: {tensorize: ...}` pattern needs each role (in the validate message).
 WHY = {
     "accumulator": "int32 results, bias fills and elementwise tiles are staged in it",
@@ -43,15 +30,12 @@ Report = Callable[[Loc, str, str], None]
 
 
 def resolve(spec: TargetSpec, memories: Mapping[str, MemoryInfo]) -> dict[str, MemoryInfo]:
-    """The checked memories with their role and C ids (declared, else LEGACY)."""
+    """The checked memories with their declared role and C ids."""
     out = {}
     for name, info in memories.items():
         mem = spec.memories[name]
-        role, c_id, widen = LEGACY.get(name, ("", "", ""))
-        if mem.role is not None and mem.role != role:
-            c_id, widen = "", ""  # a legacy name reused for another role keeps no legacy id
-        out[name] = replace(info, role=mem.role or role, c_id=mem.id or c_id,
-                            widen_id=mem.widen_id or widen)
+        out[name] = replace(info, role=mem.role or "", c_id=mem.id or "",
+                            widen_id=mem.widen_id or "")
     return out
 
 
@@ -70,12 +54,12 @@ def _needs(spec: TargetSpec, pat: PatternSpec) -> set[str]:
 
 
 def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) -> None:
-    """Every memory has one role (declared or LEGACY) and an id; roles are unique; each
+    """Every memory has one role and an id; roles are unique; each
     role a tensorize pattern needs is some memory's; requantizations read and write the
     memories the code generator places their operands in."""
     holder: dict[str, str] = {}
     for name, mem in spec.memories.items():
-        role = mem.role or LEGACY.get(name, ("",))[0]
+        role = mem.role or ""
         if not role:
             err(("memories", name), f"memory {name!r} has no `role`",
                 f"add `role: <{'|'.join(ROLES)}>`: the code generator finds memories by role, "
@@ -87,11 +71,10 @@ def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) 
                 "the code generator uses one memory per role: give one of them another role")
             continue
         holder[role] = name
-        legacy = LEGACY.get(name)
-        if mem.id is None and not (legacy and legacy[0] == role):
+        if mem.id is None:
             err(("memories", name), f"memory {name!r} has no `id`",
-                "add `id: <C expression>`: how the generated C names it in runtime calls, "
-                "e.g. NPU_MEM_ACC for the reference driver")
+                "add `id: <C expression>`: how your driver names it in the glue's load, "
+                "store and access calls (the reference NPU's acc is NPU_MEM_ACC)")
     needed: dict[str, list[str]] = {}
     for pname, pat in spec.patterns.items():
         for role in sorted(_needs(spec, pat)):
@@ -113,7 +96,7 @@ def _check_requant_scopes(spec: TargetSpec, semantics: Mapping[str, object],
     rather than a host fallback on every model."""
     from vendor_sdk.codegen.intrinsic_roles import requant_form  # codegen reads targets
 
-    role = {n: m.role or LEGACY.get(n, ("",))[0] for n, m in spec.memories.items()}
+    role = {n: m.role or "" for n, m in spec.memories.items()}
     for name, sem in semantics.items():
         form = requant_form(name, sem)
         intr = spec.intrinsics.get(name)
