@@ -44,19 +44,28 @@ def print_run(result: object, compiled: object) -> None:
                       f"{100 * a.exact:.2f}% identical", highlight=False)
     off, total = compiled.report.coverage
     est = " (fsim: analytic estimate)" if result.backend == "fsim" else " (RTL: measured)"
-    t = Table(title=f"NPU on {result.backend}{est}, DIM {result.dim}")
-    for col in ("region", "calls", "cycles", "ideal", "util", "GEMM rows", "insns"):
+    peak = result.peak
+    t = Table(title=f"NPU on {result.backend}{est}"
+              + (f", peak {peak} MACs/cycle" if peak else ""))
+    roles = result.stats[0].roles if result.stats else None
+    # the target's row and instruction counters, by their target.yaml names
+    extra = [n for n in (roles.rows, roles.instructions) if n] if roles else []
+    for col in ("region", "calls", "cycles", "ideal", "util", *extra):
         t.add_column(col, justify="right" if col != "region" else "left")
     for s in result.stats:
-        ideal = s.macs / (result.dim * result.dim)
+        ideal = s.macs / peak if peak else 0.0
         t.add_row(s.name.removeprefix(f"{compiled.cmodel.target}_"), str(s.calls),
-                  f"{s.cycles:,}", f"{ideal:,.0f}",
-                  f"{100 * ideal / s.cycles:.1f}%" if s.cycles else "-", f"{s.gemm_rows:,}",
-                  f"{s.insns:,}")
-    util = 100 * result.ideal / result.cycles if result.cycles else 0.0
-    t.add_row("total", "", f"{result.cycles:,}", f"{result.ideal:,.0f}", f"{util:.1f}%", "", "")
+                  f"{s.cycles:,}", f"{ideal:,.0f}" if peak else "-",
+                  f"{100 * ideal / s.cycles:.1f}%" if s.cycles and peak else "-",
+                  *(f"{s.counters.get(n, 0):,}" for n in extra))
+    util = f"{100 * result.ideal / result.cycles:.1f}%" if result.cycles and peak else "-"
+    t.add_row("total", "", f"{result.cycles:,}", f"{result.ideal:,.0f}" if peak else "-", util,
+              *([""] * len(extra)))
     console.print(t)
-    console.print("  ideal = MACs / DIM^2 (the MAC-bound cycle count); util = ideal / cycles")
+    console.print("  ideal = MACs / peak_macs_per_cycle (the MAC-bound cycle count); "
+                  "util = ideal / cycles" if peak else
+                  f"  no utilization: target {compiled.cmodel.target} declares no "
+                  "peak_macs_per_cycle")
     pct = 100.0 * off / total if total else 0.0
     console.print(f"  offloaded: {off}/{total} compute ops ({pct:.1f}%); the rest runs on the "
                   "host (llvmlite machine code)")
@@ -112,43 +121,47 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
         order = sorted(order, key=lambda x: -x[1][1].cycles)[:top]
     shown = f"top {len(order)} of {len(layers)} layers by cycles" if top > 0 else \
         f"{len(layers)} layers"
-    t = Table(title=f"NPU per layer on {result.backend}, DIM {result.dim} ({shown})")
+    t = Table(title=f"NPU per layer on {result.backend} ({shown})")
+    roles = layers[0][1].roles
+    units = [u for u, _ in roles.busy]  # the target's units with a busy counter
+    dma = [(h, n) for h, n in (("DMA rd", roles.dram_read), ("DMA wr", roles.dram_write)) if n]
     # Fourteen columns need ~150 characters; a narrower terminal gets the columns that say
     # where the time goes (cycles, share, utilization, the busiest unit), not a squeeze.
     wide = console.width >= WIDE_TABLE
     cols = ("#", "layer", "op", "ONNX node(s)", "MACs", "cycles", "share", "ideal", "util",
-            "load", "exec", "store", "DMA rd", "DMA wr") if wide else \
+            *units, *(h for h, _ in dma)) if wide else \
         ("#", "layer", "op", "ONNX node(s)", "cycles", "share", "util", "bound by")
     for col in cols:
         t.add_column(col, justify="left" if col in ("layer", "op", "ONNX node(s)", "bound by")
                      else "right")
     prefix = f"{compiled.cmodel.target}_"
     for i, (_, ls) in order:
-        ideal = ls.macs / (result.dim * result.dim)
-        c = ls.counters
-        share = f"{100 * c.cycles / total:.1f}%" if total else "-"
-        util = f"{100 * ideal / c.cycles:.1f}%" if c.cycles and ls.macs else "-"
+        ideal = ls.macs / result.peak if result.peak else 0.0
+        cycles, busy = ls.cycles, roles.busy_of(ls.counters)
+        share = f"{100 * cycles / total:.1f}%" if total else "-"
+        util = f"{100 * ideal / cycles:.1f}%" if cycles and ls.macs and result.peak else "-"
         name, nodes = ls.function.removeprefix(prefix), ", ".join(ls.onnx_nodes)
         if wide:
-            t.add_row(str(i), name, ls.op, nodes, f"{ls.macs:,}", f"{c.cycles:,}", share,
-                      f"{ideal:,.0f}", util, f"{c.ld_busy:,}", f"{c.ex_busy:,}",
-                      f"{c.st_busy:,}", f"{c.dma_rd_bytes:,}", f"{c.dma_wr_bytes:,}")
+            t.add_row(str(i), name, ls.op, nodes, f"{ls.macs:,}", f"{cycles:,}", share,
+                      f"{ideal:,.0f}" if result.peak else "-", util,
+                      *(f"{busy[u]:,}" for u in units),
+                      *(f"{ls.counters.get(n, 0):,}" for _, n in dma))
         else:
-            busy = {"load": c.ld_busy, "exec": c.ex_busy, "store": c.st_busy}
-            unit = max(busy, key=lambda k: busy[k])
+            unit = max(busy, key=lambda k: busy[k]) if busy else ""
             short = re.sub(r"^region(\d+)_(\d+)_.*", r"r\1.\2", name)  # op/node say the rest
-            t.add_row(str(i), short, ls.op, nodes, f"{c.cycles:,}",
-                      share, util, f"{unit} {100 * busy[unit] / c.cycles:.0f}%"
-                      if c.cycles else "-")
+            t.add_row(str(i), short, ls.op, nodes, f"{cycles:,}",
+                      share, util, f"{unit} {100 * busy[unit] / cycles:.0f}%"
+                      if cycles and unit else "-")
     blank = [""] * (len(cols) - 2)
     rest = total - sum(ls.cycles for _, (_, ls) in order)
-    total_util = f"{100 * result.ideal / total:.1f}%" if total else "-"
+    total_util = f"{100 * result.ideal / total:.1f}%" if total and result.peak else "-"
     if wide:
         if rest:
             t.add_row("", f"{len(layers) - len(order)} other layers", "", "", "", f"{rest:,}",
-                      f"{100 * rest / total:.1f}%", "", "", "", "", "", "", "")
+                      f"{100 * rest / total:.1f}%", *[""] * (len(cols) - 7))
         t.add_row("", "total", "", "", f"{result.macs:,}", f"{total:,}", "100.0%",
-                  f"{result.ideal:,.0f}", total_util, "", "", "", "", "")
+                  f"{result.ideal:,.0f}" if result.peak else "-", total_util,
+                  *[""] * (len(cols) - 9))
     else:
         if rest:
             t.add_row("", f"{len(layers) - len(order)} other layers", "", "", f"{rest:,}",
@@ -158,7 +171,7 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
     console.print("  a layer's cycles run from the end of the previous layer (its region's start "
                   "for the first) to the end of its own, measured when the store unit finishes "
                   "its last STORE; later layers' loads and compute overlap that span "
-                  "(docs/compile.md); " + ("load/exec/store = busy cycles of each unit in it"
+                  "(docs/compile.md); " + (f"{'/'.join(units)} = busy cycles of each unit in it"
                                            if wide else "bound by = the busiest unit in it "
                                            f"(a terminal of {WIDE_TABLE}+ columns shows all "
                                            "counters)"))
@@ -166,15 +179,20 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
 
 def register(app: typer.Typer,
              user_errors: Callable[[], AbstractContextManager[None]]) -> None:
-    from reference_npu.bindings import NpuError
     from vendor_sdk.codegen.cexpr import CodegenError
+    from vendor_sdk.runtime.device import DeviceError
     from vendor_sdk.runtime.npu import RunError
     from vendor_sdk.runtime.quantize import QuantizeError
+    from vendor_sdk.sim.errors import SimError
     from vendor_sdk.target import TargetError
+    from vendor_sdk.target.runtime_build import RuntimeBuildError
 
-    # NpuError: the driver refused (a DRAM allocation that does not fit, a bad option);
-    # TargetError: a --target that does not validate (each mistake located)
-    errors = (CodegenError, RunError, NpuError, QuantizeError, TargetError)
+    # DeviceError: the target's runtime library refused (a DRAM allocation that does not
+    # fit, a bad option, an unknown backend); RuntimeBuildError / SimError: its runtime or
+    # RTL does not build (located in target.yaml or the RTL); TargetError: a --target that
+    # does not validate (each mistake located)
+    errors = (CodegenError, RunError, DeviceError, QuantizeError, TargetError,
+              RuntimeBuildError, SimError)
 
     @contextlib.contextmanager
     def guard() -> Iterator[None]:

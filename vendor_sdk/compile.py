@@ -4,7 +4,7 @@
     module  = prepare(from_onnx(path))                  import (QDQ kept)
     part    = partition(module, patterns_of(target))    regions of composites
     cmodel  = emit_c(part.module, regions, target)      layers -> tensorize -> C
-    library = build_library(cmodel)                     gcc against the driver
+    library = build_library(cmodel, target)             gcc against the target's runtime
 
 A composite the code generator cannot lower (CompositeError) goes back to the
 host with its reason and the model is partitioned again, so what runs on the
@@ -130,6 +130,6 @@ def compile_model(path: Path, target: str | object = "reference_npu",
         raise CompositeError("model", (), f"gave up after {MAX_RETRIES} host fallbacks: "
                              + "; ".join(f"{c}: {_first_line(r)}" for c, r in host.items()))
     report = build_report(part, patterns, model, host_nodes)
-    lib = stage("build", lambda: build_library(cm)) if build else Path()
+    lib = stage("build", lambda: build_library(cm, tgt)) if build else Path()
     return Compiled(model, tgt, part.module, part, report, cm, lib, host,  # type: ignore[arg-type]
                     seconds)

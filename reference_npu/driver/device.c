@@ -99,11 +99,17 @@ void vsdk_device_close(vsdk_device *dev) {
     free(dev);
 }
 
-const char *vsdk_device_error(const vsdk_device *dev) { return dev ? dev->err : open_error; }
+/* The device's own last failure, else the driver's (an encoder call of the glue or an emit
+ * snippet that did not fit, reported on the context). */
+const char *vsdk_device_error(const vsdk_device *dev) {
+    if (!dev) return open_error;
+    return dev->err[0] ? dev->err : npu_last_error(dev->ctx);
+}
 
 void *vsdk_device_context(vsdk_device *dev) { return dev->ctx; }
 
 uint32_t vsdk_device_alloc(vsdk_device *dev, uint64_t bytes, uint32_t align) {
+    dev->err[0] = '\0';
     uint32_t addr = npu_dram_alloc(dev->ctx, bytes, align);
     if (addr == NPU_DRAM_NONE) set_err(dev->err, "%s", npu_last_error(dev->ctx));
     return addr;
@@ -111,6 +117,7 @@ uint32_t vsdk_device_alloc(vsdk_device *dev, uint64_t bytes, uint32_t align) {
 
 /* DRAM [addr, addr + bytes) inside what has been allocated, else NULL with the reason. */
 static uint8_t *dram_span(vsdk_device *dev, const char *what, uint32_t addr, uint64_t bytes) {
+    dev->err[0] = '\0';
     uint64_t size = npu_dram_size(dev->ctx);
     if (addr > size || bytes > size - addr) {
         set_err(dev->err, "vsdk_device_%s: DRAM [%u, %llu) is outside the allocated [0, %llu)",
@@ -135,6 +142,7 @@ int vsdk_device_read(vsdk_device *dev, uint32_t addr, void *dst, uint64_t bytes)
 }
 
 int vsdk_device_run(vsdk_device *dev, vsdk_run_result *result) {
+    dev->err[0] = '\0';
     /* A record of another length means target.yaml and this library disagree: refusing
      * beats returning counters under the wrong names. */
     if (result->n_counters != N_COUNTERS) {
@@ -157,6 +165,5 @@ int vsdk_device_run(vsdk_device *dev, vsdk_run_result *result) {
     result->error_insn = st.error_pc;
     result->cycles_estimated = st.cycles_are_estimate;
     if (rc) set_err(dev->err, "%s", npu_last_error(dev->ctx));
-    else dev->err[0] = '\0';
     return rc;
 }

@@ -44,14 +44,14 @@ from pathlib import Path
 from vendor_sdk.codegen.build import CFLAGS, build_library
 from vendor_sdk.compile import compile_model
 from vendor_sdk.runtime.compare import model_inputs, run_compiled
-from vendor_sdk.runtime.npu import NpuSession, backend_options
+from vendor_sdk.runtime.npu import NpuSession
 path = Path(sys.argv[1])
 c = compile_model(path, "reference_npu", {"N": 2}, build=False)
 flags = (*CFLAGS, "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
          "-fno-sanitize-recover=all")
-lib = build_library(c.cmodel, flags)
+lib = build_library(c.cmodel, c.target, flags)
 regions = {r.name: r for r in c.cmodel.regions}
-sess = NpuSession(lib, regions, "fsim", backend_options(c.target, "fsim"))
+sess = NpuSession(lib, regions, c.target, "fsim")
 res = run_compiled(c, path, model_inputs(path, 2, 0), "fsim", sess)
 assert res.agreement[0].within_1lsb >= 0.999, res.agreement
 print("clean", res.cycles)

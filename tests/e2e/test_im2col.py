@@ -17,7 +17,7 @@ from vendor_sdk.codegen.requant import fixed_point, requant_reference
 from vendor_sdk.compile import Compiled, compile_model
 from vendor_sdk.runtime.compare import model_inputs, run_compiled
 from vendor_sdk.runtime.examples import _bias, _save, _weights
-from vendor_sdk.runtime.npu import NpuSession, backend_options
+from vendor_sdk.runtime.npu import NpuSession
 from vendor_sdk.runtime.quantize import quantize
 from vendor_sdk.target.lowering import Tensorize
 
@@ -79,7 +79,7 @@ def test_fsim_rtl_onnxruntime_agree_batch_3(model: Path, compiled: Compiled) -> 
 
 def test_one_library_serves_batch_1_and_4(model: Path, compiled: Compiled) -> None:
     regions = {r.name: r for r in compiled.cmodel.regions}
-    sess = NpuSession(compiled.library, regions, "fsim", backend_options(compiled.target, "fsim"))
+    sess = NpuSession(compiled.library, regions, compiled.target, "fsim")
     try:
         for batch in (1, 4):
             res = run_compiled(compiled, model, model_inputs(model, batch, batch), "fsim", sess)

@@ -5,6 +5,7 @@ data is unavailable."""
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import shutil
 from pathlib import Path
@@ -16,15 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 import reference_npu
-from reference_npu.isa.encoding import MemId, Store, Sync, decode_program
+from reference_npu.isa.encoding import INSN_BYTES, MemId, Store, Sync, decode_program
 from vendor_sdk import cli_e2e
 from vendor_sdk.cli import app
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.perf import PERF_SNAP_TEMPLATE, perf_snap_c
 from vendor_sdk.compile import Compiled, compile_model
 from vendor_sdk.runtime.compare import RunResult, model_inputs, run_compiled
-from vendor_sdk.runtime.npu import NpuSession, backend_options
-from vendor_sdk.runtime.perf import Counters, layer_deltas
+from vendor_sdk.runtime.npu import NpuSession
+from vendor_sdk.runtime.perf import add, layer_deltas
 
 BATCH = 2
 
@@ -87,19 +88,29 @@ def test_a_row_per_layer_cycles_sum_to_the_region(backend: str, runs: dict[str, 
         rows = region.layers
         assert rows and all(ls.calls == 1 for ls in rows)
         assert all(ls.cycles > 0 for ls in rows), rows
-        total = Counters()
+        total: dict[str, int] = {}
         for ls in rows:
-            total = total + ls.counters
-        assert total.cycles == region.cycles  # the per-layer table adds up to the region's
-        assert (total.ld_busy, total.ex_busy, total.st_busy, total.gemm_rows, total.insns,
-                total.dma_rd_bytes) == (region.ld_busy, region.ex_busy, region.st_busy,
-                                        region.gemm_rows, region.insns, region.dma_rd_bytes)
+            total = add(total, ls.counters)
+        # the per-layer table adds up to the region's, every counter by its target.yaml name
+        assert total == region.counters and list(total) == list(c.target.spec.counters)
         assert sum(ls.macs for ls in rows) == region.macs
         for ls in rows:
             expect = sum(macs.get(n, 0) for n in ls.onnx_nodes)
             assert ls.macs == expect, (ls.function, ls.onnx_nodes)
             assert (ls.macs > 0) == (ls.op in ("Conv", "MatMul"))
     assert sum(ls.cycles for _, ls in layers) == res.cycles
+
+
+def _program(sess: NpuSession) -> bytes:
+    """The reference driver's instruction list on the session's device context (the
+    reference runtime library carries the driver, npu.h)."""
+    lib = ctypes.CDLL(str(sess.device.library))
+    lib.npu_insn_count.restype = ctypes.c_uint32
+    lib.npu_insn_count.argtypes = [ctypes.c_void_p]
+    lib.npu_insns.restype = ctypes.c_void_p
+    lib.npu_insns.argtypes = [ctypes.c_void_p]
+    n = lib.npu_insn_count(sess.device.context) * INSN_BYTES
+    return ctypes.string_at(lib.npu_insns(sess.device.context), n) if n else b""
 
 
 @pytest.mark.parametrize("backend", ["fsim", "rtl"])
@@ -111,11 +122,11 @@ def test_each_snapshot_sees_exactly_the_stores_before_it(backend: str,
     c = compiled["cnn"]
     r = c.cmodel.regions[0]
     dim = int(c.target.params["DIM"])  # type: ignore[attr-defined]
-    sess = NpuSession(c.library, {r.name: r}, backend, backend_options(c.target, backend))
+    sess = NpuSession(c.library, {r.name: r}, c.target, backend)
     try:
         shape = tuple(d if isinstance(d, int) else 1 for d in r.slots[0].shape)
         sess.run_region(r.name, np.random.default_rng(0).integers(-128, 128, shape, np.int8))
-        program = decode_program(sess.npu.program())
+        program = decode_program(_program(sess))
     finally:
         sess.close()
     stored, before_snaps = 0, []
@@ -126,7 +137,7 @@ def test_each_snapshot_sees_exactly_the_stores_before_it(backend: str,
             before_snaps.append(stored)
     layers = sess.stats[r.name].layers
     assert layers is not None and len(before_snaps) == len(layers) - 1 > 0
-    seen = list(itertools.accumulate(ls.counters.dma_wr_bytes for ls in layers))
+    seen = list(itertools.accumulate(ls.counters["dma_wr_bytes"] for ls in layers))
     assert seen == [*before_snaps, stored]
 
 
@@ -142,8 +153,9 @@ def test_snapshots_keep_outputs_bit_identical(no_snap_target: Path, models: dict
         for a, b in zip(res.outputs, with_snaps.outputs, strict=True):
             np.testing.assert_array_equal(a, b)
         # exact counters do not see the snapshots (DMA_WR_BYTES leaves perf_snap out)
-        assert [s.gemm_rows for s in res.stats] == [s.gemm_rows for s in with_snaps.stats]
-        assert [s.dma_rd_bytes for s in res.stats] == [s.dma_rd_bytes for s in with_snaps.stats]
+        for name in ("gemm_rows", "dma_rd_bytes"):
+            assert [s.counters[name] for s in res.stats] == \
+                [s.counters[name] for s in with_snaps.stats]
 
 
 def test_cli_prints_the_per_layer_table(models: dict[str, Path],
@@ -168,14 +180,16 @@ def test_cli_says_per_layer_data_is_unavailable(no_snap_target: Path,
 def test_counters_going_backwards_are_an_error(compiled: dict[str, Compiled]) -> None:
     region = compiled["cnn"].cmodel.regions[0]
     n = len(region.layers) - 1
-    records = np.tile(np.arange(1, 10, dtype=np.uint64), (n, 1)) * 100
-    final = Counters.of(records[-1] * 2)
-    assert sum(d.cycles for d in layer_deltas(region, records, final)) == final.cycles
+    names = tuple(compiled["cnn"].target.spec.counters)  # type: ignore[attr-defined]
+    records = np.tile(np.arange(1, len(names) + 1, dtype=np.uint64), (n, 1)) * 100
+    final = {k: int(v) * 2 for k, v in zip(names, records[-1], strict=True)}
+    assert sum(d["cycles"] for d in layer_deltas(region, records, final, names)) == \
+        final["cycles"]
     records[1, 0] = 1  # the second snapshot earlier than the first
     with pytest.raises(ValueError, match=r"went backwards over layer .*region0_1"):
-        layer_deltas(region, records, final)
+        layer_deltas(region, records, final, names)
     with pytest.raises(ValueError, match="counter records for"):
-        layer_deltas(region, records[:-1], final)
+        layer_deltas(region, records[:-1], final, names)
 
 
 def test_a_broken_snapshot_template_names_itself(tmp_path: Path) -> None:

@@ -23,8 +23,7 @@ from reference_npu.isa.encoding import (
     Store,
     Sync,
 )
-from vendor_sdk.plugins import resolve_target
-from vendor_sdk.runtime.npu import backend_options
+from reference_npu.sim import build_reference_rtl
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "cocotb"))
@@ -65,7 +64,7 @@ PROGRAMS: dict[str, list[Insn]] = {
 
 @pytest.fixture(scope="module")
 def rtl_options() -> object:
-    return backend_options(resolve_target("reference_npu"), "rtl")
+    return {"lib": build_reference_rtl()}
 
 
 @pytest.mark.parametrize("name", list(PROGRAMS))

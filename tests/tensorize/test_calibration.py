@@ -43,10 +43,9 @@ def test_reads_and_writes_match_fsim() -> None:
 
 
 def test_reads_and_writes_match_rtl() -> None:
-    from vendor_sdk.plugins import resolve_target
-    from vendor_sdk.runtime.npu import backend_options
+    from reference_npu.sim import build_reference_rtl
 
-    with Npu("rtl", backend_options(resolve_target("reference_npu"), "rtl")) as npu:
+    with Npu("rtl", {"lib": build_reference_rtl()}) as npu:
         _check_reads_and_writes(npu)
 
 

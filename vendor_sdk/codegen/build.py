@@ -1,4 +1,10 @@
-"""Compile a CModel into a shared library against the target's driver (cached)."""
+"""Compile a CModel into a shared library against the target's runtime library (cached).
+
+The generated C includes vsdk_glue.h (vendor_sdk/contract) and the target's runtime
+header; it links the library build_runtime(target) makes from target.yaml `runtime:`,
+which the device (vendor_sdk.runtime.device) loads as well, so region code and the
+device share one context.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,11 @@ import re
 import subprocess
 from pathlib import Path
 
-from reference_npu.driver.build import DRIVER_DIR, build_driver
 from vendor_sdk.codegen.cexpr import CodegenError
-from vendor_sdk.codegen.emit import CONTRACT_DIR, CModel
+from vendor_sdk.codegen.emit import CModel
 from vendor_sdk.sim.build import cached_build
+from vendor_sdk.target.load import Target
+from vendor_sdk.target.runtime_build import build_runtime, include_dirs
 
 CC = "gcc"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-std=c11")
@@ -21,26 +28,31 @@ def _errors(stderr: str) -> str:
     return "\n".join(lines[:20]) or stderr.strip()[-3000:]
 
 
-def build_library(cm: CModel, flags: tuple[str, ...] = CFLAGS) -> Path:
-    """Path of lib<model>.so built from the generated C (cached by content)."""
-    driver = build_driver()
-    key = hashlib.sha256("\0".join([CC, " ".join(flags), str(driver),
-                                    (DRIVER_DIR / "npu.h").read_text(),
-                                    (CONTRACT_DIR / "vsdk_glue.h").read_text(),
-                                    *(f"{n}\0{t}" for n, t in sorted(cm.files.items()))]
-                                   ).encode()).hexdigest()[:20]
+def build_library(cm: CModel, target: Target, flags: tuple[str, ...] = CFLAGS) -> Path:
+    """Path of lib<model>.so built from the generated C (cached by content: the C, the
+    headers it can include, the runtime library it links)."""
+    runtime = build_runtime(target)
+    dirs = include_dirs(target)
+    digest = hashlib.sha256()
+    for item in (CC, " ".join(flags), str(runtime), *map(str, dirs)):
+        digest.update(item.encode() + b"\0")
+    digest.update(runtime.read_bytes())  # a prebuilt `library:` may change under its name
+    for h in sorted({h for d in dirs for h in d.glob("*.h")}):
+        digest.update(h.name.encode() + b"\0" + h.read_bytes() + b"\0")
+    for n, t in sorted(cm.files.items()):
+        digest.update(f"{n}\0{t}\0".encode())
     lib = f"lib{cm.model}.so"
     sources = sorted(n for n in cm.files if n.endswith(".c"))
 
     def build(tmp: Path) -> None:
         for n, t in cm.files.items():
             (tmp / n).write_text(t)
-        done = subprocess.run([CC, *flags, f"-I{DRIVER_DIR}", f"-I{CONTRACT_DIR}", "-I.",
-                               *sources, str(driver),
-                               f"-Wl,-rpath,{driver.parent}", "-o", lib], cwd=tmp,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run([CC, *flags, *(f"-I{d}" for d in dirs), "-I.", *sources,
+                               str(runtime), f"-Wl,-rpath,{runtime.parent}", "-o", lib],
+                              cwd=tmp, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise CodegenError(f"generated C for {cm.model} does not compile:\n"
+            raise CodegenError(f"generated C for {cm.model} does not compile against the "
+                               f"runtime of {target.name} ({target.path}):\n"
                                f"{_errors(done.stderr)}")
 
-    return cached_build("models", key, build, lib)
+    return cached_build("models", digest.hexdigest()[:20], build, lib)

@@ -5,7 +5,7 @@ the final DequantizeLinear): max |ours - onnxruntime| and the share of
 elements within 1 LSB. Performance: per region, and per layer when the target
 takes counter snapshots, the backend's cycles (fsim: analytic estimate; rtl:
 measured), the layers' multiply-accumulates, the ideal MAC-bound cycles
-(MACs / DIM^2) and utilization (ideal / cycles).
+(MACs / the target's peak_macs_per_cycle) and utilization (ideal / cycles).
 """
 
 from __future__ import annotations
@@ -20,14 +20,8 @@ from core.builder import sanitize
 from core.graph import Call, Constant, Module, Var
 from vendor_sdk.compile import Compiled
 from vendor_sdk.runtime.check import CHECKS, CheckReport, check_outputs, output_kinds
-from vendor_sdk.runtime.npu import (
-    NpuSession,
-    RegionStats,
-    RunError,
-    backend_options,
-    run_model,
-)
-from vendor_sdk.runtime.perf import LayerStats
+from vendor_sdk.runtime.npu import NpuSession, RegionStats, RunError, run_model
+from vendor_sdk.runtime.perf import LayerStats, peak_macs_per_cycle
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,7 @@ class RunResult:
     reference: list[np.ndarray]
     agreement: list[Agreement]
     stats: list[RegionStats]
-    dim: int
+    peak: int | None  # the target's peak_macs_per_cycle (None: no utilization)
     backend: str
     check: CheckReport = field(default_factory=lambda: CheckReport("none"))
     # against onnxruntime at its default optimization level (fused QLinear kernels): what
@@ -62,7 +56,8 @@ class RunResult:
 
     @property
     def ideal(self) -> float:
-        return self.macs / (self.dim * self.dim)
+        """MAC-bound cycles of the offloaded layers (0 when the target declares no peak)."""
+        return self.macs / self.peak if self.peak else 0.0
 
     @property
     def layers(self) -> list[tuple[str, LayerStats]] | None:
@@ -194,7 +189,7 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
         raise RunError(f"unknown check '{check}' (known: {', '.join(CHECKS)})")
     regions = {r.name: r for r in c.cmodel.regions}
     own = session is None
-    sess = session or NpuSession(c.library, regions, backend, backend_options(c.target, backend))
+    sess = session or NpuSession(c.library, regions, c.target, backend)
     try:
         # feeds use the model's tensor names ('gpu_0/data_0'); params their SSA names.
         by_name = {sanitize(k): v for k, v in feeds.items()} | dict(feeds)
@@ -218,7 +213,10 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
     ref = onnxruntime_outputs(path, feeds)
     names = [o.name if isinstance(o, Var) else "const"
              for o in c.module[c.module.entry].outputs]
-    dim = int(c.target.params["DIM"])  # type: ignore[attr-defined]
+    try:
+        peak = peak_macs_per_cycle(c.target)
+    except ValueError as e:
+        raise RunError(str(e)) from None
     report = CheckReport(check)
     if check != "none":
         outs = tuple(check_outputs(names, ours, ref, output_kinds(c.module)))
@@ -233,7 +231,7 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
         report = CheckReport(check, outs, layers)
     lsbs = output_lsbs(c.module)
     deployed = agree(names, ours, onnxruntime_outputs(path, feeds, deployed=True), lsbs)
-    return RunResult(ours, ref, agree(names, ours, ref, lsbs), stats, dim, backend, report,
+    return RunResult(ours, ref, agree(names, ours, ref, lsbs), stats, peak, backend, report,
                      deployed)
 
 

@@ -1,11 +1,12 @@
 """Execute a compiled model: host remainder as machine code, regions on the NPU.
 
-The generated library builds each region's instruction stream (C, against
-the driver API); this module owns the DRAM (constants written once per
-driver context, activations per batch size), converts region inputs and
-outputs between the graph layout (NCHW / [M, K]) and the NPU layout
-(channel-last, channels padded to DIM, or im2col patches where the slot says so), runs
-the driver backend chosen at run time (``fsim`` or ``rtl``) and keeps each region call's counters.
+The generated library builds each region's work (C, against the target's glue and emit
+snippets); this module owns the DRAM (constants written once per device, activations per
+batch size), converts region inputs and outputs between the graph layout (NCHW / [M, K])
+and the NPU layout (channel-last, channels padded to the row width, or im2col patches
+where the slot says so), runs the backend chosen at run time (``fsim`` or ``rtl``) through
+the target's runtime library (vendor_sdk.runtime.device) and keeps each region call's
+counters by the target's counter names.
 """
 
 from __future__ import annotations
@@ -21,52 +22,18 @@ from core import symbolic as sym
 from core.executor import Executor
 from core.graph import Binding, Block, CallExtern, CallFunc, Function, Module
 from core.lower import lower_module
-from reference_npu.bindings import Npu, Stats
 from vendor_sdk.codegen.cexpr import c_name
-from vendor_sdk.codegen.dram_fit import dram_capacity
-from vendor_sdk.codegen.perf import RECORD_BYTES, RECORD_COUNTERS
+from vendor_sdk.codegen.perf import record_bytes
 from vendor_sdk.codegen.region import RegionCode, Slot
-from vendor_sdk.runtime.perf import Counters, LayerStats, layer_deltas
+from vendor_sdk.runtime.device import BACKENDS, Device
+from vendor_sdk.runtime.perf import CounterRoles, LayerStats, RegionStats, add, layer_deltas
+from vendor_sdk.target.load import Target
 
-BACKENDS = ("fsim", "rtl")
+__all__ = ["BACKENDS", "NpuSession", "RegionStats", "RunError", "host_module", "run_model"]
 
 
 class RunError(Exception):
     """The NPU program failed to build or run (names the region and the reason)."""
-
-
-@dataclass
-class RegionStats:
-    name: str
-    calls: int = 0
-    cycles: int = 0
-    gemm_rows: int = 0
-    insns: int = 0
-    ld_busy: int = 0       # per-unit busy cycles: which unit bounds the region
-    ex_busy: int = 0
-    st_busy: int = 0
-    dma_rd_bytes: int = 0
-    macs: int = 0          # useful multiply-accumulates of the layers (padded channels in)
-    estimate: bool = False
-    # Per layer, in execution order; None when the target takes no counter snapshots.
-    layers: list[LayerStats] | None = None
-
-
-def backend_options(target: object, backend: str) -> str:
-    from vendor_sdk.check.rtl import rtl_params
-
-    p = rtl_params(target)  # type: ignore[arg-type]
-    cap = dram_capacity(target)  # the DRAM image is the driver's on both backends
-    dram = "" if cap is None else f",dram={cap}"
-    if backend == "rtl":
-        from vendor_sdk.sim.build import build_rtl_library
-
-        return f"lib={build_rtl_library(p)}{dram}"
-    if backend != "fsim":
-        raise RunError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
-    return (f"dim={p.dim},inp_rows={p.inp_rows},wgt_rows={p.wgt_rows},acc_rows={p.acc_rows},"
-            f"out_rows={p.out_rows},qp_rows={p.qp_rows},lut_rows={p.lut_rows},"
-            f"token_depth={p.token_depth},insn_queue_depth={p.queue_depth}{dram}")
 
 
 def to_npu(x: np.ndarray, slot: Slot) -> np.ndarray:
@@ -98,32 +65,37 @@ def _concrete(shape: tuple, env: Mapping[str, int]) -> tuple[int, ...]:
 
 @dataclass
 class NpuSession:
-    """One driver context with a loaded model library."""
+    """One open device of the target's runtime library with a loaded model library."""
 
     library: Path
     regions: Mapping[str, RegionCode]
+    target: Target
     backend: str
-    options: str
+    options: Mapping[str, object] | None = None  # extra device options (they win)
     stats: dict[str, RegionStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.npu = Npu(self.backend, self.options)
+        self.device = Device(self.target, self.backend, self.options)
+        # After the device: the model library links the runtime library the device loaded.
         self.lib = ctypes.CDLL(str(self.library))
+        self.roles = CounterRoles.of(self.target)
+        self._record = record_bytes(self.target)
         self._consts: dict[str, int] = {}
         self._slots: dict[tuple[str, tuple[int, ...]], list[int]] = {}
         self._records: dict[str, int] = {}  # DRAM address of each region's counter records
         self._last: dict[str, tuple[list[int], dict[str, int]]] = {}
         for r in self.regions.values():
-            self._consts[r.name] = self.npu.put(np.frombuffer(r.consts, np.uint8)) \
+            self._consts[r.name] = self.device.put(np.frombuffer(r.consts, np.uint8)) \
                 if r.consts else 0
             self.stats[r.name] = RegionStats(
-                r.name, layers=None if r.perf_records is None else
-                [LayerStats.of(lc) for lc in r.layers])
+                r.name, self.roles, layers=None if r.perf_records is None else
+                [LayerStats.of(lc, self.roles) for lc in r.layers])
             if r.perf_records is not None:
-                self._records[r.name] = self.npu.alloc(max(64, RECORD_BYTES * r.perf_records))
+                self._records[r.name] = self.device.alloc(
+                    max(64, self._record * r.perf_records))
 
     def close(self) -> None:
-        self.npu.close()
+        self.device.close()
 
     def run_region(self, name: str, *inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         r = self.regions[name]
@@ -139,44 +111,42 @@ class NpuSession:
             addrs = [self._consts[name] or 0]
             for s in r.slots:
                 shape = _concrete(s.npu_shape, env)
-                addrs.append(self.npu.alloc(max(64, int(np.prod(shape)))))
+                addrs.append(self.device.alloc(max(64, int(np.prod(shape)))))
             self._slots[key] = addrs
         addrs = self._slots[key]
         self._last[name] = (addrs, env)  # slot_values reads this call's DRAM
         for pname, x in zip(r.params, inputs, strict=True):
             slot = next(s for s in r.slots if s.name == pname)
-            self.npu.write(addrs[r.slot_index(pname)], to_npu(x, slot))
+            self.device.write(addrs[r.slot_index(pname)], to_npu(x, slot))
         if name in self._records:  # addr[1 + len(slots)]; zeroed: a missed snapshot shows
             addrs = [*addrs, self._records[name]]
-            self.npu.write(self._records[name],
-                           np.zeros(RECORD_BYTES * (r.perf_records or 0), np.uint8))
+            self.device.write(self._records[name],
+                              np.zeros(self._record * (r.perf_records or 0), np.uint8))
         fn = getattr(self.lib, c_name(name))
         fn.restype = ctypes.c_int
         arr = (ctypes.c_uint32 * len(addrs))(*addrs)
-        rc = fn(ctypes.c_void_p(self.npu.ctx), arr, *(ctypes.c_int64(s) for s in sizes))
+        rc = fn(ctypes.c_void_p(self.device.context), arr, *(ctypes.c_int64(s) for s in sizes))
         if rc != 0:
-            raise RunError(f"{name}: building the instruction stream failed ({rc}): "
-                           f"{self.npu._error()}")
-        stats: Stats = self.npu.run()
+            raise RunError(f"{name}: queuing its work on the {self.target.name} device failed "
+                           f"({rc}): {self.device.error() or 'no reason given'}")
+        result = self.device.run()
+        if result.error_code != 0:
+            raise RunError(f"{name}: the {self.target.name} NPU ({self.backend}) stopped with "
+                           f"error {result.error_code} at instruction {result.error_insn}: "
+                           f"{self.device.error() or 'no reason given'}")
         st = self.stats[name]
         st.calls += 1
-        st.cycles += stats.cycles
-        st.gemm_rows += stats.gemm_rows
-        st.insns += stats.insns
-        st.ld_busy += stats.ld_busy
-        st.ex_busy += stats.ex_busy
-        st.st_busy += stats.st_busy
-        st.dma_rd_bytes += stats.dma_rd_bytes
-        st.estimate = bool(stats.cycles_are_estimate)
+        st.counters = add(st.counters, result.counters)
+        st.estimate = result.cycles_estimated
         st.macs += sum(lc.layer.macs(sizes[0] if sizes else 1) for lc in r.layers)
         if st.layers is not None:
-            self._add_layers(r, st.layers, stats, sizes[0] if sizes else 1)
+            self._add_layers(r, st.layers, result.counters, sizes[0] if sizes else 1)
         outs = []
         for oname in r.outputs:
             slot = next(s for s in r.slots if s.name == oname)
             shape = _concrete(slot.shape, env)
-            raw = self.npu.read(addrs[r.slot_index(oname)], _concrete(slot.npu_shape, env),
-                                np.int8)
+            raw = self.device.read(addrs[r.slot_index(oname)], _concrete(slot.npu_shape, env),
+                                   np.int8)
             outs.append(from_npu(raw, shape))
         return outs[0] if len(outs) == 1 else tuple(outs)
 
@@ -187,23 +157,24 @@ class NpuSession:
         r = self.regions[name]
         addrs, env = self._last[name]
         slots = {s.name: s for s in r.slots}
-        return {v: from_npu(self.npu.read(addrs[r.slot_index(v)],
-                                          _concrete(slots[v].npu_shape, env), np.int8),
+        return {v: from_npu(self.device.read(addrs[r.slot_index(v)],
+                                             _concrete(slots[v].npu_shape, env), np.int8),
                             _concrete(slots[v].shape, env)) for v in values}
 
-    def _add_layers(self, r: RegionCode, layers: list[LayerStats], stats: Stats,
+    def _add_layers(self, r: RegionCode, layers: list[LayerStats], final: Mapping[str, int],
                     batch: int) -> None:
         """Add this call's per-layer counters (from the region's records) to ``layers``."""
-        records = self.npu.read(self._records[r.name],
-                                (r.perf_records or 0, len(RECORD_COUNTERS)), np.uint64)
+        names = self.roles.names
+        records = self.device.read(self._records[r.name], (r.perf_records or 0, len(names)),
+                                   np.uint64)
         try:
-            deltas = layer_deltas(r, records, Counters.of(stats))
+            deltas = layer_deltas(r, records, final, names)
         except ValueError as e:
             raise RunError(f"{e} (backend {self.backend})") from None
         for ls, lc, d in zip(layers, r.layers, deltas, strict=True):
             ls.calls += 1
             ls.macs += lc.layer.macs(batch)
-            ls.counters = ls.counters + d
+            ls.counters = add(ls.counters, d)
 
 
 def host_module(module: Module, regions: Sequence[str]) -> Module:

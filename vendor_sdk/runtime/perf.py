@@ -1,55 +1,83 @@
-"""Per-layer counters of a region call, from the counter records its code wrote.
+"""Counters of region calls and their layers, by the target's counter names.
 
-A region with N layers writes N - 1 records (vendor_sdk/codegen/perf.py): after each
-layer but the last, the counters at the moment the store unit finished that layer. Layer
-k's share is the difference between consecutive points: the region start (every run
-starts from reset, counters zero), the N - 1 records, the region's final counters. So
-the layers' cycles add up to the region's by construction; a negative difference means a
-record was not written or a snapshot was misplaced, and is an error.
+A target declares its counter record in target.yaml `counters:` (names in record order,
+each with a role: cycles, busy with a unit, instructions, DRAM bytes, ...). Runs return
+the record (vendor_sdk.runtime.device), and a region whose target takes snapshots writes
+one record after each layer but the last (vendor_sdk/codegen/perf.py). Layer k's share is
+the difference between consecutive points: the region start (every run starts from
+reset, counters zero), the N - 1 records, the region's final counters. So the layers'
+counters add up to the region's by construction; a negative difference means a record
+was not written or a snapshot was misplaced, and is an error.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from vendor_sdk.codegen.perf import RECORD_COUNTERS
 from vendor_sdk.codegen.region import LayerCode, RegionCode
+from vendor_sdk.intrinsics.check import eval_const
+from vendor_sdk.intrinsics.lang import ExprError
+from vendor_sdk.target.load import Target
+
+Counters = dict[str, int]  # counter name -> value, in target.yaml `counters:` order
+
+
+def add(a: Mapping[str, int], b: Mapping[str, int]) -> Counters:
+    """Sum of two records; a name missing on one side counts as 0."""
+    return {n: a.get(n, 0) + b.get(n, 0) for n in dict.fromkeys([*a, *b])}
+
+
+def sub(a: Mapping[str, int], b: Mapping[str, int]) -> Counters:
+    return {n: a.get(n, 0) - b.get(n, 0) for n in dict.fromkeys([*a, *b])}
 
 
 @dataclass(frozen=True, slots=True)
-class Counters:
-    """The NPU's counters (record order); a point in a run or the difference of two."""
+class CounterRoles:
+    """Which of a target's counters mean what (target.yaml `counters:` roles)."""
 
-    cycles: int = 0
-    gemm_rows: int = 0
-    gemm_busy: int = 0
-    ld_busy: int = 0
-    st_busy: int = 0
-    ex_busy: int = 0
-    dma_rd_bytes: int = 0
-    dma_wr_bytes: int = 0
-    insns: int = 0
+    names: tuple[str, ...]
+    cycles: str | None = None
+    busy: tuple[tuple[str, str], ...] = ()  # (unit, counter name), in record order
+    instructions: str | None = None
+    rows: str | None = None
+    dram_read: str | None = None
+    dram_write: str | None = None
 
     @classmethod
-    def of(cls, values: Sequence[int] | object) -> Counters:
-        """From a record's words (in order), or from any object with the counter fields
-        (the driver's Stats)."""
-        if isinstance(values, Sequence | np.ndarray):
-            return cls(*(int(v) for v in values))
-        return cls(*(int(getattr(values, n)) for n in RECORD_COUNTERS))
+    def of(cls, target: Target) -> CounterRoles:
+        spec = target.spec.counters
 
-    def __add__(self, o: Counters) -> Counters:
-        return Counters(*(getattr(self, f.name) + getattr(o, f.name) for f in fields(self)))
+        def first(role: str) -> str | None:
+            return next((n for n, c in spec.items() if c.role == role), None)
 
-    def __sub__(self, o: Counters) -> Counters:
-        return Counters(*(getattr(self, f.name) - getattr(o, f.name) for f in fields(self)))
+        return cls(tuple(spec), first("cycles"),
+                   tuple((c.unit or n, n) for n, c in spec.items() if c.role == "busy"),
+                   first("instructions"), first("rows"), first("dram_read_bytes"),
+                   first("dram_write_bytes"))
+
+    def get(self, counters: Mapping[str, int], name: str | None) -> int:
+        return counters.get(name, 0) if name is not None else 0
+
+    def busy_of(self, counters: Mapping[str, int]) -> dict[str, int]:
+        """Busy cycles per unit."""
+        return {unit: counters.get(n, 0) for unit, n in self.busy}
 
 
-assert tuple(f.name for f in fields(Counters)) == RECORD_COUNTERS  # one record layout
+def peak_macs_per_cycle(target: Target) -> int | None:
+    """The target's MAC-bound rate (target.yaml peak_macs_per_cycle), or None: the
+    denominator of every utilization figure."""
+    value = target.spec.peak_macs_per_cycle
+    if value is None:
+        return None
+    try:
+        peak = eval_const(value, target.params)
+    except ExprError as e:
+        raise ValueError(f"{target.path}: peak_macs_per_cycle: {e.message}") from None
+    return peak if peak > 0 else None
 
 
 @dataclass
@@ -60,33 +88,54 @@ class LayerStats:
     onnx_nodes: tuple[str, ...]  # the ONNX node(s) it came from
     op: str                # Conv | MatMul | Add | MaxPool
     pattern: str
+    roles: CounterRoles
     calls: int = 0
     macs: int = 0
-    counters: Counters = Counters()
+    counters: Counters = field(default_factory=dict)
 
     @property
     def cycles(self) -> int:
-        return self.counters.cycles
+        return self.roles.get(self.counters, self.roles.cycles)
 
     @classmethod
-    def of(cls, lc: LayerCode) -> LayerStats:
+    def of(cls, lc: LayerCode, roles: CounterRoles) -> LayerStats:
         return cls(lc.function, lc.onnx_nodes or (lc.layer.source,), lc.layer.op,
-                   lc.layer.pattern)
+                   lc.layer.pattern, roles)
 
 
-def layer_deltas(region: RegionCode, records: np.ndarray, final: Counters) -> list[Counters]:
+@dataclass
+class RegionStats:
+    """A region's calls: counters summed over them, by the target's names."""
+
+    name: str
+    roles: CounterRoles
+    calls: int = 0
+    counters: Counters = field(default_factory=dict)
+    macs: int = 0          # useful multiply-accumulates of the layers (padded channels in)
+    estimate: bool = False  # cycle counters are the backend's estimate (fsim)
+    # Per layer, in execution order; None when the target takes no counter snapshots.
+    layers: list[LayerStats] | None = None
+
+    @property
+    def cycles(self) -> int:
+        return self.roles.get(self.counters, self.roles.cycles)
+
+
+def layer_deltas(region: RegionCode, records: np.ndarray, final: Mapping[str, int],
+                 names: Sequence[str]) -> list[Counters]:
     """Each layer's counters in one call: differences of consecutive points.
 
-    ``records`` is the [N - 1, 9] uint64 array the region wrote, ``final`` the run's
-    counters."""
+    ``records`` is the [N - 1, len(names)] uint64 array the region wrote, ``final`` the
+    run's counters."""
     if len(records) != len(region.layers) - 1:
         raise ValueError(f"{region.name}: {len(records)} counter records for "
                          f"{len(region.layers)} layers (expected one per layer but the last)")
-    points = [Counters(), *(Counters.of(r) for r in records), final]
+    points = [dict.fromkeys(names, 0), *({n: int(v) for n, v in zip(names, r, strict=True)}
+                                         for r in records), dict(final)]
     out = []
     for lc, (a, b) in zip(region.layers, itertools.pairwise(points), strict=True):
-        d = b - a
-        if min(getattr(d, n) for n in RECORD_COUNTERS) < 0:
+        d = sub(b, a)
+        if min(d.values(), default=0) < 0:
             raise ValueError(f"{region.name}: counters went backwards over layer "
                              f"{lc.function} ({a} -> {b}): a snapshot did not run in order")
         out.append(d)

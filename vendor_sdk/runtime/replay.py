@@ -32,7 +32,7 @@ from vendor_sdk.runtime.layer_check import (
     host_reference,
     layer_inputs,
 )
-from vendor_sdk.runtime.npu import NpuSession, RunError, backend_options, host_module
+from vendor_sdk.runtime.npu import NpuSession, RunError, host_module
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def replay(npz: Path, target: str | None = None, backend: str | None = None,
         raise RunError(f"{npz}: region {meta['region']} is not in today's compilation of "
                        f"{path} (regions: {', '.join(regions)}); the partition changed")
     be = backend or meta.get("backend", "fsim")
-    sess = NpuSession(c.library, regions, be, backend_options(c.target, be))
+    sess = NpuSession(c.library, regions, c.target, be)
     try:
         rc = regions[meta["region"]]
         rf = c.module[rc.name]
