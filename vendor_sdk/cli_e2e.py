@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vendor_sdk.plugins import DEFAULT_TARGET
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -234,7 +236,7 @@ def register(app: typer.Typer,
     @app.command("compile")
     def compile_cmd(
         model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
-        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = "reference_npu",
+        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
         output: Annotated[Path, typer.Option("-o", "--output", help="Build directory.")] = Path(
             "build"),
         batch: Annotated[int, typer.Option(help="Size hint for a symbolic batch.")] = 1,
@@ -256,7 +258,7 @@ def register(app: typer.Typer,
     @app.command()
     def run(
         model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
-        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = "reference_npu",
+        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
         backend: Annotated[str, typer.Option(help="fsim or rtl.")] = "fsim",
         inputs: Annotated[Path | None, typer.Option(help=".npz with the model inputs.")] = None,
         batch: Annotated[int, typer.Option(help="Batch for random inputs.")] = 1,
@@ -348,7 +350,7 @@ def demo(model: str, work: Path) -> bool:
         src = make(work / f"{model}.onnx")
         bar.update(task, description="quantize (onnxruntime, QDQ, per-channel)")
         qpath = q(src, work / f"{model}.int8.onnx", random=2)
-        c = compile_model(qpath, "reference_npu", {"N": 1},
+        c = compile_model(qpath, DEFAULT_TARGET, {"N": 1},
                           progress=lambda s: bar.update(task, description=s))
     console.print(c.report.to_text().split("\n")[0], highlight=False, markup=False)
     console.print("  compile: " + ", ".join(f"{k} {v:.2f} s" for k, v in c.seconds.items()))

@@ -27,7 +27,7 @@ from vendor_sdk.frontend.onnx import from_onnx
 from vendor_sdk.patterns.from_target import patterns_of
 from vendor_sdk.patterns.partition import Partition, PartitionOptions, partition, prepare
 from vendor_sdk.patterns.report import Report, build_report
-from vendor_sdk.plugins import resolve_target
+from vendor_sdk.plugins import DEFAULT_TARGET, resolve_target
 
 MAX_RETRIES = 16  # composites sent back to the host before giving up
 
@@ -90,7 +90,7 @@ def fallback_reason(e: CompositeError) -> str:
     return e.reason.removeprefix(f"{e.composite}: ")
 
 
-def compile_model(path: Path, target: str | object = "reference_npu",
+def compile_model(path: Path, target: str | object = DEFAULT_TARGET,
                   sizes: Mapping[str, int] | None = None, name: str | None = None,
                   build: bool = True,
                   progress: Callable[[str], None] | None = None) -> Compiled:

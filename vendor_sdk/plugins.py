@@ -23,6 +23,9 @@ from vendor_sdk.intrinsics.check import did_you_mean
 from vendor_sdk.target import Diagnostic, Target, TargetError, load_target
 
 GROUP = "vendor_sdk.targets"
+# The target commands use when none is given: a plugin name, resolved through the entry
+# points like any other (the SDK imports no target package; tests/test_contract_boundary.py).
+DEFAULT_TARGET = "reference_npu"
 
 
 @dataclass(frozen=True)
