@@ -39,6 +39,8 @@ def target_with_dim(dim: int, work: Path) -> object:
     dst = work / "reference_npu"
     shutil.copytree(src / "templates", dst / "templates")
     shutil.copytree(src / "rtl", dst / "rtl")
+    # the runtime library and RTL harness build from driver/ (target.yaml runtime:, sim.rtl)
+    shutil.copytree(src / "driver", dst / "driver", ignore=shutil.ignore_patterns("__pycache__"))
     text = (src / "target.yaml").read_text()
     (dst / "target.yaml").write_text(re.sub(r"(?m)^  DIM: \d+", f"  DIM: {dim}", text))
     return resolve_target(dst / "target.yaml")
