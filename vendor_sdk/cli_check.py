@@ -26,38 +26,41 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             "--only", help="Run only these cases: INTRINSIC\\[.VARIANT]\\[/CASE] (repeatable).")]
         = None,
         workdir: Annotated[Path | None, typer.Option(
-            help="Where traces, failing cases and waveforms go "
+            help="Where cases and failing cases' details go "
                  "\\[default: ./check-intrinsics/<target>].")] = None,
         junit: Annotated[Path | None, typer.Option(
             help="Write a JUnit XML report here \\[default: <workdir>/junit.xml].")] = None,
-        waves: Annotated[int, typer.Option(
-            help="Failing cases to re-run with an FST waveform.")] = 3,
         timeout: Annotated[float | None, typer.Option(
-            help="Wall-clock limit of the simulation in seconds \\[default: derived].")] = None,
+            help="Wall-clock limit of all fsim and RTL runs in seconds "
+                 "\\[default: derived].")] = None,
         max_cycles: Annotated[int | None, typer.Option(
-            help="Per-case watchdog in cycles \\[default: 20x fsim's estimate, at least "
-                 "20000].")] = None,
+            help="Per-case RTL watchdog in cycles, passed to the device as max_cycles= "
+                 "\\[default: 20x fsim's cycles, at least 20000].")] = None,
     ) -> None:
-        """Run each intrinsic's emit snippet on fsim and the RTL (cocotb); compare both
-        bit-exactly with the reference of its declared semantics. Exit 1 on a mismatch."""
-        from vendor_sdk.check.emit_c import EmitError
+        """Run each intrinsic's emit snippet through the target's glue on its fsim and RTL;
+        compare both bit-exactly with the reference of its declared semantics. Exit 1 on
+        a mismatch."""
+        from vendor_sdk.check.emit_c import EmitError, GlueError
         from vendor_sdk.check.report import print_table
         from vendor_sdk.check.run import CheckOptions, check_intrinsics
         from vendor_sdk.check.staging import CheckError
         from vendor_sdk.cli_target import target_errors
         from vendor_sdk.plugins import resolve_target
+        from vendor_sdk.runtime.device import DeviceError
         from vendor_sdk.sim.errors import SimError
+        from vendor_sdk.target.runtime_build import RuntimeBuildError
 
         with target_errors(), user_errors():
             t = resolve_target(target)
             work = workdir or Path("check-intrinsics") / t.name
             options = CheckOptions(
-                workdir=work, only=tuple(only or ()), target_spec=target, waves=waves,
-                timeout_s=timeout, cycle_budget=max_cycles, junit=junit or work / "junit.xml",
+                workdir=work, only=tuple(only or ()), target_spec=target, timeout_s=timeout,
+                cycle_budget=max_cycles, junit=junit or work / "junit.xml",
                 progress=lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False))
             try:
                 report = check_intrinsics(t, options)
-            except (SimError, CheckError, EmitError) as e:
+            except (SimError, CheckError, EmitError, GlueError, RuntimeBuildError,
+                    DeviceError) as e:
                 err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
                                   soft_wrap=True)
                 raise typer.Exit(2) from None
@@ -70,8 +73,6 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
                 console.print(f"    {escape(problem)}", highlight=False, soft_wrap=True)
             if o.id in report.failure_files:
                 console.print(f"    details: {report.failure_files[o.id]}", highlight=False)
-            if o.waves is not None:
-                console.print(f"    waveform: {o.waves}", highlight=False)
             console.print(f"    re-run: {escape(report.reruns[o.id])}", highlight=False,
                           soft_wrap=True)
         times = ", ".join(f"{k} {v:.2f} s" for k, v in report.seconds.items())

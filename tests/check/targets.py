@@ -1,8 +1,9 @@
 """Mutated copies of the reference target for check-intrinsics tests.
 
-A copy lives in a temporary directory with `rtl/` and `templates/` linked to
-the reference NPU's, so `sim.rtl.sources` and `templates` resolve as in the
-original; each mutation is an exact text substitution that must apply once.
+A copy lives in a temporary directory with `rtl/`, `driver/` and `templates/`
+linked to the reference NPU's, so `sim.rtl`, `runtime` and `templates` resolve as
+in the original (and hit the same build cache); each mutation is an exact text
+substitution that must apply once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def mutated_target(directory: pathlib.Path, edits: Sequence[tuple[str, str]],
         text = text.replace(old, new)
     (directory / "rtl").symlink_to(rtl or REFERENCE / "rtl")
     (directory / "templates").symlink_to(REFERENCE / "templates")
+    (directory / "driver").symlink_to(REFERENCE / "driver")
     path = directory / "target.yaml"
     path.write_text(text)
     return path

@@ -1,11 +1,12 @@
-"""check-intrinsics: every declared intrinsic run on fsim and the RTL, compared
-bit-exactly with the numpy reference of its declared semantics.
+"""check-intrinsics: every declared intrinsic run through the target's own glue on its
+functional model and RTL, compared bit-exactly with the numpy reference of its declared
+semantics.
 
-    from vendor_sdk.check import check_intrinsics
-    report = check_intrinsics(resolve_target("reference_npu"), workdir)
+    from vendor_sdk.check import CheckOptions, check_intrinsics
+    report = check_intrinsics(resolve_target("reference_npu"), CheckOptions(workdir))
 
-Imports are lazy: the cocotb testbench (vendor_sdk.check.tb_replay) loads
-inside the simulator and should not pull in the whole checker.
+Imports are lazy: the process that runs the cases (vendor_sdk.check.execute) should not
+pull in the whole checker.
 """
 
 from __future__ import annotations

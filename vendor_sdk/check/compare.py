@@ -1,26 +1,53 @@
 """Judge one case: fsim and RTL against the reference; write failing cases out.
 
-Both results must equal the numpy reference of the declared semantics bit for
-bit, the machine must stop cleanly, and the RTL's exact counters must equal
-fsim's. A failing case leaves `failure.txt` (inputs, expected, what each
-backend gave, the first differing element with its indices, the command that
-re-runs just this case) and `failure.json` in its directory.
+Both results must equal the numpy reference of the declared semantics bit for bit,
+the machine must stop cleanly, and the counters whose target.yaml role is an exact
+count (instructions, DRAM bytes, MACs, rows) must be equal on fsim and the RTL. A
+failing case leaves `failure.txt` (inputs, expected, what each backend gave, the
+first differing element with its indices, the staging, the C of the check and the
+command that re-runs just this case) and `failure.json` in its directory.
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference_npu.driver.replay import load_trace
-from reference_npu.isa.encoding import ErrorCode
-from vendor_sdk.check.staging import decode, dram_bytes
-from vendor_sdk.check.trace import CaseRun, snap_cycles
+from vendor_sdk.check.emit_c import function_name
+from vendor_sdk.check.staging import Layout
+from vendor_sdk.intrinsics.semantics import Case
 
-EXACT_COUNTERS = ("gemm_rows", "dma_rd_bytes", "dma_wr_bytes", "insns")
+LABELS = {"fsim": "fsim", "rtl": "RTL"}
+EXACT_ROLES = ("instructions", "dram_read_bytes", "dram_write_bytes", "macs", "rows")
+
+
+@dataclass
+class CaseRun:
+    """One case of one intrinsic variant: its staging, expectation and what ran."""
+
+    id: str                      # "gemm_i8_i32.init/random3": the --only selector
+    intrinsic: str
+    variant: str
+    case: Case
+    layout: Layout
+    expected: np.ndarray
+    case_dir: pathlib.Path
+    source: pathlib.Path | None = None   # the C of the check function
+    setup_error: str = ""        # staging or compilation failed: nothing ran
+
+    def record(self, backend: str) -> dict[str, object] | None:
+        path = self.case_dir / f"{backend}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def got(self, backend: str) -> np.ndarray | None:
+        rec = self.record(backend)
+        if rec is None or "result" not in rec:
+            return None
+        return np.asarray(rec["result"], self.expected.dtype).reshape(self.layout.shape)
 
 
 @dataclass
@@ -30,24 +57,13 @@ class Outcome:
     variant: str
     case: str
     problems: list[str] = field(default_factory=list)
-    rtl_cycles: int = 0             # the program's CYCLES counter
-    sim_cycles: int = 0             # clock cycles simulated for the case, harness included
-    wall_s: float = 0.0
-    snap_cycles: int | None = None  # timed cases: cycles between the two snapshots
+    rtl_cycles: int | None = None   # the RTL's `cycles`-role counter for the whole program
+    wall_s: float = 0.0             # RTL run time
     case_dir: pathlib.Path | None = None
-    waves: pathlib.Path | None = None
 
     @property
     def passed(self) -> bool:
         return not self.problems
-
-
-def _stop(code: int, pc: int) -> str:
-    try:
-        name = ErrorCode(code).name
-    except ValueError:
-        name = f"error {code}"
-    return f"{name} at instruction {pc}" if code != ErrorCode.WATCHDOG else name
 
 
 def first_difference(name: str, expected: np.ndarray, got: np.ndarray) -> str:
@@ -62,60 +78,50 @@ def first_difference(name: str, expected: np.ndarray, got: np.ndarray) -> str:
             f"({len(bad)} of {expected.size} elements differ)")
 
 
-def rtl_result(run: CaseRun, row_elems: dict[str, int]) -> tuple[dict[str, object] | None,
-                                                                   np.ndarray | None]:
-    """What the testbench recorded for this case, and the result operand it stored."""
-    assert run.run_dir is not None
-    path = run.run_dir / "rtl_result.json"
-    if not path.exists():
-        return None, None
-    result = json.loads(path.read_text())
-    dram = run.run_dir / "rtl_dram_out.bin"
-    if result.get("harness_error") or result["error_code"] or not dram.exists() or \
-            not run.layout.result:
-        return result, None
-    out = run.layout.placement(run.layout.result)
-    raw = dram.read_bytes()[out.dram:out.dram + dram_bytes(out, row_elems[out.memory])]
-    return result, decode(out, raw, run.layout.shape)
+def _backend_problem(run: CaseRun, backend: str, rec: dict[str, object] | None,
+                     missing: str) -> str:
+    label = LABELS[backend]
+    if rec is None:
+        return f"{label}: no result ({missing})"
+    if "harness_error" in rec:
+        return f"{label}: {rec['harness_error']}"
+    if "build_error" in rec:
+        return f"{label}: {rec['build_error']}"
+    if rec["error_code"]:
+        return (f"{label} stopped: {rec['error'] or 'error ' + str(rec['error_code'])} "
+                f"(error code {rec['error_code']}, instruction {rec['error_insn']})")
+    got = run.got(backend)
+    d = first_difference(run.layout.result, run.expected, got) if got is not None else \
+        "no result read back"
+    return f"{label}: {d}" if d else ""
 
 
-def judge(run: CaseRun, row_elems: dict[str, int], sim_failure: str) -> Outcome:
-    """Every way the case differs from its declared semantics (empty: it passed)."""
+def judge(run: CaseRun, roles: dict[str, str], missing: str) -> Outcome:
+    """Every way the case differs from its declared semantics (empty: it passed).
+    ``roles``: counter name -> target.yaml role; ``missing``: why a record may be absent."""
     o = Outcome(run.id, run.intrinsic, run.variant, run.id.rpartition("/")[2],
                 case_dir=run.case_dir)
     if run.setup_error:
         o.problems.append(run.setup_error)
         return o
-    result_name = run.layout.result
-    if run.fsim_error != (0, 0):
-        o.problems.append(f"fsim stopped with {_stop(*run.fsim_error)}")
-    elif run.fsim is not None and (d := first_difference(result_name, run.expected, run.fsim)):
-        o.problems.append(f"fsim: {d}")
-    result, got = rtl_result(run, row_elems)
-    if result is None:
-        o.problems.append(f"RTL: no result ({sim_failure or 'the simulation skipped the case'})")
-        return o
-    o.wall_s = float(result.get("wall_s", 0.0))
-    o.sim_cycles = int(result.get("sim_cycles", 0))
-    if result.get("harness_error"):
-        o.problems.append(f"RTL: {result['harness_error']}")
-        return o
-    counters = result["counters"]
-    o.rtl_cycles = int(counters["cycles"])
-    if result["error_code"]:
-        o.problems.append(f"RTL stopped with {_stop(result['error_code'], result['error_pc'])}")
-        return o
-    if got is not None and (d := first_difference(result_name, run.expected, got)):
-        o.problems.append(f"RTL: {d}")
-    assert run.run_dir is not None
-    trace = load_trace(run.run_dir)
-    for name in EXACT_COUNTERS:
-        want = (trace.exact_counters or {}).get(name)
-        if want is not None and counters[name] != want:
-            o.problems.append(f"RTL counter {name} = {counters[name]}, fsim {want}")
-    if run.snap_addr and (run.run_dir / "rtl_dram_out.bin").exists():
-        o.snap_cycles = snap_cycles((run.run_dir / "rtl_dram_out.bin").read_bytes(),
-                                    run.snap_addr)
+    recs = {b: run.record(b) for b in LABELS}
+    problems = [p for b in LABELS if (p := _backend_problem(run, b, recs[b], missing))]
+    # The same program that did not build on both is one problem, not two.
+    fsim, rtl = recs["fsim"], recs["rtl"]
+    if fsim and rtl and "build_error" in fsim and fsim.get("build_error") == \
+            rtl.get("build_error"):
+        problems = [str(fsim["build_error"])]
+    o.problems += problems
+    if rtl and isinstance(rtl.get("counters"), dict):
+        cycles = next((n for n, r in roles.items() if r == "cycles"), None)
+        o.rtl_cycles = rtl["counters"].get(cycles) if cycles else None
+        o.wall_s = float(rtl.get("wall_s", 0.0))
+        if fsim and isinstance(fsim.get("counters"), dict) and not fsim["error_code"] \
+                and not rtl["error_code"]:
+            for name, role in roles.items():
+                want, have = fsim["counters"].get(name), rtl["counters"].get(name)
+                if role in EXACT_ROLES and want != have:
+                    o.problems.append(f"RTL counter {name} ({role}) = {have}, fsim {want}")
     return o
 
 
@@ -125,11 +131,10 @@ def _array(a: np.ndarray | None) -> str:
     return np.array2string(np.asarray(a), threshold=1 << 20, max_line_width=120)
 
 
-def write_failure(run: CaseRun, outcome: Outcome, rerun: str,
-                  row_elems: dict[str, int]) -> pathlib.Path:
+def write_failure(run: CaseRun, outcome: Outcome, rerun: str) -> pathlib.Path:
     """failure.txt and failure.json in the case directory; returns the text file."""
     run.case_dir.mkdir(parents=True, exist_ok=True)
-    rtl = rtl_result(run, row_elems)[1] if run.run_dir is not None else None
+    fsim, rtl = run.got("fsim"), run.got("rtl")
     lines = [f"case {run.id}: FAILED", *(f"  {p}" for p in outcome.problems), "",
              f"re-run this case: {rerun}", ""]
     lines.append(f"extents: {dict(run.case.extents)}; loops: iter_out={run.layout.iter_out}, "
@@ -141,9 +146,13 @@ def write_failure(run: CaseRun, outcome: Outcome, rerun: str,
     for name, value in run.case.inputs.items():
         lines += [f"input {name} =", _array(value)]
     lines += [f"expected {run.layout.result} =", _array(run.expected),
-              "fsim gave =", _array(run.fsim), "RTL gave =", _array(rtl)]
-    if outcome.waves is not None:
-        lines.append(f"waveform: {outcome.waves}")
+              "fsim gave =", _array(fsim), "RTL gave =", _array(rtl)]
+    source = None
+    if run.source is not None and run.source.exists():
+        source = run.case_dir / run.source.name  # the cache may be cleaned; keep a copy
+        shutil.copyfile(run.source, source)
+        lines += ["", f"the C under test (function {function_name(run.intrinsic, run.variant)}"
+                      f"): {source}"]
     text = run.case_dir / "failure.txt"
     text.write_text("\n".join(lines) + "\n")
 
@@ -154,7 +163,7 @@ def write_failure(run: CaseRun, outcome: Outcome, rerun: str,
         "id": run.id, "problems": outcome.problems, "rerun": rerun,
         "extents": dict(run.case.extents),
         "inputs": {k: listed(v) for k, v in run.case.inputs.items()},
-        "expected": listed(run.expected), "fsim": listed(run.fsim), "rtl": listed(rtl),
-        "waves": str(outcome.waves) if outcome.waves else None,
+        "expected": listed(run.expected), "fsim": listed(fsim), "rtl": listed(rtl),
+        "source": str(source) if source else None,
     }, indent=1))
     return text

@@ -19,21 +19,22 @@ class Row:
     name: str                 # "gemm_i8_i32" or "gemm_i8_i32.init"
     cases: int
     failed: int
-    cycles_per_call: int | None  # RTL cycles of one call at `timing_extents`
-    timing_extents: str
-    sim_cycles: int
-    wall_s: float
+    cycles: int | None        # RTL cycles of the whole program of its largest passing case
+    extents: str              # that case's extents
+    rtl_cycles: int           # RTL cycles of all its cases
+    wall_s: float             # wall time of their RTL runs
 
     @property
     def cycles_per_s(self) -> float:
-        return self.sim_cycles / self.wall_s if self.wall_s > 0 else 0.0
+        return self.rtl_cycles / self.wall_s if self.wall_s > 0 else 0.0
 
 
 def print_table(title: str, rows: list[Row], console: Console) -> None:
-    table = Table("intrinsic", "cases", "result", "cycles/call", "sim cycles/s", title=title)
+    table = Table("intrinsic", "cases", "result", "RTL cycles (largest case)",
+                  "RTL cycles/s", title=title)
     for r in rows:
         result = "[green]pass[/]" if not r.failed else f"[red]{r.failed} failed[/]"
-        call = "-" if r.cycles_per_call is None else f"{r.cycles_per_call} ({r.timing_extents})"
+        call = "-" if r.cycles is None else f"{r.cycles} ({r.extents})"
         speed = f"{r.cycles_per_s / 1e6:.2f}M" if r.wall_s > 0 else "-"
         table.add_row(r.name, str(r.cases), result, call, speed)
     console.print(table)
@@ -56,8 +57,6 @@ def write_junit(path: pathlib.Path, target: str, outcomes: list[Outcome],
             details = list(o.problems)
             if o.case_dir is not None:
                 details.append(f"details: {o.case_dir / 'failure.txt'}")
-            if o.waves is not None:
-                details.append(f"waveform: {o.waves}")
             bad.text = "\n".join(details)
     tree = ElementTree.ElementTree(ElementTree.Element("testsuites"))
     tree.getroot().append(suite)

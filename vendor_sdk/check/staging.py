@@ -1,10 +1,12 @@
 """Where each operand of an intrinsic call lives: SRAM rows, DRAM images, emit fields.
 
-check-intrinsics drives hardware through the reference NPU's driver ABI
-(reference_npu/README.md): memories are addressed in rows of `row_elems`
-lanes, LOAD/STORE move whole rows, and a parameter held in the `qp` memory
-is part of a requantization *descriptor* of three rows. This module turns
-one stimulus case into that layout; it knows nothing about C or simulators.
+check-intrinsics drives the target only through the C contract (vsdk_glue.h):
+every memory is what target.yaml declares (`rows` rows of `row_elems` elements
+of `dtype`, named in C by its `id`), data moves one row at a time in the
+directions `movement:` declares, and a parameter held in the memory of role
+`param` is part of a requantization *descriptor* of three rows (the layout the
+code generator uses, docs/compile.md). This module turns one stimulus case into
+that layout; it knows nothing about C or simulators.
 
 Layout rules (docs/check_intrinsics.md):
 - a data operand's last axis is the lane axis, its leading axes (row-major)
@@ -29,20 +31,13 @@ from typing import Literal
 
 import numpy as np
 
-from reference_npu.isa.encoding import MemId
 from vendor_sdk.intrinsics.lang import Access
 from vendor_sdk.intrinsics.semantics import Case, Semantics
 from vendor_sdk.target import Target
 
-# Memory roles (vendor_sdk.target.roles; the names are the vendor's) and the reference
-# driver ABI's LOAD/STORE mem_id of each.
-MEM_IDS: dict[str, MemId] = {"input": MemId.INP, "weight": MemId.WGT, "accumulator": MemId.ACC,
-                             "output": MemId.OUT, "param": MemId.QP, "table": MemId.LUT}
-STORABLE = ("output", "accumulator")
-DESCRIPTOR_MEMORY = "param"
+DESCRIPTOR_MEMORY = "param"  # the role of the memory holding requantization descriptors
 DESCRIPTOR_ROWS = 3
 DESCRIPTOR_DEFAULTS = (0, -128, 127)  # zp, lo, hi: a descriptor that changes nothing
-NO_MEMORY = -1
 
 Kind = Literal["data", "descriptor", "immediate"]
 
@@ -58,10 +53,10 @@ class Placement:
     name: str
     kind: Kind
     memory: str        # "" for an immediate
-    mem_id: int        # MemId, or NO_MEMORY
+    mem_c: str         # the memory's C id (target.yaml `id`), "" for an immediate
     dtype: str         # element type of the memory (of the value for immediates)
-    sram: int          # first SRAM row touched by LOAD/STORE
-    rows: int          # rows LOAD/STORE move
+    sram: int          # first SRAM row loaded / stored
+    rows: int          # rows loaded / stored
     row: int           # emit `row`: first row, or the descriptor index
     tile: int
     fo: int
@@ -71,7 +66,8 @@ class Placement:
     load: bool
     store: bool
     image: np.ndarray | None  # (rows, row_elems) DRAM contents to load
-    dram: int = 0      # DRAM address, set when the case is traced
+    row_bytes: int = 0  # bytes of one row of the memory (its DRAM image)
+    dram: int = 0      # DRAM address, set when the case runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +143,26 @@ def _descriptor_image(sem: Semantics, names: list[str], case: Case, row_elems: i
     return image
 
 
+def _memory(target: Target, sem: Semantics, name: str, scope: str, load: bool,
+            store: bool) -> tuple[int, str]:
+    """(row bytes, C id) of the memory `scope` holding operand `name`; CheckError when the
+    contract cannot stage it: no `id`, or a direction `movement:` does not declare."""
+    mem = target.memories[scope]
+    if not mem.c_id:
+        raise CheckError(f"{sem.name}: operand {name} is in memory {scope!r}, which has no "
+                         f"`id` (hint: give memories.{scope} the C id the glue's "
+                         "vsdk_load_row/vsdk_store_row take)")
+    movement = target.spec.movement
+    for wanted, direction in ((load, "load"), (store, "store")):
+        if wanted and (movement is None or scope not in getattr(movement, direction)):
+            what = "an input" if direction == "load" else "the result"
+            raise CheckError(f"{sem.name}: {name} is {what} in memory {scope!r}, but "
+                             f"target.yaml `movement: {direction}:` does not list {scope!r} "
+                             f"(hint: declare the rows the glue can {direction}, e.g. "
+                             f"movement: {{{direction}: [{scope}]}})")
+    return mem.row_elems * np.dtype(mem.dtype).itemsize, mem.c_id
+
+
 def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int) -> Layout:
     """The staging of one case; `index` varies base rows and the loop split."""
     rng = np.random.default_rng(index)
@@ -167,26 +183,25 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
             if op.shape:
                 raise CheckError(f"{sem.name}: {name} has no memory but a shape; only scalar "
                                  "immediates live outside memories")
-            out.append(Placement(name, "immediate", "", NO_MEMORY, op.dtype, 0, 0, 0, 0, 0, 0,
+            out.append(Placement(name, "immediate", "", "", op.dtype, 0, 0, 0, 0, 0, 0,
                                  int(case.inputs[name]), 1, False, False, None))
             continue
-        if role.get(op.scope) not in MEM_IDS:
-            raise CheckError(f"{sem.name}: memory {op.scope!r} of {name} has no role with a "
-                             f"counterpart in the reference driver ABI ({', '.join(MEM_IDS)})")
         mem = target.memories[op.scope]
-        mem_id = MEM_IDS[role[op.scope]]
         if name in descriptor:
             if name != descriptor[0]:
                 continue  # the first descriptor param carries the whole descriptor
+            row_bytes, mem_c = _memory(target, sem, name, op.scope, True, False)
             q = 1 + index % 4
             if DESCRIPTOR_ROWS * (q + 1) > mem.rows:
                 q = 0
             image = _descriptor_image(sem, descriptor, case, mem.row_elems, rng)
             for n in descriptor:
-                out.append(Placement(n, "descriptor", op.scope, mem_id, mem.dtype,
-                                     DESCRIPTOR_ROWS * q, DESCRIPTOR_ROWS, q, q, 0, 0, 0,
+                # Its rows are loaded and accessed once, for the first param.
+                out.append(Placement(n, "descriptor", op.scope, mem_c, mem.dtype,
+                                     DESCRIPTOR_ROWS * q, DESCRIPTOR_ROWS if n == name else 0,
+                                     q, q, 0, 0, 0,
                                      mem.row_elems, n == name, False,
-                                     image if n == name else None))
+                                     image if n == name else None, row_bytes))
             continue
         lanes = ext[op.shape[-1]] if op.shape else 1
         if lanes > mem.row_elems:
@@ -209,24 +224,20 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
             image = np.zeros((rows, mem.row_elems), np.int64)
             image[:, :lanes] = values
         store = name == result
-        if store and role[op.scope] not in STORABLE:
-            raise CheckError(f"{sem.name}: result {name} is in {op.scope}; STORE reads only "
-                             f"the {' and '.join(STORABLE)} memories")
-        if image is not None and role[op.scope] == "output":
-            raise CheckError(f"{sem.name}: {name} is read from the output memory {op.scope}, "
-                             "which LOAD cannot write")
-        out.append(Placement(name, "data", op.scope, mem_id, mem.dtype, row, rows,
+        row_bytes, mem_c = _memory(target, sem, name, op.scope, image is not None, store)
+        out.append(Placement(name, "data", op.scope, mem_c, mem.dtype, row, rows,
                              row, row // align, fo, fi, 0, lanes, image is not None, store,
-                             image))
+                             image, row_bytes))
     shape = tuple(ext[a] for a in sem.operands[result].shape)
     return Layout(tuple(out), iter_out, iter_in, result, shape)
 
 
 def decode(p: Placement, raw: bytes, shape: tuple[int, ...]) -> np.ndarray:
-    """The operand's values from the bytes a STORE wrote for placement p."""
+    """The operand's values from the DRAM bytes its rows were stored to."""
     rows = np.frombuffer(raw, dtype=np.dtype(p.dtype).newbyteorder("<")).reshape(p.rows, -1)
     return rows[:, :p.lanes].reshape(shape).copy()
 
 
-def dram_bytes(p: Placement, row_elems: int) -> int:
-    return p.rows * row_elems * np.dtype(p.dtype).itemsize
+def dram_bytes(p: Placement) -> int:
+    """Bytes of the operand's DRAM image: its rows, little-endian and contiguous."""
+    return p.rows * p.row_bytes
