@@ -22,11 +22,6 @@ from vendor_sdk.target.templates import environment
 
 PERF_SNAP_TEMPLATE = "perf_snap.c.j2"
 
-# TRANSITIONAL: the runtime still reads these until it takes the target's counters.
-RECORD_COUNTERS = ("cycles", "gemm_rows", "gemm_busy", "ld_busy", "st_busy", "ex_busy",
-                   "dma_rd_bytes", "dma_wr_bytes", "insns")
-RECORD_BYTES = 8 * len(RECORD_COUNTERS)
-
 
 def record_counters(target: object) -> tuple[str, ...]:
     """The target's counter names, in the order of its counter record."""
@@ -65,5 +60,5 @@ def perf_snap_c(target: object, ctx: str, addr: str) -> str | None:
     expr = " ".join(text.split())
     if not expr:
         raise CodegenError(f"template {tdir / PERF_SNAP_TEMPLATE}: renders no C expression "
-                           "(expected e.g. npu_sync(ctx, 0, NPU_Q_ST, 0, 1, addr))")
+                           "(expected one C expression of ctx and addr that is 0 on success)")
     return expr

@@ -74,7 +74,7 @@ def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) 
         if mem.id is None:
             err(("memories", name), f"memory {name!r} has no `id`",
                 "add `id: <C expression>`: how your driver names it in the glue's load, "
-                "store and access calls (the reference NPU's acc is NPU_MEM_ACC)")
+                "store and access calls (an enum constant of its header)")
     needed: dict[str, list[str]] = {}
     for pname, pat in spec.patterns.items():
         for role in sorted(_needs(spec, pat)):
