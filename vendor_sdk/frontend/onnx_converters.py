@@ -94,7 +94,7 @@ def _cast_like(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
         raise ValueError("CastLike needs its target_type input")
     attrs.pop("saturate", None)
     attrs.pop("round_mode", None)
-    return _emit(b, info, "Cast", inputs[:1], {**attrs, "to": like.type.dtype})
+    return _emit(b, info, "Cast", inputs[:1], {**attrs, "to": like.tensor_type.dtype})
 
 
 def _cast(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
@@ -125,7 +125,7 @@ def _legacy_ignored(*names: str) -> Callable[[Converter], Converter]:
 def _clip(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
           attrs: dict[str, Any]) -> list[Arg]:
     if info.since_version < 11:
-        dtype = inputs[0].type.dtype if isinstance(inputs[0], Var | Constant) else "float32"
+        dtype = inputs[0].tensor_type.dtype if isinstance(inputs[0], Var | Constant) else "float32"
         lo = attrs.pop("min", None)
         hi = attrs.pop("max", None)
         inputs = [inputs[0],
@@ -163,7 +163,7 @@ def _pad(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
          attrs: dict[str, Any]) -> list[Arg]:
     if info.since_version < 11:
         data = inputs[0]
-        dtype = data.type.dtype if isinstance(data, Var | Constant) else "float32"
+        dtype = data.tensor_type.dtype if isinstance(data, Var | Constant) else "float32"
         inputs = [data, _const(attrs.pop("pads")), _const(attrs.pop("value", 0.0), dtype)]
     return _emit(b, info, "Pad", inputs, attrs)
 
@@ -201,10 +201,10 @@ def _softmax(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     # over all trailing dims together; opset 13 normalizes over one axis.
     x = inputs[0]
     assert isinstance(x, Var | Constant)
-    rank = x.type.rank
+    rank = x.tensor_type.rank
     axis = int(attrs.pop("axis", 1))
     axis = axis + rank if axis < 0 else axis
-    if all(d == 1 for d in x.type.shape[axis + 1:]):  # one axis either way
+    if all(d == 1 for d in x.tensor_type.shape[axis + 1:]):  # one axis either way
         return _emit(b, info, info.op_type, inputs, {**attrs, "axis": min(axis, rank - 1)})
     flat = b.op("Flatten", x, axis=axis, name=f"{info.outputs[0]}_2d", source=info.name)
     y = b.op(info.op_type, flat, axis=1, name=f"{info.outputs[0]}_2d_out", source=info.name)
@@ -231,7 +231,7 @@ def _dropout(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     # Inference keeps every element: the mask is all true (all ones before opset 10).
     x = inputs[0]
     assert isinstance(x, Var | Constant)
-    one = np.ones((), bool if info.since_version >= 10 else x.type.dtype)
+    one = np.ones((), bool if info.since_version >= 10 else x.tensor_type.dtype)
     shape = b.op("Shape", x, name=f"{info.outputs[1]}_shape", source=info.name)
     return [y, b.op("Expand", one, shape, name=info.outputs[1], source=info.name)]
 
@@ -245,7 +245,7 @@ def _layer_norm(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     # InvStdDev outputs are rebuilt from generic ops, in float32 as stash_type=1 says.
     x = inputs[0]
     assert isinstance(x, Var | Constant)
-    rank = x.type.rank
+    rank = x.tensor_type.rank
     axes = _const(list(range(int(attrs.get("axis", -1)) % rank, rank)))
     names = [o or f"{info.outputs[0]}_stat{i}" for i, o in enumerate(info.outputs[1:3])]
     names += [f"{info.outputs[0]}_stat{i}" for i in range(len(names), 2)]
@@ -253,7 +253,7 @@ def _layer_norm(b: FunctionBuilder, info: NodeInfo, inputs: list[Arg],
     def op(name: str, *args: Arg | np.ndarray, **op_attrs: Any) -> Var:
         return b.op(name, *args, name=f"{names[0]}_{name.lower()}", source=info.name, **op_attrs)
 
-    xf = x if x.type.dtype == "float32" else op("Cast", x, to="float32")
+    xf = x if x.tensor_type.dtype == "float32" else op("Cast", x, to="float32")
     mean = b.op("ReduceMean", xf, axes, keepdims=1, name=names[0], source=info.name)
     centered = op("Sub", xf, mean)
     var = op("ReduceMean", op("Mul", centered, centered), axes, keepdims=1)
@@ -314,7 +314,7 @@ def _dtype_attrs(*names: str) -> Converter:
                              f"; per-axis quantization needs opset 13 or later")
         scale = inputs[1] if len(inputs) > 1 else None
         if info.since_version < 13 and isinstance(scale, Var | Constant) and not (
-                scale.type.rank == 0 or scale.type.shape == (1,)):
+                scale.tensor_type.rank == 0 or scale.tensor_type.shape == (1,)):
             raise ValueError(f"{info.op_type}-{info.since_version} takes a per-tensor scale "
                              f"only, got {scale.type}; per-axis needs opset 13 or later")
         for name in names:

@@ -44,11 +44,12 @@ def _shiftable(f: Function) -> tuple[set[str], list[Var]]:
     """Quantize results read only by uint8 DequantizeLinear; uint8 params read that way."""
     users: dict[str, list[Call | None]] = {}
     for b in f.bindings:
-        for i, a in enumerate(b.value.args if isinstance(b.value, Call) else ()):
+        v = b.value
+        for i, a in enumerate(v.args if isinstance(v, Call) else ()):
             if isinstance(a, Var):
-                ok = i == 0 and isinstance(b.value, Call) and b.value.op == "DequantizeLinear" \
-                    and _u8_zero_point(b.value) is not None
-                users.setdefault(a.name, []).append(b.value if ok else None)
+                dq = v if isinstance(v, Call) and i == 0 and v.op == "DequantizeLinear" \
+                    and _u8_zero_point(v) is not None else None
+                users.setdefault(a.name, []).append(dq)
     outputs = {o.name for o in f.outputs if isinstance(o, Var)}
 
     def only_dq(name: str) -> bool:

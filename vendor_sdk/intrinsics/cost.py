@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.tir.expr import Const, Expr, dtype_bits
 from core.tir.visit import substitute
@@ -40,6 +41,9 @@ from vendor_sdk.intrinsics.tensorize_build import (
     operand_axes,
 )
 from vendor_sdk.intrinsics.tensorize_match import Match, desc_parts
+
+if TYPE_CHECKING:  # vendor_sdk.target imports this package: no cycle at run time
+    from vendor_sdk.target import Target
 
 
 @dataclass(frozen=True)
@@ -91,11 +95,10 @@ class CostModel:
 DEFAULT_MODEL = CostModel()
 
 
-def model_for(target: object) -> CostModel:
+def model_for(target: Target) -> CostModel:
     """The cost model of a target: its array size, the reference NPU's unit costs."""
-    params = getattr(target, "params", {}) or {}
-    dim = params.get("DIM") if isinstance(params, Mapping) else None
-    return CostModel.for_dim(int(dim)) if dim is not None else DEFAULT_MODEL
+    dim = target.params.get("DIM")
+    return CostModel.for_dim(dim) if dim is not None else DEFAULT_MODEL
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class _Eval:
         self.operands, self.order, self.extents = operands, order, extents
         self.inputs, self.params = inputs, params
 
-    def scalar(self, v: int | np.integer) -> np.ndarray:
+    def scalar(self, v: int | np.integer | np.ndarray) -> np.ndarray:
         return np.full((1,) * len(self.order), v, dtype=np.int64)
 
     def load(self, op: Operand) -> np.ndarray:
@@ -105,11 +105,11 @@ class _Eval:
             case Binary(op, a, b):
                 return _binary(op, self(a), self(b))
             case Sum(axis, body):
-                v = self(body)
+                terms = self(body)
                 pos = self.order.index(axis.axis)
-                if v.shape[pos] == 1:  # the body does not depend on the axis
-                    return v * self.extents[axis.axis]
-                return v.sum(axis=pos, keepdims=True, dtype=np.int64)
+                if terms.shape[pos] == 1:  # the body does not depend on the axis
+                    return terms * self.extents[axis.axis]
+                return terms.sum(axis=pos, keepdims=True, dtype=np.int64)
             case Call("rshift_round", (x, s, Name(mode))):
                 return rshift_round(self(x), self(s), mode)
             case Call(f, args):

@@ -81,15 +81,15 @@ class Semantics:
             for axis, n in zip(op.shape, shape, strict=True):
                 if extents.setdefault(axis, n) != n:
                     raise ValueError(f"{self.name}: axis {axis} is {extents[axis]} and {n}")
-        for axis in self.axes.values():
-            n = extents.get(axis.name)
+        for ax in self.axes.values():
+            n = extents.get(ax.name)
             if n is None:  # only written or only reduced over a fixed extent
-                if axis.min != axis.max:
-                    raise ValueError(f"{self.name}: extent of axis {axis.name} is unknown")
-                extents[axis.name] = axis.min
-            elif not axis.min <= n <= axis.max:
-                raise ValueError(f"{self.name}: axis {axis.name} = {n} is outside "
-                                 f"[{axis.min}, {axis.max}]")
+                if ax.min != ax.max:
+                    raise ValueError(f"{self.name}: extent of axis {ax.name} is unknown")
+                extents[ax.name] = ax.min
+            elif not ax.min <= n <= ax.max:
+                raise ValueError(f"{self.name}: axis {ax.name} = {n} is outside "
+                                 f"[{ax.min}, {ax.max}]")
         return extents
 
     def reference(self, inputs: Mapping[str, np.ndarray], variant: str = "") -> np.ndarray:

@@ -23,6 +23,7 @@ form, matching the IR's first-iteration init), the only shape a block has.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,6 +43,9 @@ from vendor_sdk.intrinsics.lang import (
 from vendor_sdk.intrinsics.lang import Cast as LCast
 from vendor_sdk.intrinsics.lang import Expr as LExpr
 from vendor_sdk.intrinsics.semantics import Semantics
+
+if TYPE_CHECKING:  # vendor_sdk.target imports this package: no cycle at run time
+    from vendor_sdk.target import Target
 
 RING = ("+", "-", "*")
 
@@ -161,6 +165,7 @@ def describe(sem: Semantics, variant: str = "") -> PrimFunc:
     idx = tuple(iv[a] for a in nest.output.indices)
     cur = Load(out, idx)
     init: Stmt | None = None
+    rhs: Expr
     if nest.accumulate:
         rhs = Bin("+", tcast(work, cur), conv(body_expr))
     elif red:
@@ -176,8 +181,8 @@ def describe(sem: Semantics, variant: str = "") -> PrimFunc:
                   tuple(loops[a.name] for a in nest.axes),
                   Store(out, idx, tcast(out.dtype, rhs)), init)
     body: Stmt = block
-    for a in reversed(nest.axes):
-        body = For(loops[a.name], extents[a.name], body)
+    for la in reversed(nest.axes):
+        body = For(loops[la.name], extents[la.name], body)
     params = tuple(bufs[o.name] for o in _param_order(sem))
     n_out = sum(1 for o in sem.operands.values() if o.kind != "input")
     return PrimFunc(block.name, params, body, n_out)
@@ -200,13 +205,12 @@ def tensor_intrin(sem: Semantics, variant: str = "", emit: str = "") -> TensorIn
     return TensorIntrin(desc.name, desc, impl, payload)
 
 
-def tensor_intrins(target: object) -> dict[str, TensorIntrin]:
+def tensor_intrins(target: Target) -> dict[str, TensorIntrin]:
     """Every describable (intrinsic, variant) of a loaded Target, keyed ``name`` or
     ``name.variant``; intrinsics whose statements have no block form are left out."""
     out: dict[str, TensorIntrin] = {}
-    sems: Mapping[str, Semantics] = target.semantics  # type: ignore[attr-defined]
-    specs = target.spec.intrinsics  # type: ignore[attr-defined]
-    for name, sem in sems.items():
+    specs = target.spec.intrinsics
+    for name, sem in target.semantics.items():
         for variant in sem.variants:
             try:
                 out[f"{name}.{variant}" if variant else name] = tensor_intrin(

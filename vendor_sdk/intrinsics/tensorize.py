@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.schedule.common import divides
 from core.tir.expr import Const, Load
@@ -36,6 +37,9 @@ from vendor_sdk.intrinsics.tensorize_match import (
     match,
     zero_when_padded,
 )
+
+if TYPE_CHECKING:  # vendor_sdk.target imports this package: no cycle at run time
+    from vendor_sdk.target import Target
 
 
 @dataclass(frozen=True)
@@ -85,31 +89,32 @@ def _trace(m: Match, plan: Plan, est: Estimate, considered: int) -> list[str]:
     return out
 
 
-def _capacity(target: object, m: Match) -> dict[str, int]:
+def _capacity(target: Target, m: Match) -> dict[str, int]:
     """Elements per scope the tiles may use. The code generator keeps a broadcast init's
     source (a bias) resident above the tiles of the output's scope for the whole layer
     (vendor_sdk.codegen.hoist), so its rows are not the tiles'."""
-    mems = target.memories  # type: ignore[attr-defined]
+    mems = target.memories
     cap = {name: mi.rows * mi.row_elems for name, mi in mems.items()}
     if m.init is not None:
         scope = next(p.scope for p in m.intrin.desc.params
                      if p.name == desc_parts(m.intrin)[1].buffer.name)
         row = mems[scope].row_elems
         for ld in {x.buffer for x in walk_expr(m.init) if isinstance(x, Load)}:
-            if ld.scope == "global" and all(isinstance(d, Const) for d in ld.shape):
-                lead = math.prod(int(d.value) for d in ld.shape[:-1])  # type: ignore[union-attr]
-                cap[scope] -= lead * -(-int(ld.shape[-1].value) // row) * row  # type: ignore[union-attr]
+            dims = [int(d.value) for d in ld.shape if isinstance(d, Const)]
+            if ld.scope == "global" and len(dims) == len(ld.shape):
+                lead = math.prod(dims[:-1])
+                cap[scope] -= lead * -(-dims[-1] // row) * row
     return cap
 
 
 # (id(target), program, model, hints, seed) -> (target, result). The search is
 # deterministic, and compile() re-emits every region after a host fallback, so the
 # same layer is searched again; the target is kept alive so its id stays its own.
-_MEMO: dict[tuple[object, ...], tuple[object, TensorizeResult]] = {}
+_MEMO: dict[tuple[object, ...], tuple[Target, TensorizeResult]] = {}
 _MEMO_LIMIT = 1024
 
 
-def auto_tensorize(f: PrimFunc, target: object, model: CostModel | None = None,
+def auto_tensorize(f: PrimFunc, target: Target, model: CostModel | None = None,
                    sizes: Mapping[str, int] | None = None, seed: int = 0) -> TensorizeResult:
     """Tensorize ``f`` onto the cheapest fitting intrinsic of ``target``, or say why not.
 
@@ -130,14 +135,14 @@ def auto_tensorize(f: PrimFunc, target: object, model: CostModel | None = None,
     return result
 
 
-def _auto_tensorize(f: PrimFunc, target: object, model: CostModel,
+def _auto_tensorize(f: PrimFunc, target: Target, model: CostModel,
                     sizes: Mapping[str, int] | None, seed: int) -> TensorizeResult:
     from core.tir.verify import size_vars
 
     hints = {v: 1 for v in size_vars(f)} | dict(sizes or {})
     reasons: dict[str, str] = {}
     best: tuple[float, str, PrimFunc, Plan, Estimate, list[str]] | None = None
-    sems = target.semantics  # type: ignore[attr-defined]
+    sems = target.semantics
     for name, intrin in sorted(tensor_intrins(target).items()):
         try:
             m = match(f, intrin)

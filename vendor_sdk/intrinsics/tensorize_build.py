@@ -19,6 +19,7 @@ scopes; the plan may double-buffer any of them (core.schedule.double_buffer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.schedule import double_buffer
@@ -54,7 +55,7 @@ class Plan:
 def axis_info(m: Match) -> dict[str, tuple[str, int | None, int]]:
     """Per intrinsic axis: kind, fixed extent (None: variable) and maximum extent."""
     blk, _, _ = desc_parts(m.intrin)
-    out = {}
+    out: dict[str, tuple[str, int | None, int]] = {}
     for iv in blk.iters:
         fixed = int(iv.extent.value) if isinstance(iv.extent, Const) else None
         out[iv.var.name] = (iv.kind, fixed, fixed or 0)
@@ -116,7 +117,8 @@ def build(f: PrimFunc, m: Match, plan: Plan) -> PrimFunc:
     bufs = {op: scratch(op) for op in op_axes}
 
     def element_block(label: str, loops_in_scope: list[str], dims: tuple[str, ...],
-                      make: callable, pred_needed: bool = False) -> Stmt:  # type: ignore[valid-type]
+                      make: Callable[..., tuple[Store, Expr | None]],
+                      pred_needed: bool = False) -> Stmt:
         """A block over the outer loops in scope and one element loop per axis of dims;
         ``make(env, elems, flats)`` gives (store, predicate over loops or None)."""
         iters: list[IterVar] = []
@@ -199,19 +201,21 @@ def build(f: PrimFunc, m: Match, plan: Plan) -> PrimFunc:
         return element_block(f"{out_op}_store", spatial_scope, c_dims, make)
 
     def calls() -> Stmt:
-        sub = {a: names(f"s_{a}") for a, (_, fixed, _) in info.items()
+        # axis -> (sub-tile loop variable, the intrinsic's fixed extent it steps by)
+        sub = {a: (names(f"s_{a}"), fixed) for a, (_, fixed, _) in info.items()
                if fixed is not None and plan.tile(a) > fixed}
         regions = []
         for p in m.intrin.desc.params:
             starts, extents = [], []
             for a in op_axes[p.name]:
                 fixed = info[a][1]
-                starts.append(binop("*", sub[a], fixed) if a in sub else Const(0))
+                starts.append(binop("*", *sub[a]) if a in sub else Const(0))
                 extents.append(Const(fixed if fixed is not None else plan.tile(a)))
             regions.append(Region(bufs[p.name], tuple(starts), tuple(extents)))
         body: Stmt = IntrinCall(m.intrin, tuple(regions))
         for a in reversed([a for a in info if a in sub]):
-            body = For(sub[a], Const(plan.tile(a) // info[a][1]), body)  # type: ignore[operator]
+            var, step = sub[a]
+            body = For(var, Const(plan.tile(a) // step), body)
         return body
 
     inputs = [op for op in op_axes if op != out_op]

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from core.tir.expr import Bin, Cast, Const, Expr, Load, Select, Var, is_int
 from core.tir.printer import expr_str
-from core.tir.stmt import Block, IterVar, PrimFunc, Store, TensorIntrin
-from core.tir.visit import map_expr, walk_expr
+from core.tir.stmt import Block, IterVar, PrimFunc, Stmt, Store, TensorIntrin
+from core.tir.visit import map_expr, walk_expr, walk_stmt
 
 COMMUTATIVE = ("+", "*", "min", "max")
 
@@ -70,10 +70,8 @@ def desc_parts(intrin: TensorIntrin) -> tuple[Block, Store, Expr]:
     return blk, st, st.value.b
 
 
-def _stmts(s: object) -> list[object]:
-    from core.tir.visit import walk_stmt
-
-    return list(walk_stmt(s))  # type: ignore[arg-type]
+def _stmts(s: Stmt) -> list[Stmt]:
+    return list(walk_stmt(s))
 
 
 def _bounds(e: Expr, ext: dict[str, int | None]) -> tuple[int, int | None] | None:
@@ -91,7 +89,8 @@ def _bounds(e: Expr, ext: dict[str, int | None]) -> tuple[int, int | None] | Non
         case Bin("*", a, Const(c)) if c >= 0:
             ba = _bounds(a, ext)
             if ba:
-                return ba[0] * c, None if ba[1] is None else ba[1] * c
+                k = int(c)  # an index expression's constants are integers
+                return ba[0] * k, None if ba[1] is None else ba[1] * k
     return None
 
 

@@ -104,15 +104,15 @@ def to_svg(p: Partition, report: Report) -> str:
                    f'x2="{b.x + b.w / 2:.1f}" y2="{b.y:.1f}" marker-end="url(#arrow)"/>')
     out.append("</g>")
     for n in placed:
-        b = view.bindings[n.index]
-        op = view.op(n.index) or type(b.value).__name__
+        bd = view.bindings[n.index]
+        op = view.op(n.index) or type(bd.value).__name__
         place = p.place[n.index]
         if place:
             fill = colour[target_of[place]]
-            tip = f"{op} {b.var.name}: {place}, pattern {pattern_of.get(n.index, '(copy)')}"
+            tip = f"{op} {bd.var.name}: {place}, pattern {pattern_of.get(n.index, '(copy)')}"
         else:
             fill = HOST_FILL
-            tip = f"{op} {b.var.name}: host: {reason.get(b.var.name, 'not an op call')}"
+            tip = f"{op} {bd.var.name}: host: {reason.get(bd.var.name, 'not an op call')}"
         label = ("Q" if op == "QuantizeLinear" else "DQ") if op in QDQ else op[:20]
         out.append(f'<g class="node"><title>{html.escape(tip)}</title>'
                    f'<rect x="{n.x:.1f}" y="{n.y:.1f}" width="{n.w}" height="{_H}" rx="4" '

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from core.graph import Arg, Binding, Call, Constant, Var
+from core.symbolic import Dim
 from core.types import TensorType
 from vendor_sdk.patterns.constraint import OpAlt
 from vendor_sdk.patterns.lang import COMMUTATIVE, NodePat, Pattern, TensorPat, Variant
@@ -164,6 +165,7 @@ def _constant_type(a: Constant) -> tuple[str, int, tuple[int, ...]]:
 
 
 def check_tensor(tp: TensorPat, arg: Arg) -> str:
+    shape: tuple[Dim, ...]
     if type(arg) is Constant:
         dtype, rank, shape = _constant_type(arg)
     else:

@@ -47,7 +47,7 @@ class GraphView:
         index = self.index
         for i, b in enumerate(self.bindings):
             e = b.value
-            args = (e.value,) if type(e) is TupleGetItem else e.args
+            args = (e.value,) if isinstance(e, TupleGetItem) else e.args
             for a in args:
                 if type(a) is Var and a.name in index:
                     j = index[a.name]
@@ -80,7 +80,8 @@ def _window_attrs(e: Call) -> dict[str, Any]:
     x = e.args[0].type if e.args[0] is not None else None
     if not isinstance(x, TensorType):
         return {}
-    w = e.args[1].type if e.op.startswith("Conv") and len(e.args) > 1 else None
+    weight = e.args[1] if e.op.startswith("Conv") and len(e.args) > 1 else None
+    w = weight.type if weight is not None else None
     kernel = tuple(w.shape[2:]) if isinstance(w, TensorType) else None
     try:
         win = window_of(e.attrs, kernel, x.rank - 2, e.op)
@@ -95,9 +96,9 @@ def qparams_of(dq: Call) -> QParams | None:
     if not isinstance(scale, Constant) or not (zp is None or isinstance(zp, Constant)):
         return None
     q = dq.args[0]
-    qdtype = q.type.dtype if q is not None else "int8"  # type: ignore[union-attr]
+    qdtype = q.tensor_type.dtype if q is not None else "int8"
     zps = zp.value.reshape(-1) if zp is not None else np.zeros(scale.value.size, np.int64)
     per_channel = scale.value.size > 1
     return QParams(tuple(float(s) for s in scale.value.reshape(-1)),
-                   tuple(int(z) for z in zps), int(dq.attrs["axis"]) if per_channel else None,
+                   tuple(int(z) for z in zps), dq.attrs.get_int("axis") if per_channel else None,
                    qdtype)

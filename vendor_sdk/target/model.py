@@ -7,7 +7,7 @@ examples in docs/target_yaml.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1  # Final: typed Literal[1], as TargetSpec.schema_version
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Dtype = Literal["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"]
