@@ -49,6 +49,13 @@ def renamed_text() -> str:
         assert decl == 1, old
         assert uses or old == "lut", old  # no intrinsic of the reference NPU reads the LUT
     assert not re.search(r"scope: (acc|inp|wgt|out|qp|lut)\b", text)
+
+    def movement(m: re.Match[str]) -> str:  # movement: {load: [...], ...} names memories
+        names = [RENAMES.get(n.strip(), n.strip()) for n in m[2].split(",")]
+        return f"{m[1]}[{', '.join(names)}]"
+
+    text, moved = re.subn(r"^(  (?:load|store|pad): )\[([^\]]*)\]", movement, text, flags=re.M)
+    assert moved == 3
     return text
 
 
@@ -189,21 +196,18 @@ def test_role_the_patterns_need_and_duplicate_role_are_errors(tmp_path: Path) ->
     assert any(m["path"] == "memories" for m in found), output
 
 
-def test_legacy_names_need_no_role(tmp_path: Path, quantized: dict[str, Path]) -> None:
-    """A target written before roles (reference names, no role/id) still validates and
-    compiles to the same program: the defaults of vendor_sdk.target.roles.LEGACY."""
+def test_memories_without_role_and_id_are_located_errors(tmp_path: Path) -> None:
+    """No defaults by name: a target written before roles (reference names, no role/id)
+    gets one located error per memory, saying what to add (a default C id would be the
+    reference driver's constant, wrong for any other driver)."""
     text = re.sub(r",\n\s+role: \w+, id: \w+(, widen_id: \w+)?}", "}",
                   (REF_DIR / "target.yaml").read_text())
     assert not re.search(r"\b(role|id): ", text.split("intrinsics:")[0].split("memories:")[1])
-    f = _target_dir(tmp_path / "legacy", text)
-    code, output = _cli("validate", f)
-    assert code == 0, output
-    for name, target in (("ref", "reference_npu"), ("legacy", str(f))):
-        code, output = _cli("compile", quantized["cnn"], "--target", target,
-                            "-o", tmp_path / name)
-        assert code == 0, output
-    ref = {p.name: p.read_bytes() for p in (tmp_path / "ref").glob("*.[cb]*")}
-    assert ref and ref == {p.name: p.read_bytes() for p in (tmp_path / "legacy").glob("*.[cb]*")}
+    found, output = _errors(tmp_path, text)
+    for name in RENAMES:
+        assert any(m["path"] == f"memories.{name}" and int(m["line"]) ==
+                   _line_of(text, f"  {name}: {{") for m in found), (name, output)
+    assert "has no `role`" in output
 
 
 def test_check_intrinsics_on_the_renamed_target(renamed: Path, tmp_path: Path) -> None:
