@@ -67,6 +67,8 @@ def _library(path: Path) -> ctypes.CDLL:
     lib.ex_run_program.restype = ctypes.c_int
     lib.ex_run_program.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
                                    ctypes.c_uint32, ctypes.POINTER(_Status)]
+    lib.ex_program_size.restype = ctypes.c_uint32
+    lib.ex_program_size.argtypes = [ctypes.c_void_p]
     lib.ex_error.restype = ctypes.c_char_p
     lib.ex_error.argtypes = [ctypes.c_void_p]
     return lib
@@ -110,6 +112,16 @@ class Device:
         if self._dev:
             self._lib.vsdk_device_close(self._dev)
             self._dev = None
+
+    def alloc(self, size: int, align: int = 64) -> int:
+        addr = int(self._lib.vsdk_device_alloc(self._dev, size, align))
+        if not addr:
+            raise DeviceError(self._lib.vsdk_device_error(self._dev).decode())
+        return addr
+
+    def program_size(self) -> int:
+        """Instructions queued by the encoders (ex_program_size)."""
+        return int(self._lib.ex_program_size(self._ctx))
 
     def write(self, addr: int, data: bytes) -> None:
         if self._lib.vsdk_device_write(self._dev, addr, data, len(data)):
