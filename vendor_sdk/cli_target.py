@@ -125,24 +125,40 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             "exits 1 if both changed the same lines (conflict markers written).")] = False,
         data: Annotated[list[str] | None, typer.Option(
             "--data", "-d", help="Answer a question: NAME=VALUE (repeatable).")] = None,
+        start: Annotated[str | None, typer.Option(
+            "--from", metavar="START",
+            help="Starting point: a bundled NPU (a copy of its driver, RTL and templates "
+            "that runs out of the box; the first bundled one is the default) or `blank` "
+            "(stubs of the C runtime, glue, functional model and RTL to fill in). Asked "
+            "when interactive.")] = None,
         skeleton: Annotated[Path | None, typer.Option(
             "--skeleton", hidden=True,
             help="A skeleton directory instead of the bundled one (for developing the "
             "skeleton: try a change against existing packages).")] = None,
     ) -> None:
-        """Create (or update) a target plugin package: target.yaml, templates, tests."""
+        """Create (or update) a target plugin package: target.yaml and the C runtime, glue,
+        functional model and RTL it names, tests."""
         from vendor_sdk.packaging import find_targets
         from vendor_sdk.wizard import TEMPLATE, WizardError, create, parse_answers, update_package
 
         template = skeleton or TEMPLATE
         try:
             answers = parse_answers(data or [], template)
+            if start is not None:
+                if answers.get("start", start) != start:
+                    raise WizardError(f"--from {start} and -d start={answers['start']} "
+                                      "disagree; give one")
+                if update:
+                    raise WizardError("--from chooses where a new package starts; --update "
+                                      "keeps the package's own starting point")
+                answers["start"] = start
             if not update:
-                create(directory, answers, defaults=defaults, template=template)
+                made = create(directory, answers, defaults=defaults, template=template)
                 # `validate` wants the target.yaml (or its directory), not the package root.
                 targets = " ".join(str(p.parent) for p in find_targets(directory))
-                console.print(f"[bold green]created[/] {directory}; next: "
-                              f"vendor-sdk validate {targets}, vendor-sdk package {directory}")
+                console.print(f"[bold green]created[/] {directory} (from {made}); next: "
+                              f"vendor-sdk validate {targets}, vendor-sdk package {directory}",
+                              highlight=False)
                 return
             report = update_package(directory, answers, defaults=defaults, template=template)
         except WizardError as e:

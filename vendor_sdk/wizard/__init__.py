@@ -1,12 +1,15 @@
 """The onboarding wizard: `vendor-sdk init` renders a plugin package with copier.
 
-The skeleton ships as package data (vendor_sdk/wizard/template/, questions in
-its copier.yml). A generated package records its answers and the skeleton's
-version in `.vendor-sdk-answers.yml`, and the skeleton-owned files as rendered
-in `.vendor-sdk/base/`. `init --update` renders the current skeleton from the
-same answers and merges it file by file with the vendor's files against that
-base (see merge.py); vendor-owned files (copier's `_skip_if_exists`:
-target.yaml, templates/, README.md) are never touched after creation.
+A package starts from a bundled NPU (a copy of its driver, RTL and templates with a
+derived target.yaml) or from `blank` (the skeleton's stubs); see starts.py. The
+questions are asked as typed prompts (prompt.py). The skeleton ships as package data
+(vendor_sdk/wizard/template/, questions in its copier.yml). A generated package records
+its answers and the skeleton's version in `.vendor-sdk-answers.yml`, and the
+skeleton-owned files as rendered in `.vendor-sdk/base/`. `init --update` renders the
+current skeleton from the same answers and merges it file by file with the vendor's
+files against that base (see merge.py); vendor-owned files (copier's `_skip_if_exists`:
+target.yaml, templates/, the C runtime and RTL, README.md, and every file a bundled
+NPU's copy brings) are never touched after creation.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
 import yaml
 
 from vendor_sdk.wizard.merge import FileUpdate, apply, plan, unresolved
+from vendor_sdk.wizard.prompt import Reader, Spec, ask, environment
 from vendor_sdk.wizard.skeleton import (
     ANSWERS_FILE,
     BASE_DIR,
     TEMPLATE,
     WizardError,
+    envops,
     questions,
     read_answers,
     read_base,
@@ -32,9 +38,10 @@ from vendor_sdk.wizard.skeleton import (
     write_base,
     write_files,
 )
+from vendor_sdk.wizard.starts import StartingPoint, starting_points
 
 __all__ = ["ANSWERS_FILE", "BASE_DIR", "TEMPLATE", "UpdateReport", "WizardError", "create",
-           "parse_answers", "questions", "update_package"]
+           "parse_answers", "questions", "starting_points", "update_package"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,9 @@ class UpdateReport:
 
 def parse_answers(items: list[str], template: Path = TEMPLATE) -> dict[str, Any]:
     """NAME=VALUE pairs; values are YAML (`dim=16`, `intrinsics=[gemm, add]`)."""
-    known = questions(template)
+    known = list(questions(template))
+    for point in starting_points().values():
+        known += [q for q in point.questions() if q not in known]
     out: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -82,12 +91,37 @@ def parse_answers(items: list[str], template: Path = TEMPLATE) -> dict[str, Any]
     return out
 
 
+def _questions(template: Path, answers: dict[str, Any], defaults: bool, read: Reader
+               ) -> tuple[StartingPoint, dict[str, Spec]]:
+    """The starting point (given, or asked first) and every question it implies: the
+    skeleton's, with the starting point's own (a bundled NPU's params) replacing
+    same-named ones."""
+    qs = questions(template)
+    points = starting_points()
+    if "start" not in qs:  # a skeleton from before starting points (--skeleton)
+        raise WizardError(f"{template / 'copier.yml'} has no `start` question")
+    start_q = {**qs["start"], "default": next(iter(points)),
+               "choices": {name: p.describe for name, p in points.items()}}
+    env = environment(envops(template))
+    start = ask({"start": start_q}, answers, env, defaults, read)["start"]
+    point = points[start]
+    return point, {**qs, "start": start_q, **point.questions()}
+
+
 def create(directory: Path, answers: dict[str, Any], defaults: bool = False,
-           template: Path = TEMPLATE) -> None:
-    """Render a new plugin package into directory (asking the rest unless defaults)."""
+           template: Path = TEMPLATE, read: Reader = typer.prompt) -> str:
+    """Render a new plugin package into directory (asking the rest unless defaults);
+    returns the starting point's name."""
     if (directory / ANSWERS_FILE).exists():
         raise WizardError(f"{directory} already holds a generated package; use --update")
-    skeleton = render(template, answers, defaults)
+    point, qs = _questions(template, answers, defaults, read)
+    data = ask(qs, answers, environment(envops(template)), defaults, read)
+    stray = sorted(set(answers) - set(data))
+    if stray:
+        raise WizardError(f"--data {', '.join(stray)}: not a question of the "
+                          f"{point.name!r} starting point")
+    skeleton = render(template, data)
+    starters = {**skeleton.starters, **point.files(data)}
     # Starters that already exist are the vendor's (copier's _skip_if_exists);
     # a differing skeleton file would be silently lost, so refuse instead.
     clashes = [rel for rel, content in skeleton.files.items()
@@ -96,14 +130,15 @@ def create(directory: Path, answers: dict[str, Any], defaults: bool = False,
         raise WizardError(f"{directory} already has {', '.join(clashes)}; move them away "
                           "or choose another directory")
     write_files(directory, skeleton.files)
-    write_files(directory, {rel: content for rel, content in skeleton.starters.items()
+    write_files(directory, {rel: content for rel, content in starters.items()
                             if not (directory / rel).exists()})
     write_base(directory, skeleton.files)
     write_answers(directory, skeleton, template)
+    return point.name
 
 
 def update_package(directory: Path, answers: dict[str, Any], defaults: bool = False,
-                   template: Path = TEMPLATE) -> UpdateReport:
+                   template: Path = TEMPLATE, read: Reader = typer.prompt) -> UpdateReport:
     """Merge the skeleton at `template` into a generated package, keeping the vendor's edits.
 
     The recorded answers are reused; `answers` overrides them; questions the
@@ -121,11 +156,14 @@ def update_package(directory: Path, answers: dict[str, Any], defaults: bool = Fa
     if left:
         raise WizardError(f"conflict markers from an earlier update remain in {', '.join(left)}; "
                           "resolve them (keep what you want between <<<<<<< and >>>>>>>) first")
-    known = questions(template)
+    given = {k: v for k, v in recorded.items()} | answers
+    _, known = _questions(template, given, defaults, read)
     # Answers to questions the skeleton no longer asks are dropped, not passed on
-    # as stray template variables.
-    data = {k: v for k, v in recorded.items() if k in known} | answers
-    new = render(template, data, defaults)
+    # as stray template variables. The starting point's files are the vendor's from
+    # the start (starters): an update never copies them again.
+    data = ask(known, {k: v for k, v in given.items() if k in known},
+               environment(envops(template)), defaults, read)
+    new = render(template, data)
     had_base = base is not None
     if base is None:
         # Packages from before the base snapshot: assume the skeleton did not move,

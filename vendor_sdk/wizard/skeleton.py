@@ -78,17 +78,23 @@ def sdk_version() -> str:
         return "unknown"
 
 
-def render(template: Path, data: Mapping[str, Any], defaults: bool) -> Skeleton:
-    """Ask whatever `data` does not answer (or take defaults), render, read back.
+def envops(template: Path = TEMPLATE) -> dict[str, Any]:
+    """The skeleton's Jinja delimiters (copier.yml `_envops`)."""
+    spec = yaml.safe_load((template / "copier.yml").read_text(encoding="utf-8"))
+    return dict(spec.get("_envops") or {})
+
+
+def render(template: Path, data: Mapping[str, Any]) -> Skeleton:
+    """Render the skeleton from complete answers (prompt.ask asked for them) and read it
+    back; copier runs the skeleton's validators.
 
     Raises:
-        WizardError: an answer fails its validator, or a question has no answer
-            in a non-interactive session.
+        WizardError: an answer fails its validator.
     """
     with tempfile.TemporaryDirectory(prefix="vendor-sdk-skeleton-") as tmp:
         out = Path(tmp) / "out"
         try:
-            worker = copier.run_copy(str(template), out, data=dict(data), defaults=defaults,
+            worker = copier.run_copy(str(template), out, data=dict(data), defaults=True,
                                      quiet=True, unsafe=False)
         except (copier.errors.CopierError, ValueError) as e:
             raise WizardError(str(e)) from None
@@ -97,10 +103,7 @@ def render(template: Path, data: Mapping[str, Any], defaults: bool) -> Skeleton:
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             rel = path.relative_to(out)
             (starters if worker.match_skip(rel) else files)[rel.as_posix()] = path.read_bytes()
-        asked = worker.template.questions_data
-        answers = {name: worker.answers.combined[name] for name in asked
-                   if name in worker.answers.combined and name not in worker.answers.hidden}
-    return Skeleton(files, starters, answers, skeleton_version(template))
+    return Skeleton(files, starters, dict(data), skeleton_version(template))
 
 
 def read_answers(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
