@@ -24,7 +24,9 @@ typedef struct vsdk_device vsdk_device;
 
 /* options: comma-separated key=value pairs. vendor-sdk passes every target.yaml
  * param in lower case (dim=8,inp_rows=2048,...,dram_bytes=...), and for the "rtl"
- * backend rtl_lib=<path of the Verilated library>. Unknown keys are ignored.
+ * backend rtl_lib=<path of the Verilated library>; check-intrinsics adds max_cycles=<n>
+ * to "rtl": a watchdog per run (stop with the machine's error code when exceeded) that a
+ * runtime should honour. Unknown keys are ignored.
  * Returns NULL on failure; vsdk_device_error(NULL) says why. */
 vsdk_device *vsdk_device_open(const char *backend, const char *options);
 void vsdk_device_close(vsdk_device *dev);
