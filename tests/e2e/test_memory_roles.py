@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from target_copies import RENAMES, renamed_text
 from typer.testing import CliRunner
 
 from reference_npu import __file__ as ref_init
@@ -22,8 +23,6 @@ from vendor_sdk.compile import compile_model
 from vendor_sdk.runtime.compare import model_inputs, run_compiled
 
 REF_DIR = Path(ref_init).parent
-RENAMES = {"acc": "accum", "inp": "ifmap", "wgt": "weights", "out": "ofmap", "qp": "descr",
-           "lut": "table"}
 LOCATED = re.compile(r"(?P<file>[^\s:]+):(?P<line>\d+):(?P<col>\d+): (?P<path>\S+): ")
 
 
@@ -39,24 +38,6 @@ def _target_dir(dst: Path, text: str) -> Path:
     (dst / "driver").symlink_to(REF_DIR / "driver")
     (dst / "target.yaml").write_text(text)
     return dst / "target.yaml"
-
-
-def renamed_text() -> str:
-    text = (REF_DIR / "target.yaml").read_text()
-    for old, new in RENAMES.items():
-        text, decl = re.subn(rf"^  {old}: \{{", f"  {new}: {{", text, flags=re.M)
-        text, uses = re.subn(rf"\bscope: {old}\b", f"scope: {new}", text)
-        assert decl == 1, old
-        assert uses or old == "lut", old  # no intrinsic of the reference NPU reads the LUT
-    assert not re.search(r"scope: (acc|inp|wgt|out|qp|lut)\b", text)
-
-    def movement(m: re.Match[str]) -> str:  # movement: {load: [...], ...} names memories
-        names = [RENAMES.get(n.strip(), n.strip()) for n in m[2].split(",")]
-        return f"{m[1]}[{', '.join(names)}]"
-
-    text, moved = re.subn(r"^(  (?:load|store|pad): )\[([^\]]*)\]", movement, text, flags=re.M)
-    assert moved == 3
-    return text
 
 
 @pytest.fixture(scope="module")
