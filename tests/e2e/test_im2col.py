@@ -14,6 +14,7 @@ from onnx import TensorProto, helper
 from vendor_sdk.codegen.im2col import Patches, patch_view, patches_of, reduction_steps
 from vendor_sdk.codegen.layers import Layer, reference
 from vendor_sdk.codegen.requant import fixed_point, requant_reference
+from vendor_sdk.codegen.tiling import Tiling
 from vendor_sdk.compile import Compiled, compile_model
 from vendor_sdk.runtime.compare import model_inputs, run_compiled
 from vendor_sdk.runtime.examples import _bias, _save, _weights
@@ -130,7 +131,7 @@ def test_patch_gemm_equals_the_conv(case: tuple) -> None:
     for dim, ci in ((8, 3), (16, 1), (16, 4)):
         layer = _layer(ci, 20, kernel, strides, dilations, pads, hw, dim, seed=ci)
         p = patches_of(layer, dim)
-        view = patch_view(layer, p, dim)
+        view = patch_view(layer, p)
         x = np.random.default_rng(dim).integers(-128, 128, layer.in_shape).astype(np.int8)
         rows = p.gather(x)
         assert rows.shape == (2, *p.out_hw, p.k) and p.k % dim == 0
@@ -144,6 +145,6 @@ def test_patch_gemm_equals_the_conv(case: tuple) -> None:
 def test_reduction_steps_and_bad_input() -> None:
     layer = _layer(3, 64, (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), (16, 16), 16, seed=0)
     p = patches_of(layer, 16)
-    assert reduction_steps(layer, p, 16) == (9, 2)
+    assert reduction_steps(layer, p, Tiling(16, 16, False, 16)) == (9, 2)
     with pytest.raises(ValueError, match=r"expected \[N, 3, H, W\]"):
         Patches.gather(p, np.zeros((1, 4, 16, 16), np.int8))

@@ -80,30 +80,30 @@ def split_value(value: Expr, name: str) -> tuple[list[tuple[Expr, int]], Load | 
 
 
 def check_lanes(outer: Loops, loops: Loops, lane: int, exprs: list[Expr], last: Expr,
-                sizes: Mapping[str, int], dim: int, what: str) -> None:
-    """Each DIM lanes of a row are DIM consecutive elements in DRAM: ``exprs`` do not
+                sizes: Mapping[str, int], lanes: int, what: str) -> None:
+    """Each L lanes of a row are L consecutive elements in DRAM: ``exprs`` do not
     change along the lane, ``last`` grows by one per lane (checked on samples of the
     enclosing ``outer`` loops and the copy's ``loops``, and of the symbolic ``sizes``)."""
     rng = random.Random(0)
     lv = loops[lane][0].name
     symbolic = sorted(set(sizes) & set().union(*(names_of(x) for x in [*exprs, last])))
-    hint = (f"; they depend on symbolic {', '.join(symbolic)}: rows of {dim} lanes fit "
-            f"only at multiples of {dim}, make the lane axis static") if symbolic else ""
+    hint = (f"; they depend on symbolic {', '.join(symbolic)}: rows of {lanes} lanes fit "
+            f"only at multiples of {lanes}, make the lane axis static") if symbolic else ""
     for s in range(SAMPLES):
         # Symbolic extents take their hint, then other values: a lane guard on one (a
-        # symbolic extent of the lane axis) holds for whole rows only at multiples of DIM,
+        # symbolic extent of the lane axis) holds for whole rows only at multiples of L,
         # so a hint of 16 passed and a run with 11 wrote whole rows past the output.
-        env = {v: n if s % 3 == 0 else n + 1 + rng.randrange(2 * dim) for v, n in sizes.items()}
+        env = {v: n if s % 3 == 0 else n + 1 + rng.randrange(2 * lanes) for v, n in sizes.items()}
         for v, e in [*outer, *loops]:
             n = evaluate(e, env)
             env[v.name] = rng.randrange(max(n, 1))
-        env[lv] -= env[lv] % dim
+        env[lv] -= env[lv] % lanes
         ref = [evaluate(x, env) for x in exprs]
         start = evaluate(last, env)
-        for k in range(1, dim):
+        for k in range(1, lanes):
             env2 = {**env, lv: env[lv] + k}
             if [evaluate(x, env2) for x in exprs] != ref or evaluate(last, env2) != start + k:
-                raise CodegenError(f"{what}: the {dim} lanes of a row are not consecutive "
+                raise CodegenError(f"{what}: the {lanes} lanes of a row are not consecutive "
                                    f"elements in DRAM (no LOAD/STORE moves them){hint}")
 
 

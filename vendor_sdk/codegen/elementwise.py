@@ -14,7 +14,8 @@ nests and emitter as tensorized layers. Decisions (Python, not templates):
   the activation is that layer's clamp.
 - MaxPool: the running maximum over the window taps, padding reads -128
   (int8's lowest), and an identity requantization (mult 2**30, shift 30) to int8.
-Tensors are viewed as flat rows of DIM channels (channel-last layout).
+Tensors are viewed as flat rows of the accumulator's lanes (channel-last layout, channels
+padded to the target's channel multiple: codegen.tiling).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class EltLayer:
         return 0
 
 
-def analyze_elementwise(f: Function, dim: int, lowering: Lowering) -> EltLayer:
+def analyze_elementwise(f: Function, ch: int, lowering: Lowering) -> EltLayer:
     if not isinstance(lowering, Tensorize):  # validate refuses these (codegen.lowerable)
         raise CodegenError(f"{f.name}: template kernels lower MatMul / Gemm layers; an "
                            "element-wise layer needs `lower: {tensorize: [...]}`")
@@ -132,7 +133,7 @@ def analyze_elementwise(f: Function, dim: int, lowering: Lowering) -> EltLayer:
                                           bv.shape[(len(shape) == 4 and -3) or -1] != chans):
             raise CodegenError(f"{f.name}: a constant operand must be per channel")
         vals = np.broadcast_to(flat, (chans,))
-        folded = np.zeros(pad_to(chans, dim), np.int64)
+        folded = np.zeros(pad_to(chans, ch), np.int64)
         folded[:chans] = (vals - zb) * mb
         folded = folded.astype(np.int32)
     elif isinstance(b, Var):
@@ -143,13 +144,14 @@ def analyze_elementwise(f: Function, dim: int, lowering: Lowering) -> EltLayer:
                     mults=(ma, mb), zps=(za, zb), requant=(add_requant,))
 
 
-def _flat(shape: tuple, dim: int) -> tuple[Expr, int]:
-    """(pixels as an expression, channel blocks) of a tensor in the NPU layout."""
-    npu = nhwc_shape(shape, dim)
+def _flat(shape: tuple, ch: int, lanes: int) -> tuple[Expr, int]:
+    """(pixels as an expression, blocks of ``lanes`` channels) of a tensor in the NPU
+    layout (channels padded to ``ch``)."""
+    npu = nhwc_shape(shape, ch)
     rows: Expr = Const(1)
     for d in npu[:-1]:
         rows = binop("*", rows, Const(d) if isinstance(d, int) else TVar(str(d)))
-    return rows, int(npu[-1]) // dim
+    return rows, int(npu[-1]) // lanes
 
 
 def _copy(name: str, loops: list[tuple[TVar, Expr]], dst: Buffer, idx: tuple[Expr, ...],
@@ -170,8 +172,8 @@ def _copy(name: str, loops: list[tuple[TVar, Expr]], dst: Buffer, idx: tuple[Exp
 class _Layer:
     """Imperative emission of one element-wise layer into a NestEmitter."""
 
-    def __init__(self, em: NestEmitter, dim: int) -> None:
-        self.em, self.dim = em, dim
+    def __init__(self, em: NestEmitter, ch: int, lanes: int) -> None:
+        self.em, self.ch, self.lanes = em, ch, lanes
 
     def alloc(self, buf: Buffer, shadow: bool = False) -> None:
         self.em.allocate(buf, shadow)
@@ -194,20 +196,22 @@ class _Layer:
 
 def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
                      sizes: Mapping[str, int], form: RequantForm, qp: str,
-                     fn: str) -> tuple[str, str]:
-    """(C definition of the layer function, explanation)."""
-    dim = int(target.params["DIM"])  # type: ignore[attr-defined]
+                     fn: str, ch: int) -> tuple[str, str]:
+    """(C definition of the layer function, explanation); ``ch`` is the target's channel
+    multiple (codegen.tiling), the rows are the accumulator's."""
+    accm = memory_of(target, "accumulator")
+    lanes = accm.row_elems
     em = NestEmitter(target, dram, {k: max(v, 2) for k, v in sizes.items()},
                      Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x, form.y,
-                             int(nhwc_shape(layer.out_shape, dim)[-1]) // dim),
+                             int(nhwc_shape(layer.out_shape, ch)[-1]) // lanes),
                      activations=("A", "B", "X"))
-    cap = min(memory_of(target, "accumulator").rows // 4, 1023)
+    cap = min(accm.rows // 4, 1023)
     pref = list(layer.lower.intrinsics)
-    lay = _Layer(em, dim)
+    lay = _Layer(em, ch, lanes)
     if layer.op == "MaxPool":
-        explain = _maxpool(layer, target, lay, dim, cap, pref)
+        explain = _maxpool(layer, target, lay, cap, pref)
     else:
-        explain = _add(layer, target, lay, dim, cap, pref)
+        explain = _add(layer, target, lay, cap, pref)
     em.out("vsdk_flush(rt);")
     args = "".join(f", int64_t {s}" for s in sizes)
     head = (f"/* {layer.name}: {layer.op} from ONNX node '{layer.source}', pattern "
@@ -218,9 +222,9 @@ def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
     return text, explain
 
 
-def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
-         pref: list[str]) -> str:
-    rows, cb = _flat(layer.in_shape, dim)
+def _add(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]) -> str:
+    lanes = lay.lanes
+    rows, cb = _flat(layer.in_shape, lay.ch, lanes)
     total = binop("*", rows, Const(cb))
     tile = max(cb, cap // cb * cb)  # whole pixels per tile: the bias rows repeat
     roles = {"+imm": ("+", True), "*": ("*", False), "+": ("+", False)}
@@ -232,10 +236,10 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
             used[role] = find_alu(target, *roles[role], pref)
         lay.alu(used[role], views, tile, imm)
 
-    a = Buffer("A", "int8", (total, Const(dim)))
-    y = Buffer("Y", "int32", (total, Const(dim)))
-    mr = Buffer("Mr", "int32", (Const(2), Const(dim)))
-    ra, rb, rm = (Buffer(n, "int32", (Const(tile), Const(dim)), lay.em.acc)
+    a = Buffer("A", "int8", (total, Const(lanes)))
+    y = Buffer("Y", "int32", (total, Const(lanes)))
+    mr = Buffer("Mr", "int32", (Const(2), Const(lanes)))
+    ra, rb, rm = (Buffer(n, "int32", (Const(tile), Const(lanes)), lay.em.acc)
                   for n in ("RA", "RB", "RM"))
     lay.alloc(ra, shadow=True)
     if layer.op not in ACTIVATIONS:  # a lone activation has one operand and no multiplier
@@ -244,7 +248,7 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
     t, e, ln = TVar("t_r"), TVar("e_r"), TVar("e_l")
     r = t * tile + e
     inb = Bin("<", r, total)
-    loops = [(e, Const(tile)), (ln, Const(dim))]
+    loops = [(e, Const(tile)), (ln, Const(lanes))]
     za, zb = layer.zps
     ma, mb = layer.mults
     lay.loop(t, binop("//", binop("+", total, Const(tile - 1)), Const(tile)))
@@ -268,22 +272,21 @@ def _add(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
         lay.end()
         return f"{names()}; requantized per tensor, clamped to [{layer.lo}, {layer.hi}]"
     if layer.b_const is not None:
-        bc = Buffer("Bc", "int32", (Const(cb), Const(dim)))
+        bc = Buffer("Bc", "int32", (Const(cb), Const(lanes)))
         em.emit(_copy("B_load", loops, rb, (e, ln), Load(bc, (binop("%", r, Const(cb)), ln))))
     else:
-        scaled(rb, Buffer("B", "int8", (total, Const(dim))), zb, 1, mb, "B")
+        scaled(rb, Buffer("B", "int8", (total, Const(lanes))), zb, 1, mb, "B")
     alu("+", {"D": ra, "S": rb})
     em.emit(_copy("Y_store", loops, y, (r, ln), Load(ra, (e, ln)), inb))
     lay.end()
     return f"{names()}; Ma={ma}, Mb={mb}; requantized per tensor"
 
 
-def _maxpool(layer: EltLayer, target: object, lay: _Layer, dim: int, cap: int,
-             pref: list[str]) -> str:
+def _maxpool(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]) -> str:
     n_, c_, h, w = layer.in_shape
     _, _, oh, ow = layer.out_shape
-    cb = pad_to(int(c_), dim) // dim
-    cp = cb * dim
+    cp = pad_to(int(c_), lay.ch)
+    cb = cp // lay.lanes
     kh, kw = layer.pool["kernel"]
     sh, sw = layer.pool["strides"]
     ph, pw = layer.pool["pads"][:2]

@@ -1,8 +1,8 @@
 """Layer constants kept on chip: loaded once per layer instead of once per tile.
 
-Two costs dominated the exec unit of tensorized layers (SqueezeNet at DIM 16: 1.3 M of
+Two costs dominated the exec unit of tensorized layers (SqueezeNet on a 16 x 16 array: 1.3 M of
 4.5 M exec cycles): the accumulator fill with the bias, a LOAD of every tile row from DRAM
-at 4*DIM bytes per row even though each row is the same bias row (a broadcast), and the
+at 4 bytes per lane of a row even though each row is the same bias row (a broadcast), and the
 requantization descriptors reloaded for every output tile. Both are constants of the
 layer, so:
 
@@ -12,7 +12,7 @@ layer, so:
   the tile row) loads the source once into rows reserved at the top of the accumulator
   (above every tile of the layer) and fills each tile with the target's move intrinsic
   (``D = S``, found by its compute) reading the source row with row stride 0: one ALU
-  instruction per DIM channels at a row per cycle instead of a DMA of the whole tile.
+  instruction per row of channels at a row per cycle instead of a DMA of the whole tile.
 
 The loads go to the emitter's prologue (C statements before the layer's loops); the
 runtime orders them against earlier layers like any other instruction.
@@ -65,32 +65,33 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     lvar, lext = loops[lane]
     zero = {rvar.name: Const(0), lvar.name: Const(0)}
     out_idx = tuple(substitute(i, zero) for i in src.indices)
-    blocks = int(lext.value) // em.dim  # type: ignore[union-attr]
+    lanes = em.lanes(src.buffer.scope)  # channels per requantized row, per descriptor
+    blocks = int(lext.value) // lanes  # type: ignore[union-attr]
     stride = em.stride_of(src, rvar)
-    desc_bytes = QP_ROWS_PER_DESCRIPTOR * em.dim * 4
+    qp = memory_of(em.target, "param")
+    desc_bytes = QP_ROWS_PER_DESCRIPTOR * qp.row_elems * 4
     slots = descriptor_slots(em.target, name)
     resident = 0 < rq.blocks <= slots
-    qp = memory_of(em.target, "param")
     if resident and qp.name not in em.reserved:
         em.reserved[qp.name] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
         em.prologue += [f"/* requantization descriptors of every output channel, loaded "
                         f"once: {rq.blocks} */",
                         load_rows_c(em.target, qp.name, "0", rq.qp_dram,
                                     rq.blocks * QP_ROWS_PER_DESCRIPTOR)]
-    em.out(f"/* requantize {name}: {blocks} x {em.dim} channels */")
+    em.out(f"/* requantize {name}: {blocks} x {lanes} channels */")
     em.out("{")
     em.loops.append((Var("_"), Const(1)))
     chan0 = substitute(channel, zero)  # first output channel of the tile
-    em.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {em.dim});")
+    em.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {lanes});")
     for b in range(blocks):
         if not resident and b % slots == 0:  # the next group of descriptors that fits
             n = min(slots, blocks - b)
             first = f"(blk0 + {b})" if b else "blk0"
             em.out(load_rows_c(em.target, qp.name, "0", f"{rq.qp_dram} + {first} * {desc_bytes}",
                                QP_ROWS_PER_DESCRIPTOR * n))
-        i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * em.dim)))
+        i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * lanes)))
         xrow = c_expr(em.sram_row(src.buffer, i))
-        yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name]))
+        yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name], em.out_mem))
         views = {rq.x: (em.acc, xrow, stride), rq.y: (em.out_mem, yrow, stride)}
         desc = f"(uint32_t)(blk0 + {b})" if resident else str(b % slots)
         em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, c_expr(rext), "",
@@ -107,9 +108,9 @@ def _hoisted_rows(em: NestEmitter, buf: Buffer, acc: str) -> int | None:
     if any(not isinstance(d, Const) for d in buf.shape) or buf.name not in em.dram:
         return None
     lead = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
-    if lead != 1 and int(buf.shape[-1].value) > em.dim:  # type: ignore[union-attr]
+    if lead != 1 and int(buf.shape[-1].value) > em.lanes(acc):  # type: ignore[union-attr]
         return None  # lane blocks outermost on chip, row-major in DRAM: not one run
-    rows = em.rows_of(buf)
+    rows = em.rows_of(buf, acc)
     base = em.reserve(acc, rows)
     if base is None:
         return None
@@ -170,12 +171,12 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     pad_row = c_expr(em.sram_row(dst, idx))
     em.out(f"/* fill {name}: {src.buffer.name} ({acc} row {base}..) -> {dst.name}, "
            f"broadcast by {intrin} */")
-    em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {em.dim}) {{",
+    em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {em.lanes(acc)}) {{",
                   *((f"if ({c_expr(pred)}) {{",) if pred is not None else ())])
     if whole:
         em.open_rows([f"if ({' && '.join(f'({c_expr(c)})' for c in whole)}) {{"])
     d_row = c_expr(em.sram_row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx)))
-    s_row = c_expr(em.sram_row(src.buffer, src.indices, base))
+    s_row = c_expr(em.sram_row(src.buffer, src.indices, base, acc))
     em.render_call(intrin, {d_op: (acc, d_row, stride), s_op: (acc, s_row, 0)}, {},
                    str(int(rext.value)), "", name)
     if per_row:

@@ -1,16 +1,17 @@
 """Host-made im2col patches for convolutions over few input channels.
 
-On the NPU an activation row is DIM channels of one pixel, so a conv over C << DIM
-channels (a first layer: RGB) reduces over kh * kw taps of DIM lanes of which C are
-real: 3x3 over 3 channels at DIM 16 is 144 reduction lanes for 27 values. When the
+On the NPU an activation row is k channels of one pixel (k: the GEMM intrinsic's input
+lanes, codegen.tiling), so a conv over C << k channels (a first layer: RGB) reduces over
+kh * kw taps of k lanes of which C are real: 3x3 over 3 channels at k = 16 is 144
+reduction lanes for 27 values. When the
 conv's input comes from the host (a region input: the host converts its layout anyway),
 the host can lay it out as im2col patches instead: row (n, oh, ow) holds the window's
-taps (kh, kw, c) packed, K' = kh * kw * C padded to DIM, and the layer becomes a dense
-GEMM — on the code generator's side a 1x1 conv over a [N, K', OH, OW] input, so the
+taps (kh, kw, c) packed, K' = kh * kw * C padded to the channel multiple, and the layer
+becomes a dense GEMM — on the code generator's side a 1x1 conv over a [N, K', OH, OW] input, so the
 tensorizer, the bias fill and the requantization epilogue are the ones every conv uses.
 
 Which mapping runs is decided per layer from its analysis: the patches must save
-reduction steps (ceil(kh kw C / DIM) < kh kw ceil(C / DIM)), and the tensorizer's cost
+reduction steps (ceil(kh kw C / k) < kh kw ceil(C / k)), and the tensorizer's cost
 model must rate the patch GEMM cheaper than the direct conv.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from core.tir.expr import Expr
 from vendor_sdk.codegen.layers import Layer, pad_to, program
+from vendor_sdk.codegen.tiling import Tiling
 from vendor_sdk.intrinsics.tensorize import TensorizeResult, auto_tensorize
 
 
@@ -40,7 +42,7 @@ class Patches:
     pads: tuple[int, int, int, int]   # ONNX order: top, left, bottom, right
     channels: int
     out_hw: tuple[int, int]
-    k: int                            # lanes per row: kh * kw * channels padded to DIM
+    k: int                            # lanes per row: kh * kw * channels, padded
     pad_value: int
 
     def describe(self) -> str:
@@ -79,16 +81,16 @@ class InputMapping:
     why: str
 
 
-def patches_of(layer: Layer, dim: int) -> Patches:
+def patches_of(layer: Layer, ch: int) -> Patches:
     kh, kw = layer.conv["kernel"]
     c = int(layer.in_shape[1])
     return Patches(tuple(layer.conv["kernel"]), tuple(layer.conv["strides"]),  # type: ignore[arg-type]
                    tuple(layer.conv["dilations"]), tuple(layer.conv["pads"]),  # type: ignore[arg-type]
                    c, (int(layer.out_shape[2]), int(layer.out_shape[3])),
-                   pad_to(kh * kw * c, dim), layer.x_zp)
+                   pad_to(kh * kw * c, ch), layer.x_zp)
 
 
-def patch_view(layer: Layer, p: Patches, dim: int) -> Layer:
+def patch_view(layer: Layer, p: Patches) -> Layer:
     """The conv as a 1x1 conv over the patches: weights repacked to ``[k, Np]`` in the
     patches' lane order. The folded bias stays: it subtracts ``zx * sum w`` over the same
     real weights, and the pad lanes meet zero weights."""
@@ -104,13 +106,13 @@ def patch_view(layer: Layer, p: Patches, dim: int) -> Layer:
     return replace(layer, in_shape=(n, p.k, *p.out_hw), weight=packed, conv=one)
 
 
-def reduction_steps(layer: Layer, p: Patches, dim: int) -> tuple[int, int]:
-    """DIM-lane reduction steps per output row: (direct, patches)."""
+def reduction_steps(layer: Layer, p: Patches, tiling: Tiling) -> tuple[int, int]:
+    """Reduction steps (of the GEMM's k input lanes) per output row: (direct, patches)."""
     kh, kw = p.kernel
-    return kh * kw * (pad_to(p.channels, dim) // dim), p.k // dim
+    return kh * kw * (pad_to(p.channels, tiling.channels) // tiling.k), p.k // tiling.k
 
 
-def choose_input(layer: Layer, target: object, dim: int, batch: Expr,
+def choose_input(layer: Layer, target: object, tiling: Tiling, batch: Expr,
                  hints: Mapping[str, int]) -> InputMapping:
     """Direct conv over channel-last input, or a GEMM over host-made patches: the patches
     when they save reduction steps and the cost model rates them cheaper."""
@@ -118,15 +120,15 @@ def choose_input(layer: Layer, target: object, dim: int, batch: Expr,
         return InputMapping(layer, None, None, "input channel-last: grouped conv")
     if len(layer.in_shape) != 4:
         return InputMapping(layer, None, None, "input channel-last: 1-D conv")
-    p = patches_of(layer, dim)
-    direct, packed = reduction_steps(layer, p, dim)
+    p = patches_of(layer, tiling.channels)
+    direct, packed = reduction_steps(layer, p, tiling)
     if packed >= direct:
         return InputMapping(layer, None, None, f"input channel-last: im2col patches would "
                             f"take {packed} reduction steps per row, the conv {direct}")
-    view = patch_view(layer, p, dim)
+    view = patch_view(layer, p)
     sizes = dict(hints)
-    conv = auto_tensorize(program(layer, dim, batch), target, sizes=sizes)
-    gemm = auto_tensorize(program(view, dim, batch), target, sizes=sizes)
+    conv = auto_tensorize(program(layer, tiling, batch), target, sizes=sizes)
+    gemm = auto_tensorize(program(view, tiling, batch), target, sizes=sizes)
     if not gemm.ok or gemm.estimate is None:
         return InputMapping(layer, None, conv, "input channel-last: the patch GEMM does not "
                             "tensorize")

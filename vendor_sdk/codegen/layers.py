@@ -3,10 +3,11 @@
 A composite's body is ``DequantizeLinear -> Conv/MatMul [-> Add bias] [-> Relu]
 -> QuantizeLinear`` (docs/partitioning.md, QDQ). Decided here, in Python:
 
-- activations are channel-last (NHWC, or ``[M, K]``) with channels padded to a
-  multiple of DIM, so a row of lanes is DIM channels of one pixel;
+- activations are channel-last (NHWC, or ``[M, K]``) with channels padded to the
+  target's channel multiple (codegen.tiling), so a row of lanes is channels of one pixel;
 - weights are packed once as the GEMM's ``[K, N]`` matrix, K in the order
-  (kh, kw, ci) so a reduction tile of DIM never straddles a kernel tap;
+  (kh, kw, ci) so a reduction tile never straddles a kernel tap; in DRAM they are stored
+  in the order the GEMM intrinsic declares its weight operand (``[K, N]`` or ``[N, K]``);
 - the input zero point is folded into the bias: ``sum (x - zx) w + b =
   sum x w + (b - zx sum w)``; spatial padding then reads ``zx`` (real 0);
 - Relu / Clip are the requantization's clamp (vendor_sdk.codegen.epilogue);
@@ -29,13 +30,14 @@ from core.tir.verify import check
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_scale
+from vendor_sdk.codegen.tiling import Tiling
 from vendor_sdk.target.lowering import Lowering
 
 GEMM_OPS = ("Conv", "MatMul", "Gemm")  # composites whose core is one GEMM-shaped layer
 
 
-def pad_to(n: int, dim: int) -> int:
-    return -(-n // dim) * dim
+def pad_to(n: int, step: int) -> int:
+    return -(-n // step) * step
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,9 @@ def _dq(calls: dict[str, Call], arg: object, what: str) -> tuple[object, QParams
                               np.asarray(zpv, np.int64).reshape(-1))
 
 
-def analyze(f: Function, dim: int, lowering: Lowering) -> Layer:
+def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
     """The integer layer of a Conv / MatMul composite (raises CodegenError otherwise);
-    ``lowering`` is its pattern's."""
+    ``lowering`` is its pattern's, ``ch`` the target's channel multiple (codegen.tiling)."""
     calls = _bindings(f)
     comp = [(n, c) for n, c in calls.items() if c.op in GEMM_OPS]
     if len(comp) != 1:
@@ -137,13 +139,13 @@ def analyze(f: Function, dim: int, lowering: Lowering) -> Layer:
                                "layers are 1-D or 2-D)")
         group = int(cc.attrs.get("group", 1))
         co, cg = wv.shape[:2]
-        packed = grouped_weight(wv, group, dim) if group != 1 else _dense_weight(wv, dim)
+        packed = grouped_weight(wv, group, ch) if group != 1 else _dense_weight(wv, ch)
         if group != 1:
             conv["group"] = group
-            conv["co_s"] = super_groups(group, cg, co // group, dim)[2]
+            conv["co_s"] = super_groups(group, cg, co // group, ch)[2]
     else:
         k, co = wv.shape
-        packed = np.zeros((pad_to(k, dim), pad_to(co, dim)), np.int64)
+        packed = np.zeros((pad_to(k, ch), pad_to(co, ch)), np.int64)
         packed[:k, :co] = wv
         conv = {}
     sw = np.broadcast_to(wq.scale, (co,)).astype(np.float64)
@@ -169,36 +171,37 @@ def analyze(f: Function, dim: int, lowering: Lowering) -> Layer:
                  conv)
 
 
-def _dense_weight(wv: np.ndarray, dim: int) -> np.ndarray:
+def _dense_weight(wv: np.ndarray, ch: int) -> np.ndarray:
     """[Co, Ci, kh, kw] -> the GEMM's [kh * kw * Cip, Cop], rows (kh, kw, ci)."""
     co, ci, kh, kw = wv.shape
-    packed = np.zeros((kh, kw, pad_to(ci, dim), pad_to(co, dim)), np.int64)
+    packed = np.zeros((kh, kw, pad_to(ci, ch), pad_to(co, ch)), np.int64)
     packed[:, :, :ci, :co] = wv.transpose(2, 3, 1, 0)
     return packed.reshape(-1, packed.shape[-1])
 
 
-def super_groups(group: int, cg: int, mg: int, dim: int) -> tuple[int, int, int]:
+def super_groups(group: int, cg: int, mg: int, ch: int) -> tuple[int, int, int]:
     """(S, CI_s, CO_s): ``group`` groups of ``cg`` inputs / ``mg`` outputs merged into S
     super-groups of q consecutive groups, CI_s = q cg input and CO_s = q mg output channels,
-    both multiples of DIM, so every tile of DIM lanes lies in one super-group. Each
-    super-group is a dense GEMM whose weight is block-diagonal (zero across groups): a
-    depthwise conv (cg = mg = 1) reduces DIM x DIM tiles with DIM non-zero weights each.
-    When no q divides ``group``, one super-group holds every padded channel (S = 1)."""
+    both multiples of the channel multiple ``ch``, so every tile of input or output lanes
+    lies in one super-group. Each super-group is a dense GEMM whose weight is
+    block-diagonal (zero across groups): a depthwise conv (cg = mg = 1) reduces tiles with
+    one non-zero weight per output lane. When no q divides ``group``, one super-group
+    holds every padded channel (S = 1)."""
     for q in range(1, group + 1):
-        if group % q == 0 and q * cg % dim == 0 and q * mg % dim == 0:
+        if group % q == 0 and q * cg % ch == 0 and q * mg % ch == 0:
             return group // q, q * cg, q * mg
-    return 1, pad_to(group * cg, dim), pad_to(group * mg, dim)
+    return 1, pad_to(group * cg, ch), pad_to(group * mg, ch)
 
 
-def grouped_weight(wv: np.ndarray, group: int, dim: int) -> np.ndarray:
+def grouped_weight(wv: np.ndarray, group: int, ch: int) -> np.ndarray:
     """[Co, Ci / group, kh, kw] -> [kh * kw * CI_s, Cop]: column block s (CO_s wide) is
     super-group s's GEMM matrix, rows (kh, kw, c) with c counted from the super-group's
     first input channel (super_groups)."""
     co, cg, kh, kw = wv.shape
     mg = co // group
-    s, ci_s, co_s = super_groups(group, cg, mg, dim)
+    s, ci_s, co_s = super_groups(group, cg, mg, ch)
     q = group // s
-    packed = np.zeros((kh, kw, ci_s, pad_to(co, dim)), np.int64)
+    packed = np.zeros((kh, kw, ci_s, pad_to(co, ch)), np.int64)
     for g in range(group):
         sg, gl = divmod(g, q)
         cols = slice(sg * co_s + gl * mg, sg * co_s + (gl + 1) * mg)
@@ -257,33 +260,43 @@ def conv_shape(shape: tuple) -> tuple:
     return shape if len(shape) == 4 else (shape[0], shape[1], 1, shape[2])
 
 
-def nhwc_shape(shape: tuple, dim: int) -> tuple:
-    """Logical NCHW / [M, K] shape -> the on-NPU channel-last padded shape."""
+def nhwc_shape(shape: tuple, ch: int) -> tuple:
+    """Logical NCHW / [M, K] shape -> the on-NPU channel-last shape, channels padded to
+    the channel multiple ``ch``."""
     if len(shape) == 4:
         n, c, h, w = shape
-        return (n, h, w, pad_to(int(c), dim))
-    return (*shape[:-1], pad_to(int(shape[-1]), dim))
+        return (n, h, w, pad_to(int(c), ch))
+    return (*shape[:-1], pad_to(int(shape[-1]), ch))
 
 
-def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
-    """``Y = B + sum i32(X) * i32(W)`` in the NPU layout (int32 result, before requant)."""
+def weight_in_dram(layer: Layer, tiling: Tiling) -> np.ndarray:
+    """The packed weight as the program reads it from DRAM: ``[K, Np]``, or ``[Np, K]``
+    when the GEMM intrinsic's weight operand is ``[n, k]`` (a tile row is then one output
+    lane's K weights, contiguous)."""
+    return np.ascontiguousarray(layer.weight.T) if tiling.weight_nk else layer.weight
+
+
+def program(layer: Layer, tiling: Tiling, batch: Expr) -> PrimFunc:
+    """``Y = B + sum i32(X) * i32(W)`` in the NPU layout (int32 result, before requant);
+    W in the order of ``weight_in_dram``."""
     kdim, npad = layer.weight.shape
-    wbuf = Buffer("W", "int8", (Const(kdim), Const(npad)))
+    nk = tiling.weight_nk
+    wbuf = Buffer("W", "int8", (Const(npad), Const(kdim)) if nk else (Const(kdim), Const(npad)))
     bbuf = Buffer("B", "int32", (Const(npad),))
     if layer.op == "MatMul":
-        xs = nhwc_shape(layer.in_shape, dim)
+        xs = nhwc_shape(layer.in_shape, tiling.channels)
         xbuf = Buffer("X", "int8", (batch, Const(xs[-1])))
         ybuf = Buffer("Y", "int32", (batch, Const(npad)))
 
         def body(i: list, k: list) -> Store:
             upd = Bin("*", cast("int32", Load(xbuf, (i[0], k[0]))),
-                      cast("int32", Load(wbuf, (k[0], i[1]))))
+                      cast("int32", Load(wbuf, (i[1], k[0]) if nk else (k[0], i[1]))))
             return Store(ybuf, tuple(i), Bin("+", Load(ybuf, tuple(i)), upd))
 
         stmt = nest("dense", ybuf.shape, (Const(kdim),), body,
                     lambda i: Store(ybuf, tuple(i), Load(bbuf, (i[1],))))
         return check(PrimFunc(c_safe(layer.name), (xbuf, wbuf, bbuf, ybuf), stmt))
-    _, h, w, cip = nhwc_shape(conv_shape(layer.in_shape), dim)
+    _, h, w, cip = nhwc_shape(conv_shape(layer.in_shape), tiling.channels)
     _, _, oh, ow = conv_shape(layer.out_shape)
     kh, kw = layer.conv["kernel"]
     sh, sw = layer.conv["strides"]
@@ -295,7 +308,8 @@ def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
     # super-group's input channels, counted from its first one.
     cin = kdim // (kh * kw)
     sgs = npad // _co_s(layer)
-    w4 = Buffer("W", "int8", (Const(kh), Const(kw), Const(cin), Const(npad)))
+    w4 = Buffer("W", "int8", (Const(npad), Const(kh), Const(kw), Const(cin)) if nk else
+                (Const(kh), Const(kw), Const(cin), Const(npad)))
 
     def cbody(i: list, k: list) -> Store:
         if sgs > 1:
@@ -314,7 +328,8 @@ def program(layer: Layer, dim: int, batch: Expr) -> PrimFunc:
         inb = logical_and(*conds)
         if inb is not None:
             xv = sel(inb, xv, const(layer.x_zp, "int8"))
-        upd = Bin("*", cast("int32", xv), cast("int32", Load(w4, (r, s, c, co))))
+        upd = Bin("*", cast("int32", xv),
+                  cast("int32", Load(w4, (co, r, s, c) if nk else (r, s, c, co))))
         yi = (n, y, x_, co)
         return Store(ybuf, yi, Bin("+", Load(ybuf, yi), upd))
 
@@ -342,7 +357,6 @@ def reference(layer: Layer, x: np.ndarray) -> np.ndarray:
     """The layer's exact integer result on a logical int8 input (what the NPU must give)."""
     from vendor_sdk.codegen.requant import requant_reference
 
-    dim = 1
     co = layer.out_shape[1] if layer.op == "Conv" else layer.out_shape[-1]
     xi = x.astype(np.int64)
     if layer.op == "MatMul":
@@ -371,7 +385,6 @@ def reference(layer: Layer, x: np.ndarray) -> np.ndarray:
                                s * dw:s * dw + sw * (ow - 1) + 1:sw]
                     acc[..., cols] += np.einsum("nchw,cd->nhwd", patch, w4[r, s, :, cols])
         acc = acc.transpose(0, 3, 1, 2).reshape(n, -1, *layer.out_shape[2:])
-    del dim
     y = requant_reference(acc, list(layer.requant), layer.out_zp, layer.lo, layer.hi, axis=1
                           if layer.op == "Conv" else -1)
     return y[:, :co] if layer.op == "Conv" else y[..., :co]

@@ -8,13 +8,13 @@ between a global buffer and an on-chip scope) becomes one call per SRAM row
 into the runtime, which merges rows into LOAD/STORE instructions.
 
 Layouts (docs/compile.md):
-- on chip, a buffer of shape ``(d0, ..., dn)`` occupies rows of ``row_elems``
-  lanes, lane blocks outermost: element ``(i0..in)`` is in row
-  ``base + (in // DIM) * R + flat(i0..i(n-1))`` (``R = d0*...*d(n-1)``), lane
-  ``in % DIM``; so every DIM-wide slice of the last axis over a run of
-  leading indices is a run of rows, which is what an instruction streams;
-- in DRAM, a buffer is row-major; its last axis is a multiple of DIM, so a
-  row of lanes is DIM consecutive elements.
+- on chip, a buffer of shape ``(d0, ..., dn)`` occupies rows of its memory's
+  ``row_elems`` lanes (L), lane blocks outermost: element ``(i0..in)`` is in row
+  ``base + (in // L) * R + flat(i0..i(n-1))`` (``R = d0*...*d(n-1)``), lane
+  ``in % L``; so every L-wide slice of the last axis over a run of leading
+  indices is a run of rows, which is what an instruction streams;
+- in DRAM, a buffer is row-major; its last axis is a multiple of L, so a
+  row of lanes is L consecutive elements.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ ESIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "uint32": 4, "int64": 8}
 @dataclass(frozen=True, slots=True)
 class Requant:
     """Replace the store of the int32 program output ``output`` by requantization
-    (``intrinsic``, descriptors at DRAM ``qp_dram``, one per DIM channels) into the
+    (``intrinsic``, descriptors at DRAM ``qp_dram``, one per row of channels) into the
     out memory and a store of int8 rows to ``dram``."""
 
     output: str
@@ -67,7 +67,6 @@ class NestEmitter:
         """``activations``: DRAM buffers earlier layers wrote (their loads wait for those
         layers' stores: vsdk_dram_fence)."""
         self.target = target
-        self.dim = int(target.params["DIM"])  # type: ignore[attr-defined]
         self.dram = dict(dram)
         self.sizes = dict(sizes)  # sample values of symbolic extents for checks
         self.requant = requant
@@ -89,10 +88,19 @@ class NestEmitter:
         self.out_mem = scope_of(target, "output") if requant else ""
 
     # ---- layout ----
-    def rows_of(self, buf: Buffer) -> int:
+    def lanes(self, scope: str) -> int:
+        """Lanes of a row of memory ``scope`` (its declared ``row_elems``)."""
+        mem = self.target.memories.get(scope)  # type: ignore[attr-defined]
+        if mem is None:
+            raise CodegenError(f"scope '{scope}' is not a memory of target "
+                               f"{getattr(self.target, 'name', '?')}")
+        return int(mem.row_elems)
+
+    def rows_of(self, buf: Buffer, scope: str = "") -> int:
+        """Rows ``buf`` occupies in its memory (or in ``scope``: a DRAM buffer staged)."""
         lead = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
         last = int(buf.shape[-1].value)  # type: ignore[union-attr]
-        return lead * -(-last // self.dim)
+        return lead * -(-last // self.lanes(scope or buf.scope))
 
     def allocate(self, buf: Buffer, shadow: bool = False) -> int:
         """Rows for an on-chip buffer (and, with ``shadow``, the out rows its requantized
@@ -100,7 +108,8 @@ class NestEmitter:
         rows = self.rows_of(buf)
         self.base[buf.name] = (buf.scope, self._alloc(buf.scope, rows, buf.name))
         if shadow:
-            self.shadow[buf.name] = self._alloc(self.out_mem, rows, f"{buf.name} (requantized)")
+            self.shadow[buf.name] = self._alloc(self.out_mem, self.rows_of(buf, self.out_mem),
+                                                f"{buf.name} (requantized)")
         return self.base[buf.name][1]
 
     def open_loop(self, var: Var, extent: Expr, note: str = "") -> None:
@@ -118,7 +127,8 @@ class NestEmitter:
 
     def _alloc(self, scope: str, rows: int, what: str) -> int:
         mems = self.target.memories  # type: ignore[attr-defined]
-        start = -(-self.cursor.get(scope, 0) // self.dim) * self.dim  # tiles start aligned
+        align = self.lanes(scope)  # tiles start aligned (a weight tile: at a tile index)
+        start = -(-self.cursor.get(scope, 0) // align) * align
         free = mems[scope].rows - self.reserved.get(scope, 0)
         if start + rows > free:
             raise CodegenError(f"{what}: {rows} rows of '{scope}' from row {start} exceed its "
@@ -156,14 +166,17 @@ class NestEmitter:
         self.reserved[scope] = self.reserved.get(scope, 0) + rows
         return top - rows
 
-    def sram_row(self, buf: Buffer, idx: tuple[Expr, ...], base: int | None = None) -> Expr:
+    def sram_row(self, buf: Buffer, idx: tuple[Expr, ...], base: int | None = None,
+                 scope: str = "") -> Expr:
+        """The row of element ``idx`` of ``buf`` (placed at ``base`` in memory ``scope``
+        when given: a DRAM buffer hoisted, or a requantized copy)."""
         if base is None:
             base = self.base[buf.name][1]
         lead = Const(0)
         for d, i in zip(buf.shape[:-1], idx[:-1], strict=True):
             lead = binop("+", binop("*", lead, d), i)
         total = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
-        blk = binop("//", idx[-1], Const(self.dim))
+        blk = binop("//", idx[-1], Const(self.lanes(scope or buf.scope)))
         return binop("+", Const(base), binop("+", binop("*", blk, Const(total)), lead))
 
     def row_stride(self, buf: Buffer, dim: int) -> int:
@@ -237,34 +250,36 @@ class NestEmitter:
             raise CodegenError(f"copy {blk.name}: a store to DRAM must read one on-chip row")
         self._emit_store(loops, st.buffer, idx, value, pred, blk.name)
 
-    def _lane_loop(self, loops: list[tuple[Var, Expr]], idx: Expr, what: str) -> int:
+    def _lane_loop(self, loops: list[tuple[Var, Expr]], idx: Expr, lanes: int,
+                   what: str) -> int:
         pos = next((k for k, (v, _) in enumerate(loops) if idx == v), None)
         ext = loops[pos][1] if pos is not None else None
-        if pos is None or not isinstance(ext, Const) or int(ext.value) % self.dim:
+        if pos is None or not isinstance(ext, Const) or int(ext.value) % lanes:
             raise CodegenError(f"{what}: the lane axis must be a loop over a multiple of "
-                               f"{self.dim} elements")
+                               f"{lanes} elements")
         return pos
 
-    def _row_loops(self, loops: list[tuple[Var, Expr]], lane: int) -> list[str]:
-        """C loops over rows: the lane loop outermost in steps of DIM (SRAM order)."""
+    def _row_loops(self, loops: list[tuple[Var, Expr]], lane: int, lanes: int) -> list[str]:
+        """C loops over rows: the lane loop outermost in steps of a row (SRAM order)."""
         order = [lane] + [k for k in range(len(loops)) if k != lane]
         opened = []
         for k in order:
             var, ext = loops[k]
             v = c_name(var.name)
-            step = f"{v} += {self.dim}" if k == lane else f"{v}++"
+            step = f"{v} += {lanes}" if k == lane else f"{v}++"
             opened.append(f"for (int64_t {v} = 0; {v} < {c_expr(ext)}; {step}) {{")
         return opened
 
     def _check_lanes(self, loops: Loops, lane: int, exprs: list[Expr], last: Expr,
-                     what: str) -> None:
-        check_lanes(self.loops, loops, lane, exprs, last, self.sizes, self.dim, what)
+                     lanes: int, what: str) -> None:
+        check_lanes(self.loops, loops, lane, exprs, last, self.sizes, lanes, what)
 
     def _emit_load(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
                    value: Expr, pred: Expr | None, name: str) -> None:
-        lane = self._lane_loop(loops, idx[-1], f"copy {name}")
-        guards, src, pad = split_value(value, name)
         mem = dst.scope
+        lanes = self.lanes(mem)
+        lane = self._lane_loop(loops, idx[-1], lanes, f"copy {name}")
+        guards, src, pad = split_value(value, name)
         acc = self.role_of(mem) == "accumulator"
         widen = src is not None and acc and src.buffer.dtype == "int8"  # sign-extending load
         self.out(f"/* stage {name}: {src.buffer.name if src else 'constant'} -> "
@@ -272,14 +287,14 @@ class NestEmitter:
         if src is not None:
             self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c, _ in guards),
                                             *((pred,) if pred is not None else ())],
-                              src.indices[-1], f"copy {name}")
+                              src.indices[-1], lanes, f"copy {name}")
             if acc and not widen and emit_fill(self, loops, lane, dst, idx, src, guards, pred,
                                                name):
                 return
         mem_id = widen_c(self.target, mem) if widen else mem_c(self.target, mem)
         if src is not None and src.buffer.name in self.activations:
             self.out(f"vsdk_dram_fence(rt, {mem_id});")
-        opened = self._row_loops(loops, lane)
+        opened = self._row_loops(loops, lane, lanes)
         self.open_rows(opened)
         body = self.row_copy(mem_id, c_expr(self.sram_row(dst, idx)), src, guards, pad, pred)
         for b in body:
@@ -304,18 +319,19 @@ class NestEmitter:
 
     def _emit_store(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
                     src: Load, pred: Expr | None, name: str) -> None:
-        lane = self._lane_loop(loops, src.indices[-1], f"copy {name}")
+        lanes = self.lanes(src.buffer.scope)
+        lane = self._lane_loop(loops, src.indices[-1], lanes, f"copy {name}")
         self._check_lanes(loops, lane, [*idx[:-1], *((pred,) if pred is not None else ())],
-                          idx[-1], f"copy {name}")
+                          idx[-1], lanes, f"copy {name}")
         rq = self.requant if self.requant and dst.name == self.requant.output else None
         mem, base, esize, where = src.buffer.scope, None, None, None
         if rq is not None:
             emit_requant(self, loops, lane, src, idx[-1], name)
             mem, base, esize, where = self.out_mem, self.shadow[src.buffer.name], 1, rq.dram
         self.out(f"/* store {name}: {src.buffer.name} ({mem}) -> {dst.name} */")
-        opened = self._row_loops(loops, lane)
+        opened = self._row_loops(loops, lane, lanes)
         self.open_rows(opened)
-        row = c_expr(self.sram_row(src.buffer, src.indices, base))
+        row = c_expr(self.sram_row(src.buffer, src.indices, base, mem))
         call = (f"vsdk_store_row(rt, {mem_c(self.target, mem)}, (uint32_t){row}, "
                 f"{self.dram_addr(dst, idx, where, esize)});")
         self.out(f"if ({c_expr(pred)}) {call}" if pred is not None else call)
@@ -376,10 +392,13 @@ class NestEmitter:
                                    f"'{op.scope}', the code generator placed it in '{scope}' "
                                    f"(its {self.role_of(scope) or 'unknown'} memory); hint: "
                                    "declare the operand in the memory of that role")
+            # a weight operand is a whole tile: its rows are the product of its leading
+            # axes (tile index = row / that), e.g. k rows of n lanes, or n rows of k
             weight = self.role_of(scope) == "weight"
-            rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(
-                self.dim if weight else 1)
-            ctx[n] = OperandView(f"(uint32_t)({row})", f"(uint32_t)(({row}) / {self.dim})",
+            tile = math.prod(sem.axes[a].max for a in op.shape[:-1]) if weight else 1
+            rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(tile)
+            per = tile if weight else self.lanes(scope)
+            ctx[n] = OperandView(f"(uint32_t)({row})", f"(uint32_t)(({row}) / {per})",
                                  str(stride), "0", "0")
             rd, wr = int(op.kind in ("input", "inout")), int(op.kind in ("output", "inout"))
             access.append(f"{{{mem_c(self.target, scope)}, (uint32_t)({row}), (uint32_t)({rows}), "

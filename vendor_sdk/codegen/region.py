@@ -34,11 +34,13 @@ from vendor_sdk.codegen.layers import (
     conv_shape,
     nhwc_shape,
     program,
+    weight_in_dram,
 )
 from vendor_sdk.codegen.lowerable import kind_of
 from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import Requant, emit_prim_func
 from vendor_sdk.codegen.perf import record_bytes, supports_perf_snap, templates_dir
+from vendor_sdk.codegen.tiling import Tiling, tiling_of
 from vendor_sdk.intrinsics.tensorize import auto_tensorize
 from vendor_sdk.target.lowering import Lowering, Template, Tensorize
 from vendor_sdk.target.templates import environment, kernel_context
@@ -52,13 +54,13 @@ class Slot:
 
     name: str              # graph variable
     shape: tuple           # logical shape (dims may be symbolic)
-    npu_shape: tuple       # channel-last, channels padded to DIM; im2col: [N, OH, OW, K']
+    npu_shape: tuple       # channel-last, channels padded (codegen.tiling); im2col: [N, OH, OW, K']
     # None: channel-last; Patches: the host writes im2col rows (a conv's region input)
     layout: Patches | None = None
 
     def describe(self) -> str:
         """The layout in words (header comment, manifest)."""
-        return self.layout.describe() if self.layout else "channel-last, channels padded to DIM"
+        return self.layout.describe() if self.layout else "channel-last, channels padded"
 
 
 @dataclass(frozen=True)
@@ -119,14 +121,26 @@ class _Consts:
         return off
 
 
-def qp_table(layer: Layer, form: RequantForm, dim: int) -> np.ndarray:
-    """Descriptors, one per DIM channels: [mult], [shift], [zp, lo, hi] (declaration order
-    of the descriptor params: the first two are rows, the rest lanes of the third)."""
+def _descriptor_shape(target: object, where: str) -> tuple[int, int]:
+    """(channels per descriptor: an accumulator row, lanes of a param-memory row)."""
+    lanes = memory_of(target, "accumulator").row_elems
+    qp = memory_of(target, "param")
+    if qp.row_elems < max(lanes, 3):
+        raise CodegenError(f"{where}: a row of the param memory {qp.name} holds "
+                           f"{qp.row_elems} lanes, a descriptor row needs one per accumulator "
+                           f"lane ({lanes}) and 3 (zp, lo, hi); hint: widen {qp.name}")
+    return lanes, qp.row_elems
+
+
+def qp_table(layer: Layer, form: RequantForm, lanes: int, width: int) -> np.ndarray:
+    """Descriptors, one per ``lanes`` channels (a row of the accumulator), rows of
+    ``width``: [mult], [shift], [zp, lo, hi] (declaration order of the descriptor
+    params: the first two are rows, the rest lanes of the third)."""
     if form.mode != "half_up":
         raise CodegenError(f"{form.intrinsic}: rounding {form.mode}; the SDK derives "
                            "(mult, shift) for half_up")
-    blocks = layer.weight.shape[1] // dim
-    t = np.zeros((blocks, 3, dim), np.int32)
+    blocks = layer.weight.shape[1] // lanes
+    t = np.zeros((blocks, 3, width), np.int32)
     mult = np.array([fp.mult for fp in layer.requant], np.int64)
     shift = np.array([fp.shift for fp in layer.requant], np.int64)
     values = {form.mult: mult, form.shift: shift, form.zp: layer.out_zp, form.lo: layer.lo,
@@ -134,7 +148,7 @@ def qp_table(layer: Layer, form: RequantForm, dim: int) -> np.ndarray:
     for slot, p in enumerate(form.descriptor):
         v = values[p]
         if slot < 2:
-            t[:, slot, :] = np.asarray(v).reshape(blocks, dim)
+            t[:, slot, :lanes] = np.asarray(v).reshape(blocks, lanes)
         else:
             t[:, 2, slot - 2] = v
     return t
@@ -144,12 +158,12 @@ def _dim_expr(d: sym.Dim) -> Expr:
     return Const(int(d)) if isinstance(d, int) else TVar(str(d))
 
 
-def _epilogue_program(layer: Layer, rows: Expr, dim: int, acc_rows: int,
+def _epilogue_program(layer: Layer, rows: Expr, lanes: int, acc_rows: int,
                       hint: int, acc_scope: str) -> PrimFunc:
     """Requantize an int32 [rows, Np] DRAM result: stage tiles into acc, store (requantized).
     Tiles cover the hinted row count (a power of two), within the accumulator."""
     npad = layer.weight.shape[1]
-    fit = max(1, min(1023, acc_rows // 2 // max(1, npad // dim)))
+    fit = max(1, min(1023, acc_rows // 2 // max(1, npad // lanes)))
     tile = min(fit, 1 << max(0, hint - 1).bit_length())
     s = Buffer("S", "int32", (rows, Const(npad)))
     y = Buffer("Y", "int32", (rows, Const(npad)))
@@ -196,19 +210,20 @@ def _onnx_nodes(comp: Function) -> tuple[str, ...]:
         if b.source and getattr(b.value, "op", "") not in ("QuantizeLinear", "DequantizeLinear")))
 
 
-def _mult_rows(elt: EltLayer, dim: int) -> np.ndarray:
-    return np.repeat(np.array(elt.mults, np.int32)[:, None], dim, axis=1)
+def _mult_rows(elt: EltLayer, lanes: int) -> np.ndarray:
+    return np.repeat(np.array(elt.mults, np.int32)[:, None], lanes, axis=1)
 
 
-def elt_qp_table(elt: EltLayer, form: RequantForm, dim: int, blocks: int) -> np.ndarray:
-    """Per-tensor descriptors, repeated for each block of DIM channels."""
+def elt_qp_table(elt: EltLayer, form: RequantForm, lanes: int, width: int,
+                 blocks: int) -> np.ndarray:
+    """Per-tensor descriptors, repeated for each block of ``lanes`` channels."""
     fp = elt.requant[0]
     values = {form.mult: fp.mult, form.shift: fp.shift, form.zp: elt.out_zp, form.lo: elt.lo,
               form.hi: elt.hi}
-    t = np.zeros((blocks, 3, dim), np.int32)
+    t = np.zeros((blocks, 3, width), np.int32)
     for slot, p in enumerate(form.descriptor):
         if slot < 2:
-            t[:, slot, :] = values[p]
+            t[:, slot, :lanes] = values[p]
         else:
             t[:, 2, slot - 2] = values[p]
     return t
@@ -216,11 +231,11 @@ def elt_qp_table(elt: EltLayer, form: RequantForm, dim: int, blocks: int) -> np.
 
 def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Expr,
                hints: Mapping[str, int], form: RequantForm, qp: str, fn: str,
-               mapping: InputMapping | None = None) -> LayerCode:
+               tiling: Tiling, mapping: InputMapping | None = None) -> LayerCode:
     """The C of one GEMM layer; ``mapping`` (a conv on a region input) says which program
     runs — the conv's, or the GEMM over host-made patches — and may hold its tensorization."""
-    dim = int(target.params["DIM"])  # type: ignore[attr-defined]
-    blocks = layer.weight.shape[1] // dim
+    lanes = memory_of(target, "accumulator").row_elems
+    blocks = layer.weight.shape[1] // lanes
     rq = Requant("Y", dram["Y"], qp, form.intrinsic, form.descriptor, form.x, form.y, blocks)
     head = (f"/* {layer.name}: {layer.op} from ONNX node '{layer.source}', pattern "
             f"{layer.pattern} ({layer.lower}) */\n")
@@ -228,7 +243,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
           f"uint32_t X, uint32_t Y, uint32_t c, uint32_t S)"
     if isinstance(layer.lower, Tensorize):
         res = mapping.result if mapping and mapping.result else \
-            auto_tensorize(program(mapping.gemm if mapping else layer, dim, batch), target,
+            auto_tensorize(program(mapping.gemm if mapping else layer, tiling, batch), target,
                            sizes=dict(hints))
         if not res.ok:
             raise CodegenError(f"{layer.name}: no intrinsic tensorizes it:\n{res.explain()}")
@@ -262,7 +277,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
                            f"{e}") from None
     hint = hints.get(batch.name, 1) if isinstance(batch, TVar) else int(batch.value)  # type: ignore[union-attr]
     accm = memory_of(target, "accumulator")
-    ep = _epilogue_program(layer, batch, dim, accm.rows, hint, accm.name)
+    ep = _epilogue_program(layer, batch, lanes, accm.rows, hint, accm.name)
     lines = emit_prim_func(ep, target, {"S": "S", "Y": "Y"},
                            {k: max(v, 2) for k, v in hints.items()},
                            Requant("Y", "Y", qp, form.intrinsic, form.descriptor, form.x,
@@ -277,7 +292,7 @@ def layer_code(layer: Layer, target: object, dram: Mapping[str, str], batch: Exp
     return LayerCode(layer, fn, text, f"template {file} + requantization epilogue")
 
 
-def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Expr,
+def _composite(comp: Function, fn: str, lowering: Lowering, tiling: Tiling, batch: Expr,
                batch_dim: object, names: Mapping[str, int], size_args: str, xs: list[Slot],
                yi: Slot, var: str, target: object, consts: _Consts, slots: dict[str, Slot],
                codes: list[LayerCode], at: object, host_input: bool) -> str:
@@ -288,9 +303,10 @@ def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Exp
     if cands is not None:  # `lower: {tensorize: [...]}`: only those intrinsics, nothing else
         target = restrict(target, cands)
     if kind_of({c.op for c in _calls(comp)}) == "gemm":  # the dispatch validate checks
-        layer = analyze(comp, dim, lowering)
+        layer = analyze(comp, tiling.channels, lowering)
         form = find_requant(target, cands)
-        mapping = choose_input(layer, target, dim, batch, names) \
+        lanes, width = _descriptor_shape(target, comp.name)
+        mapping = choose_input(layer, target, tiling, batch, names) \
             if host_input and layer.op == "Conv" and isinstance(lowering, Tensorize) \
             else None
         if mapping and mapping.layout:
@@ -298,11 +314,14 @@ def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Exp
                                                           mapping.layout.k),
                                         layout=mapping.layout)
         gemm = mapping.gemm if mapping else layer
-        w_off, b_off = consts.add(gemm.weight), consts.add(layer.bias)
-        q_off = consts.add(qp_table(layer, form, dim))
+        # a template kernel reads [K, N] (docs/target_yaml.md); tensorized layers read the
+        # order the GEMM intrinsic declares its weight operand in
+        w = weight_in_dram(gemm, tiling) if isinstance(lowering, Tensorize) else gemm.weight
+        w_off, b_off = consts.add(w), consts.add(layer.bias)
+        q_off = consts.add(qp_table(layer, form, lanes, width))
         dram = {"X": "X", "Y": "Y", "W": f"(c + {w_off}u)", "B": f"(c + {b_off}u)"}
         codes.append(layer_code(layer, target, dram, batch, names, form,
-                                f"(c + {q_off}u)", fn, mapping))
+                                f"(c + {q_off}u)", fn, tiling, mapping))
         scratch = "0"
         if isinstance(lowering, Template):  # the kernel's int32 result
             acc32 = f"{var}__acc32"
@@ -311,17 +330,18 @@ def _composite(comp: Function, fn: str, lowering: Lowering, dim: int, batch: Exp
             scratch = at(acc32)
         call = f"{fn}(rt{size_args}, {at(xs[0].name)}, {at(yi.name)}, addr[0], {scratch});"
     else:
-        elt = analyze_elementwise(comp, dim, lowering)
+        elt = analyze_elementwise(comp, tiling.channels, lowering)
         form = find_requant(target, cands, per_channel=False)
-        cb = int(nhwc_shape(elt.out_shape, dim)[-1]) // dim
-        q_off = consts.add(elt_qp_table(elt, form, dim, cb))
+        lanes, width = _descriptor_shape(target, comp.name)
+        cb = int(nhwc_shape(elt.out_shape, tiling.channels)[-1]) // lanes
+        q_off = consts.add(elt_qp_table(elt, form, lanes, width, cb))
         dram = {"A": "X0", "B": "X1", "X": "X0", "Y": "Y"}
         if elt.op != "MaxPool":
-            dram["Mr"] = f"(c + {consts.add(_mult_rows(elt, dim))}u)"
+            dram["Mr"] = f"(c + {consts.add(_mult_rows(elt, lanes))}u)"
         if elt.b_const is not None:
-            dram["Bc"] = f"(c + {consts.add(elt.b_const.reshape(-1, dim))}u)"
+            dram["Bc"] = f"(c + {consts.add(elt.b_const.reshape(-1, lanes))}u)"
         text, explain = elementwise_code(elt, target, dram, names, form,
-                                         f"(c + {q_off}u)", fn)
+                                         f"(c + {q_off}u)", fn, tiling.channels)
         codes.append(LayerCode(elt, fn, text, explain))  # type: ignore[arg-type]
         # X0 / X1 are the analysis's operands (its zero points and multipliers), by name:
         # the composite's parameters are in graph order, a commutative Add's need not be.
@@ -374,19 +394,19 @@ def _composite_error(comp: Function, reason: str) -> CompositeError:
 
 def _no_scalars(module: Module, region: Function) -> None:
     """A composite reading or writing a rank-0 tensor (a Clip bound computed by the model,
-    say) has no NPU layout: rows of DIM channels need a channel axis."""
+    say) has no NPU layout: rows of channels need a channel axis."""
     for blk in region.blocks:
         for b in blk.bindings:
             if isinstance(b.value, CallFunc):
                 for v in (*b.value.args, b.var):
                     if isinstance(v, Var) and not tuple(v.type.shape):  # type: ignore[union-attr]
                         raise _composite_error(module[b.value.func], f"{v.name} is a scalar: "
-                                               "the NPU layers read rows of DIM channels")
+                                               "the NPU layers read rows of channels")
 
 
 def region_code(module: Module, region: Function, target: object,
                 hints: Mapping[str, int]) -> RegionCode:
-    dim = int(target.params["DIM"])  # type: ignore[attr-defined]
+    tiling = tiling_of(target)
     consts = _Consts()
     slots: dict[str, Slot] = {}
 
@@ -395,7 +415,7 @@ def region_code(module: Module, region: Function, target: object,
     def slot(v: Var) -> Slot:
         if v.name not in slots:
             shape = tuple(v.type.shape)  # type: ignore[union-attr]
-            npu = nhwc_shape(conv_shape(shape) if v.name in nlc else shape, dim)
+            npu = nhwc_shape(conv_shape(shape) if v.name in nlc else shape, tiling.channels)
             slots[v.name] = Slot(v.name, shape, npu)
         return slots[v.name]
 
@@ -435,7 +455,7 @@ def region_code(module: Module, region: Function, target: object,
             const0 = consts.size
             try:
                 _check_conv1d_layout(comp, [*args, b.var], nlc)
-                call = _composite(comp, fn, lowering, dim, batch, batch_dim, names, size_args,
+                call = _composite(comp, fn, lowering, tiling, batch, batch_dim, names, size_args,
                                   xs, yi, b.var.name, target, consts, slots, codes, at,
                                   bool(args) and args[0].name in own_inputs)
             except CompositeError:
