@@ -9,6 +9,7 @@ from build.env import DefaultIsolatedEnv
 from pyproject_hooks import quiet_subprocess_runner
 
 from vendor_sdk.target import Target, load_target
+from vendor_sdk.wizard.named import check_inside, missing_from_wheel
 
 _SKIP = {".venv", "venv", "build", "dist", ".git", "node_modules"}
 
@@ -38,8 +39,21 @@ def build_wheel(directory: Path, outdir: Path | None = None) -> Path:
     if not paths:
         raise PackagingError(f"no target.yaml under {directory}")
     targets: list[Target] = [load_target(p) for p in paths]  # raises on the first bad one
-    del targets
+    for target in targets:
+        check_inside(target)  # a named file outside the package would not be installed
     out = (outdir or directory / "dist").resolve()
+    wheel = _build(directory, out)
+    for target in targets:
+        missing = missing_from_wheel(target, directory, wheel)
+        if missing:
+            raise PackagingError(f"{wheel.name} lacks {', '.join(missing)}, named by "
+                                 f"{target.path}: include them as package data in "
+                                 f"{directory / 'pyproject.toml'} (`vendor-sdk init` writes "
+                                 '[tool.setuptools.package-data] "*" = ["*"])')
+    return wheel
+
+
+def _build(directory: Path, out: Path) -> Path:
     builder = build.ProjectBuilder(directory, runner=quiet_subprocess_runner)
     try:
         if not builder.check_dependencies("wheel"):

@@ -9,6 +9,7 @@ RTL builds expand them.
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,10 @@ def _files_under(root: Path, suffixes: frozenset[str] | None) -> list[Path]:
 
 
 def _glob(base: Path, loc: Loc, pattern: str) -> Iterator[Named]:
-    found = sorted(p for p in base.glob(pattern) if p.is_file()) if pattern else []
+    if Path(pattern).is_absolute():  # pathlib globs relative patterns only
+        found = sorted(p for p in map(Path, glob.glob(pattern)) if p.is_file())
+    else:
+        found = sorted(p for p in base.glob(pattern) if p.is_file()) if pattern else []
     if not found:
         # Nothing matched (validate reports that); the pattern itself still says where
         # it points, which is what `package` needs to know.
@@ -107,3 +111,53 @@ def outside(target: Target) -> list[Named]:
     """Named files or directories that do not lie under the target.yaml's directory."""
     base = target.path.resolve().parent
     return [n for n in named(target) if not n.path.is_relative_to(base)]
+
+
+def check_inside(target: Target) -> None:
+    """Raise TargetError at each field naming a file outside the target.yaml's directory:
+    a wheel installs that directory, so such a file would be missing once installed."""
+    from vendor_sdk.target import TargetError
+    from vendor_sdk.target.source import read_source
+
+    out = outside(target)
+    if not out:
+        return
+    base = target.path.resolve().parent
+    src = read_source(str(target.path), target.path.read_text(encoding="utf-8"))
+    seen: set[tuple[str | int, ...]] = set()
+    diags = []
+    for n in out:
+        if n.loc in seen:
+            continue
+        seen.add(n.loc)
+        diags.append(src.diag(n.loc, f"{n.spec!r} ({n.path}) lies outside {base}, the "
+                              "directory the wheel installs",
+                              "move it into the package next to target.yaml and name it "
+                              "relative to target.yaml"))
+    raise TargetError(diags)
+
+
+def missing_from_wheel(target: Target, project: Path, wheel: Path) -> list[str]:
+    """Files target.yaml names that the wheel lacks (paths relative to project).
+
+    The target.yaml's place in the wheel is found by content, so flat and src/ layouts
+    both work."""
+    import zipfile
+
+    base = target.path.resolve().parent
+    yaml_bytes = target.path.read_bytes()
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        homes = [n.rsplit("/", 1)[0] if "/" in n else "" for n in sorted(names)
+                 if n.rsplit("/", 1)[-1] == "target.yaml" and zf.read(n) == yaml_bytes]
+    if not homes:
+        return [str(target.path.resolve().relative_to(project))]
+    home = homes[0]
+    missing = []
+    for n in named(target):
+        if n.is_dir or not n.path.is_file():
+            continue
+        rel = n.path.relative_to(base).as_posix()
+        if (f"{home}/{rel}" if home else rel) not in names:
+            missing.append(str(n.path.relative_to(project)))
+    return missing
