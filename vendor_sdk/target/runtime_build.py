@@ -96,12 +96,13 @@ def build_runtime(target: Target) -> Path:
         return lib
     dirs = include_dirs(target)
     sources = runtime_sources(target)
+    name = f"lib{target.name}_runtime.so"
     digest = hashlib.sha256()
-    for item in (CC, _compiler_version(CC), *CFLAGS, *rt.cflags, "|", *rt.ldflags):
+    # The file name too: a copied target (same sources, its own name) gets its own entry.
+    for item in (name, CC, _compiler_version(CC), *CFLAGS, *rt.cflags, "|", *rt.ldflags):
         digest.update(item.encode() + b"\0")
     for p in (*sources, *_headers(dirs)):
         digest.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    name = f"lib{target.name}_runtime.so"
 
     def build(tmp: Path) -> None:
         cmd = [CC, *CFLAGS, *(f"-I{d}" for d in dirs), *rt.cflags, *map(str, sources),
