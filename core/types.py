@@ -17,6 +17,17 @@ DTYPES = (
 )  # fmt: skip
 
 
+def itemsize(dtype: str) -> int:
+    """Bytes of one element (the one place element sizes come from: numpy's)."""
+    return np.dtype(dtype).itemsize
+
+
+def int_range(dtype: str) -> tuple[int, int]:
+    """The smallest and largest value of an integer dtype."""
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
 @dataclass(frozen=True, slots=True)
 class TensorType:
     """A tensor's dtype and shape.

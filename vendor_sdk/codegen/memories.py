@@ -8,6 +8,7 @@ tiles, requantized copies, descriptors) goes to the memory of a role
 
 from __future__ import annotations
 
+from core.types import itemsize
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.target.checks import MemoryInfo
 
@@ -49,14 +50,11 @@ def widen_c(target: object, scope: str) -> str:
     return mem.widen_id
 
 
-_BYTES = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8}
-
-
 def load_rows_c(target: object, scope: str, sram: str, dram: str, rows: int | str) -> str:
     """C that loads ``rows`` consecutive rows of memory ``scope`` from contiguous DRAM, one
     vsdk_load_row per row (the target's glue merges them into its own transfers)."""
     mem = target.memories[scope]  # type: ignore[attr-defined]
-    row_bytes = _BYTES[mem.dtype] * mem.row_elems
+    row_bytes = itemsize(mem.dtype) * mem.row_elems
     return (f"for (uint32_t r_ = 0; r_ < (uint32_t)({rows}); r_++) "
             f"vsdk_load_row(rt, {mem_c(target, scope)}, (uint32_t)({sram}) + r_, "
             f"(uint32_t)({dram}) + r_ * {row_bytes}u);")

@@ -28,6 +28,7 @@ from core.tir.expr import Const, Expr, Load, Var, binop
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
+from core.types import itemsize
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.copies import (
     Loops,
@@ -41,8 +42,6 @@ from vendor_sdk.codegen.copies import (
 from vendor_sdk.codegen.hoist import emit_fill, emit_requant
 from vendor_sdk.codegen.memories import mem_c, scope_of, widen_c
 from vendor_sdk.target.templates import OperandView, environment
-
-ESIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "uint32": 4, "int64": 8}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +186,7 @@ class NestEmitter:
         flat: Expr = Const(0)
         for d, i in zip(buf.shape, idx, strict=True):
             flat = binop("+", binop("*", flat, d), i)
-        size = esize or ESIZE[buf.dtype]
+        size = esize or itemsize(buf.dtype)
         where = base or self.dram.get(buf.name)
         if where is None:
             raise CodegenError(f"buffer '{buf.name}' has no DRAM address")

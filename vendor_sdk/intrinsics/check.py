@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.types import int_range
 from vendor_sdk.intrinsics.lang import (
     CASTS,
     Access,
@@ -31,11 +32,9 @@ from vendor_sdk.intrinsics.lang import (
     parse_expr,
 )
 
+# The integer dtypes target.yaml may declare (model.Dtype) and their ranges (numpy's).
 DTYPES: dict[str, tuple[int, int]] = {
-    "int8": (-(2**7), 2**7 - 1), "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1), "uint16": (0, 2**16 - 1), "uint32": (0, 2**32 - 1),
-}
+    d: int_range(d) for d in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32")}
 INT64 = DTYPES["int64"]
 Interval = tuple[int, int]
 OperandKind = Literal["input", "output", "inout"]
