@@ -235,8 +235,9 @@ class Function:
         types = tuple(o.type for o in self.outputs)
         if len(types) == 1:
             return types[0]
-        assert all(isinstance(t, TensorType) for t in types)
-        return TupleType(types)  # type: ignore[arg-type]
+        fields = tuple(t for t in types if isinstance(t, TensorType))
+        assert len(fields) == len(types)
+        return TupleType(fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,13 +112,14 @@ def fold_batchnorm(m: Module) -> Module:
         conv = conv_b.value
         if not isinstance(conv, Call) or conv.op != "Conv":
             return None
-        if not all(isinstance(p, Constant) for p in params):
+        values = [p.value for p in params if isinstance(p, Constant)]
+        if len(values) != len(params):
             return None
         w = conv.args[1]
         bias = conv.args[2] if len(conv.args) > 2 else None
         if not isinstance(w, Constant) or not (bias is None or isinstance(bias, Constant)):
             return None
-        scale, beta, mean, var = (p.value.astype(np.float64) for p in params)  # type: ignore[union-attr]
+        scale, beta, mean, var = (v.astype(np.float64) for v in values)
         s = scale / np.sqrt(var + e.attrs.get_float("epsilon"))
         wv = w.value
         new_w = (wv.astype(np.float64) * s.reshape((-1,) + (1,) * (wv.ndim - 1))).astype(wv.dtype)

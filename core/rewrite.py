@@ -82,8 +82,9 @@ def rewrite_function(f: Function, rule: Rule, module: Module | None = None) -> F
             out.append(current)
         blocks.append(Block(tuple(out), block.dataflow))
     outputs = tuple(sub(o) for o in f.outputs)
-    assert all(o is not None for o in outputs)
-    return Function(f.name, f.params, tuple(blocks), outputs, f.attrs)  # type: ignore[arg-type]
+    kept = tuple(o for o in outputs if o is not None)
+    assert len(kept) == len(outputs)
+    return Function(f.name, f.params, tuple(blocks), kept, f.attrs)
 
 
 def _retype(b: Binding, expr: Expr, module: Module | None) -> Binding:

@@ -29,7 +29,7 @@ def summarize(m: Module) -> GraphSummary:
     consts: dict[int, Constant] = {}
     symbols: set[str] = set()
     for p in f.params:
-        for d in p.type.shape:  # type: ignore[union-attr]
+        for d in p.tensor_type.shape:
             symbols |= sym.free_vars(d)
     count = 0
     for b in f.bindings:

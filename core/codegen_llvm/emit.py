@@ -133,13 +133,13 @@ class _FuncEmitter:
         if s.kind == "vectorized" and isinstance(s.extent, Const) \
                 and 1 < s.extent.value <= vector.MAX_WIDTH:
             try:
-                body = vector.vectorizable(s.body, s.var.name)
+                stores: tuple[Store, ...] | None = vector.vectorizable(s.body, s.var.name)
             except vector.NotVectorizable:
-                body = None  # unrolled scalar copies below: the same results
-            if body is not None:
+                stores = None  # unrolled scalar copies below: the same results
+            if stores is not None:
                 ve = vector.VectorEmitter(self.expr, s.var.name, int(s.extent.value))
-                for st in body.stmts if isinstance(body, Seq) else (body,):
-                    ve.store(st)  # type: ignore[arg-type]
+                for st in stores:
+                    ve.store(st)
                 return
         if s.kind in ("unrolled", "vectorized") and isinstance(s.extent, Const):
             # One copy per iteration with the variable a constant: register blocking only
@@ -252,9 +252,10 @@ def _reduce_chain(s: For) -> tuple[list[For], Block] | None:
     names = {f.var.name for f in loops}
     reduce_bound = [b for iv, b in zip(cur.iters, cur.bindings, strict=True)
                     if iv.kind == "reduce"]
-    if not reduce_bound or not all(isinstance(b, Var) for b in reduce_bound):
+    bound_vars = [b for b in reduce_bound if isinstance(b, Var)]
+    if not reduce_bound or len(bound_vars) != len(reduce_bound):
         return None
-    if sorted(b.name for b in reduce_bound) != sorted(names):  # type: ignore[union-attr]
+    if sorted(b.name for b in bound_vars) != sorted(names):
         return None
     spatial = [b for iv, b in zip(cur.iters, cur.bindings, strict=True) if iv.kind == "spatial"]
     if any(free_vars(e) & names for e in [*spatial, *(f.extent for f in loops)]):

@@ -31,7 +31,7 @@ from core.codegen_llvm.error import CodegenError
 from core.codegen_llvm.expr import ExprEmitter
 from core.schedule.common import step, to_dim
 from core.tir.expr import Bin, Expr, Load, Select, Unary, Var, from_dim, is_float
-from core.tir.stmt import Block, Seq, Stmt, Store
+from core.tir.stmt import Block, Buffer, Seq, Stmt, Store
 from core.tir.visit import free_vars, map_stmt, substitute, walk_expr
 
 # Widest loop emitted as one vector (wider ones stay unrolled copies).
@@ -70,16 +70,18 @@ def _contiguous(idx: tuple[Expr, ...], lane: str) -> Expr:
     return from_dim(sym.substitute(d, {lane: 0}))
 
 
-def vectorizable(s: Stmt, lane: str) -> Stmt:
-    """``s`` with blocks inlined, checked against what :class:`VectorEmitter` emits."""
+def vectorizable(s: Stmt, lane: str) -> tuple[Store, ...]:
+    """The stores of ``s`` with blocks inlined, checked against what :class:`VectorEmitter`
+    emits."""
     body = inline_blocks(s)
-    stmts = body.stmts if isinstance(body, Seq) else (body,)
-    for st in stmts:
+    stores: list[Store] = []
+    for st in body.stmts if isinstance(body, Seq) else (body,):
         if not isinstance(st, Store) or st.buffer.dtype == "bool":
             raise NotVectorizable(f"{type(st).__name__} in a vectorized loop")
         _contiguous(st.indices, lane)
         _check_value(st.value, lane)
-    return body
+        stores.append(st)
+    return tuple(stores)
 
 
 _VECTOR_UNARY = ("neg", "abs", "not", "sqrt", "floor", "round_even")
@@ -155,9 +157,9 @@ class VectorEmitter(ExprEmitter):
     def _vty(self, dtype: str) -> ir.VectorType:
         return ir.VectorType(memory_type(dtype), self.width)
 
-    def _vector_address(self, buf: object, idx: tuple[Expr, ...]) -> ir.Value:
+    def _vector_address(self, buf: Buffer, idx: tuple[Expr, ...]) -> ir.Value:
         base = _contiguous(idx, self.lane)
-        return self.address(buf, (*idx[:-1], base))  # type: ignore[arg-type]
+        return self.address(buf, (*idx[:-1], base))
 
     def _splat(self, v: ir.Value) -> ir.Value:
         vty = ir.VectorType(v.type, self.width)

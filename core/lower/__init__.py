@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core import symbolic as sym
-from core.graph import Binding, Block, Call, CallTIR, Constant, Function, Module, Var
+from core.graph import Attrs, Binding, Block, Call, CallTIR, Constant, Function, Module, Var
 from core.lower.build import LowerError, buffer
 from core.lower.elementwise import (
     BINARY,
@@ -37,26 +37,23 @@ from core.types import TensorType, Type
 __all__ = ["LowerError", "fuse_elementwise", "lower", "lower_module"]
 
 
-def _stmt(op: str, attrs: object, ins: list[Buffer | None], consts: list[object],
+def _stmt(op: str, attrs: Attrs, ins: list[Buffer | None], consts: list[float | None],
           out: Buffer) -> Stmt:
-    from core.graph import Attrs
-
-    assert isinstance(attrs, Attrs)
     x = ins[0]
     if op in UNARY or op in BINARY or op in ("Div", "LeakyRelu", "HardSigmoid", "HardSwish"):
         return elementwise(op, attrs, ins, out)
     if op == "Clip":
-        return elementwise(op, attrs, [x, *consts[1:]], out)  # type: ignore[list-item]
+        return elementwise(op, attrs, [x, *consts[1:]], out)
     if op == "Expand":  # a broadcasting copy
         return elementwise("Identity", attrs, [x], out)
     assert x is not None
     if op in ("Conv", "ConvInteger"):
         w = ins[1]
         assert w is not None
-        if not all(isinstance(d, Const) for d in w.shape[2:]):
+        kernel = tuple(int(d.value) for d in w.shape[2:] if isinstance(d, Const))
+        if len(kernel) != len(w.shape[2:]):
             raise LowerError(f"{op}: symbolic kernel extents have no lowering")
-        win = window_of(attrs, tuple(int(d.value) for d in w.shape[2:]  # type: ignore[union-attr]
-                                     ), x.rank - 2, op)
+        win = window_of(attrs, kernel, x.rank - 2, op)
         group = attrs.get_int("group")
         if op == "Conv":
             return conv2d(x, w, ins[2] if len(ins) > 2 else None, win, group, out)
@@ -121,7 +118,7 @@ def lower(call: Call, arg_types: Sequence[TensorType | None], out_type: Type,
         raise LowerError(f"{call.op}: multi-output calls have no lowering")
     skip = _SHAPE_ONLY.get(call.op, ())
     ins: list[Buffer | None] = []
-    consts: list[object] = []
+    consts: list[float | None] = []
     for k, (a, t) in enumerate(zip(call.args, arg_types, strict=True)):
         consts.append(float(a.value.reshape(-1)[0]) if isinstance(a, Constant)
                       and a.value.size == 1 else None)

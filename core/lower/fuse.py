@@ -158,11 +158,10 @@ def _kernel(b: Binding, module: Module) -> Kernel | None:
     if not isinstance(v, CallTIR) or v.func not in module:
         return None
     f = module[v.func]
-    args = v.args
-    if (not isinstance(f, PrimFunc) or len(args) != len(f.inputs)
-            or not all(isinstance(a, Var | Constant) for a in args)):
+    args = tuple(a for a in v.args if isinstance(a, Var | Constant))
+    if not isinstance(f, PrimFunc) or len(v.args) != len(f.inputs) or len(args) != len(v.args):
         return None
-    return Kernel(f, args, (b.source,) if b.source else ())  # type: ignore[arg-type]
+    return Kernel(f, args, (b.source,) if b.source else ())
 
 
 def _fuse_block(blk: GraphBlock, module: Module, uses: Counter[str], fname: str

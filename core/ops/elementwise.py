@@ -46,8 +46,10 @@ _SYM_UNARY: dict[str, Callable[[Dim], Dim]] = {
 def _unary_infer(fn: Callable[[Dim], Dim] | None) -> Callable[[InferArgs], Type]:
     def infer(args: InferArgs) -> Type:
         t = args.type(0)
-        keep = fn is not None and t.value is not None and t.dtype.startswith("int")
-        return TensorType(t.dtype, t.shape, tuple(map(fn, t.value)) if keep else None)  # type: ignore[arg-type]
+        value = None
+        if fn is not None and t.value is not None and t.dtype.startswith("int"):
+            value = tuple(map(fn, t.value))
+        return TensorType(t.dtype, t.shape, value)
 
     return infer
 

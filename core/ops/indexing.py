@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 
@@ -85,8 +86,8 @@ def _split_infer(args: InferArgs) -> Type:
     t = args.type(0)
     axis = norm_axis(args.attrs.get_int("axis"), t.rank)
     split = args.values(1, "split") if args.has(1) else None
-    n = args.attrs.get("num_outputs")
-    sizes = _split_sizes(t.shape[axis], split, None if n is None else int(n))  # type: ignore[arg-type]
+    n = args.attrs.get_int("num_outputs") if "num_outputs" in args.attrs else None
+    sizes = _split_sizes(t.shape[axis], split, n)
     fields = []
     start: Dim = 0
     for size in sizes:
@@ -105,9 +106,8 @@ def _split(xs: Sequence[np.ndarray | None], a: Attrs) -> tuple[np.ndarray, ...]:
     x = _arrays(xs[:1])[0]
     axis = a.get_int("axis") % x.ndim
     split = xs[1] if len(xs) > 1 else None
-    n = a.get("num_outputs")
-    sizes = _split_sizes(x.shape[axis], None if split is None else [int(s) for s in split],
-                         None if n is None else int(n))  # type: ignore[arg-type]
+    n = a.get_int("num_outputs") if "num_outputs" in a else None
+    sizes = _split_sizes(x.shape[axis], None if split is None else [int(s) for s in split], n)
     bounds = np.cumsum([0, *sizes])
     return tuple(np.take(x, np.arange(lo, hi), axis=axis) for lo, hi in pairwise(bounds))
 
@@ -213,7 +213,7 @@ def _gather_infer(args: InferArgs) -> Type:
     value = None
     indices = known_values(args, 1)
     if indices is not None and all(isinstance(i, int) for i in indices):
-        where = np.asarray(indices, dtype=np.int64).reshape(idx.shape)  # type: ignore[arg-type]
+        where = np.asarray(indices, dtype=np.int64).reshape(tuple(map(sym.static, idx.shape)))
         value = carry_value(t.dtype, lambda x: np.take(x, where, axis=axis), (t.value, t.shape))
     return TensorType(t.dtype, shape, value)
 
@@ -267,7 +267,9 @@ def _pad_infer(args: InferArgs) -> Type:
     return TensorType(t.dtype, shape)
 
 
-_NP_PAD_MODE = {"constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
+_PadMode = Literal["constant", "reflect", "edge", "wrap"]
+_NP_PAD_MODE: dict[str, _PadMode] = {
+    "constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 
 
 def _pad(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
@@ -288,7 +290,7 @@ def _pad(xs: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     if mode == "constant":
         fill = value.reshape(-1)[0] if value is not None and value.size else 0
         return np.pad(x, positive, mode="constant", constant_values=fill)
-    return np.pad(x, positive, mode=_NP_PAD_MODE[mode])  # type: ignore[call-overload]
+    return np.pad(x, positive, mode=_NP_PAD_MODE[mode])
 
 
 OPS = (

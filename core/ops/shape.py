@@ -268,10 +268,9 @@ def _range(xs: Sequence[np.ndarray | None], _: Attrs) -> np.ndarray:
 
 
 def _perm(attrs: Attrs, rank: int) -> tuple[int, ...]:
-    perm = attrs.get("perm")
-    if perm is None:
+    if "perm" not in attrs:
         return tuple(reversed(range(rank)))
-    perm = tuple(int(p) for p in perm)  # type: ignore[union-attr]
+    perm = attrs.get_ints("perm")
     if sorted(p % rank if rank else p for p in perm) != list(range(rank)):
         raise OpError(f"Transpose perm {list(perm)} is not a permutation of rank {rank}")
     return tuple(p % rank for p in perm)

@@ -70,7 +70,7 @@ def window_of(attrs: Attrs, kernel_from_weight: Sequence[Dim] | None, n: int, op
             raise OpError(f"{op}: attribute 'kernel_shape' is required")
         if not sym.is_static(tuple(kernel_from_weight)):
             raise OpError(f"{op}: the weight's spatial dims must be static without kernel_shape")
-        kernel = tuple(int(k) for k in kernel_from_weight)  # type: ignore[arg-type]
+        kernel = tuple(sym.static(k) for k in kernel_from_weight)
     if len(kernel) != n:
         raise OpError(f"{op}: kernel_shape has {len(kernel)} values for {n} spatial axes")
     if kernel_from_weight is not None:

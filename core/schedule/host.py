@@ -197,8 +197,9 @@ def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | Non
     accesses = [ld.indices for ld in loads_of(blk.body) if ld.buffer.name != store.buffer.name]
     accesses += [x.indices for x in form.side]
     r = inner.var.name
-    dims = [[to_dim(substitute(i, env)) for i in idx] for idx in accesses]
-    if any(d is None for ds in dims for d in ds):
+    maybe = [[to_dim(substitute(i, env)) for i in idx] for idx in accesses]
+    dims = [[d for d in ds if d is not None] for ds in maybe]
+    if any(len(ds) != len(m) for ds, m in zip(dims, maybe, strict=True)):
         return None
     # Every access that moves with r must move along its last axis only, one element per
     # step of r: the lanes then load neighbours. An access with r elsewhere (a matmul's
@@ -206,11 +207,11 @@ def _rfactor_lanes(chain: list[For], blk: Block, reassociate: bool) -> int | Non
     # (interleave_reductions) load neighbours there instead. So must every access whose
     # last index moves with the innermost spatial loop as well as with r. Accesses not
     # moving with r (a row's max) are the same for every lane.
-    along = [ds for ds in dims if any(r in sym.free_vars(d) for d in ds)]  # type: ignore[arg-type]
+    along = [ds for ds in dims if any(r in sym.free_vars(d) for d in ds)]
     if not along or any(
-            any(r in sym.free_vars(d) for d in ds[:-1])  # type: ignore[arg-type]
-            or not sym.equal(step(ds[-1], r), 1)  # type: ignore[arg-type]
-            or spatial.var.name in sym.free_vars(ds[-1])  # type: ignore[arg-type]
+            any(r in sym.free_vars(d) for d in ds[:-1])
+            or not sym.equal(step(ds[-1], r), 1)
+            or spatial.var.name in sym.free_vars(ds[-1])
             for ds in along):
         return None
     ext = inner.extent

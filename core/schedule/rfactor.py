@@ -93,8 +93,9 @@ def reduction_form(b: Block) -> ReductionForm | None:
     *side, st = body
     if not isinstance(st, Store) or not isinstance(st.value, Bin) or st.value.op not in COMBINERS:
         return None
-    if not all(isinstance(x, Store) and x.buffer.name != st.buffer.name and not any(
-            ld.buffer.name == st.buffer.name for ld in loads_of(x)) for x in side):
+    side_stores = [x for x in side if isinstance(x, Store) and x.buffer.name != st.buffer.name
+                   and not any(ld.buffer.name == st.buffer.name for ld in loads_of(x))]
+    if len(side_stores) != len(side):
         return None
     acc = Load(st.buffer, st.indices)
     a, c = st.value.a, st.value.b
@@ -104,7 +105,7 @@ def reduction_form(b: Block) -> ReductionForm | None:
         return None
     if any(ld.buffer.name == st.buffer.name for ld in loads_of(Store(st.buffer, (), term))):
         return None
-    return ReductionForm(tuple(side), st, st.value.op, term, left)  # type: ignore[arg-type]
+    return ReductionForm(tuple(side_stores), st, st.value.op, term, left)
 
 
 def _combine(op: str, left: bool, acc: Expr, term: Expr) -> Expr:

@@ -264,11 +264,11 @@ class _Attempt:
                 raise _Fail(f"{name} {why}", len(nodes))
         nodes[name] = i
         self.owned.append(i)
-        e = view.bindings[i].value
-        args = list(e.args)  # type: ignore[union-attr]
+        e = view.call(i)
+        args = list(e.args)
         if plan.pinned:  # inputs pinned by the alternative (`Clip(min=0)`) are not inputs
             pinned = {_named_input(op, n) for alt in alts for n, _ in alt.pinned
-                      if n not in e.attrs}  # type: ignore[union-attr]
+                      if n not in e.attrs}
             args = [a for k, a in enumerate(args) if k not in pinned]
         while args and args[-1] is None:
             args.pop()
@@ -303,9 +303,9 @@ class _Attempt:
             raise _Fail(f"{name} must be computed by an op, not a graph input or constant",
                         len(self.nodes))
         if view.ops[j] == _DQ and self.plan.nodes[name].sees_qdq:
-            q = view.producer(view.bindings[j].value.args[0])  # type: ignore[union-attr]
+            q = view.producer(view.call(j).args[0])
             if q >= 0 and view.ops[q] == _Q:
-                k = view.producer(view.bindings[q].value.args[0])  # type: ignore[union-attr]
+                k = view.producer(view.call(q).args[0])
                 if k >= 0 and view.uses[j] == 1 and view.uses[q] == 1:
                     self.owned.extend((q, j))
                     self.node(name, k)
@@ -355,10 +355,9 @@ def _one_requantization(view: GraphView, at: _Attempt, output: int) -> None:
     inner = [k for k in at.owned if view.ops[k] == _Q and k != output]
     if not inner:
         return
-    out = view.bindings[output].value
-    want = _q_of(out) if view.ops[output] == _Q else None  # type: ignore[arg-type]
+    want = _q_of(view.call(output)) if view.ops[output] == _Q else None
     for k in inner:
-        got = _q_of(view.bindings[k].value)  # type: ignore[arg-type]
+        got = _q_of(view.call(k))
         if want is None or got != want:
             name = next((n for n, g in at.nodes.items() if g in view.users[
                 view.users[k][0]]), view.ops[k])
@@ -395,7 +394,7 @@ def match_at(view: GraphView, i: int, plan: Plan) -> Match:
         qp = qparams_of(Call(_DQ, (q.args[0], *q.args[1:]), q.attrs))
         if qp is not None:
             at.qparams["out"] = QParams(qp.scale, qp.zero_point, qp.axis,
-                                        view.bindings[output].var.type.dtype)  # type: ignore[union-attr]
+                                        view.bindings[output].var.tensor_type.dtype)
         owned.add(output)
     _one_requantization(view, at, output)
     copied = tuple(sorted(set(at.copied) - owned)) if at.copied else ()

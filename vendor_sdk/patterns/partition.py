@@ -366,7 +366,7 @@ def _region_call(r: Region) -> list[Binding]:
     call = CallFunc(r.name, r.inputs)
     if len(r.outputs) == 1:
         return [Binding(r.outputs[0], call, r.name)]
-    tup = Var(f"{r.name}_out", TupleType(tuple(o.type for o in r.outputs)))  # type: ignore[misc]
+    tup = Var(f"{r.name}_out", TupleType(tuple(o.tensor_type for o in r.outputs)))
     return [Binding(tup, call, r.name),
             *(Binding(o, TupleGetItem(tup, k), r.name) for k, o in enumerate(r.outputs))]
 

@@ -62,6 +62,12 @@ class GraphView:
     def op(self, i: int) -> str:
         return self.ops[i]
 
+    def call(self, i: int) -> Call:
+        """Binding ``i``'s value where ``ops[i]`` names an op (so it is a Call)."""
+        e = self.bindings[i].value
+        assert type(e) is Call, f"binding {i} is {type(e).__name__}, not a call"
+        return e
+
     def producer(self, arg: Arg) -> int:
         return self.index.get(arg.name, -1) if type(arg) is Var else -1
 
