@@ -128,7 +128,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         start: Annotated[str | None, typer.Option(
             "--from", metavar="START",
             help="Starting point: a bundled NPU (a copy of its driver, RTL and templates "
-            "that runs out of the box; the first bundled one is the default) or `blank` "
+            "that runs out of the box; default: the default target) or `blank` "
             "(stubs of the C runtime, glue, functional model and RTL to fill in). Asked "
             "when interactive.")] = None,
         skeleton: Annotated[Path | None, typer.Option(

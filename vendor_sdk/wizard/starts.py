@@ -2,7 +2,7 @@
 
 Bundled NPUs are the targets vendor-sdk itself registers under the `vendor_sdk.targets`
 entry point (pyproject.toml), so registering another bundled NPU there makes it a
-starting point with no change here; the first one registered is the default. A
+starting point with no change here; vendor-sdk's default target is the default. A
 package derived from one holds a copy of every file its target.yaml names (vendor_sdk/
 wizard/named.py: driver, glue and kernel templates, RTL, harness) and a target.yaml
 derived from it, so it builds and runs as the bundled NPU does until the vendor edits
@@ -136,8 +136,9 @@ def _scalar(root: Any, key: str) -> str:
 
 
 def bundled() -> list[Bundled]:
-    """The targets vendor-sdk registers itself, in pyproject.toml order."""
-    from vendor_sdk.plugins import target_path
+    """The targets vendor-sdk registers itself: its default target first, then by name
+    (installed entry points come sorted, whatever pyproject.toml's order)."""
+    from vendor_sdk.plugins import DEFAULT_TARGET, target_path
 
     try:
         dist = distribution("vendor-sdk")
@@ -155,7 +156,7 @@ def bundled() -> list[Bundled]:
             continue
         if path.is_file():
             out.append(Bundled(ep.name, path))
-    return out
+    return sorted(out, key=lambda b: (b.name != DEFAULT_TARGET, b.name))
 
 
 def starting_points() -> dict[str, StartingPoint]:
