@@ -24,6 +24,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from jinja2 import meta
+
 from core.tir.expr import Const, Expr, Load, Var, binop
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
@@ -409,11 +411,19 @@ class NestEmitter:
         self.out(f"{{ /* {what} */")
         self.out(f"    const vsdk_access acc_[{len(access)}] = {{{', '.join(access)}}};")
         self.out("    vsdk_flush(rt);")
-        self.out(f"    uint32_t deps = vsdk_exec(rt, {len(access)}, acc_);")
+        # a snippet that orders itself (an in-order machine's) takes no dependency word
+        deps = "uint32_t deps = " if _uses(self.env, spec.emit, "deps") else "(void)"
+        self.out(f"    {deps}vsdk_exec(rt, {len(access)}, acc_);")
         self.out("    const uint32_t mark_ = vsdk_mark(rt);")
         self.out(f"    {snippet}")
         self.out("    vsdk_check(rt, mark_);")
         self.out("}")
+
+
+@functools.lru_cache(maxsize=512)
+def _uses(env: object, text: str, name: str) -> bool:
+    """Whether an emit snippet reads the variable ``name``."""
+    return name in meta.find_undeclared_variables(env.parse(text))  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=512)

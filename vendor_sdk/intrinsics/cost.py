@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # vendor_sdk.target imports this package: no cycle at run tim
 
 @dataclass(frozen=True)
 class CostModel:
-    """Cycle costs; the defaults are the reference NPU's at DIM 8 (16-byte bus,
+    """Cycle costs; the defaults are the reference NPU's 8 x 8 array (16-byte bus,
     16-cycle memory latency), fitted on single instructions."""
 
     dma_fixed: float = 8.0  # a long read: 8 + 2.25 cycles per beat (fitted)
@@ -64,8 +64,8 @@ class CostModel:
 
     @classmethod
     def for_dim(cls, dim: int) -> CostModel:
-        """The reference NPU's costs at array size ``dim``: a GEMM call loads DIM weight
-        rows and drains a 2*DIM-deep pipeline (alone: 1 + DIM + rows + 2 DIM)."""
+        """The reference NPU's costs at array size ``dim``: a GEMM call loads ``dim`` weight
+        rows and drains a 2 dim-deep pipeline (alone: 1 + dim + rows + 2 dim)."""
         return cls(call_fixed=1.0 + 3.0 * dim, row_elems=dim)
 
     def beats(self, row_bytes: int) -> int:
@@ -96,9 +96,12 @@ DEFAULT_MODEL = CostModel()
 
 
 def model_for(target: Target) -> CostModel:
-    """The cost model of a target: its array size, the reference NPU's unit costs."""
-    dim = target.params.get("DIM")
-    return CostModel.for_dim(dim) if dim is not None else DEFAULT_MODEL
+    """The cost model of a target: its array size (the widest fixed axis of its reducing
+    intrinsic: the GEMM's tile), the reference NPU's unit costs."""
+    gemm = next((s for _, s in sorted(target.semantics.items()) if s.loop_nest("").reduce),
+                None)
+    fixed = [a.max for a in gemm.axes.values() if a.min == a.max] if gemm else []
+    return CostModel.for_dim(max(fixed)) if fixed else DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def estimate(m: Match, plan: Plan, model: CostModel = DEFAULT_MODEL,
     fill = out_rows + model.row_op_fixed * blocks
     # The first call of each reduction step waits for that step's staged inputs (a
     # token from the load unit); the engine has run dry by then, so it pays its whole
-    # fixed cost again (fitted on whole layers: 25 cycles per step at DIM 8, dense and
+    # fixed cost again (fitted on whole layers: 25 cycles per step at dim 8, dense and
     # conv alike, where the calls themselves stream back to back).
     exec_ = model.calls(calls, rows_per_call) + steps * model.call_fixed \
         + out_tiles * 2 * fill
