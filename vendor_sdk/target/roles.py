@@ -59,7 +59,7 @@ def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) 
     memories the code generator places their operands in."""
     holder: dict[str, str] = {}
     for name, mem in spec.memories.items():
-        role = mem.role or ""
+        role: str = mem.role or ""  # the loop below reuses the name for any role string
         if not role:
             err(("memories", name), f"memory {name!r} has no `role`",
                 f"add `role: <{'|'.join(ROLES)}>`: the code generator finds memories by role, "
