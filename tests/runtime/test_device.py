@@ -5,6 +5,7 @@ whose runtime is fifty lines of C written here (nothing in the SDK knows either)
 from __future__ import annotations
 
 import ctypes
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,7 @@ peak_macs_per_cycle: 1
 
 
 def _toy(tmp_path: Path, c_source: str = TOY_C, yaml: str = TOY_YAML) -> Path:
-    (tmp_path / "src").mkdir()
+    (tmp_path / "src").mkdir(parents=True)
     (tmp_path / "inc").mkdir()
     (tmp_path / "inc" / "toy.h").write_text("/* toy NPU */\n")
     (tmp_path / "src" / "toy.c").write_text(c_source)
@@ -165,6 +166,20 @@ def test_any_target_runtime_builds_and_runs(tmp_path: Path) -> None:
     assert not result.cycles_estimated
     with pytest.raises(SimError, match=r"declares no `sim.rtl`.*add sim: rtl:"):
         Device(target, "rtl")
+
+
+def test_prebuilt_runtime_library_is_used_as_is(tmp_path: Path) -> None:
+    built = build_runtime(load_target(_toy(tmp_path / "src_pkg")))
+    pkg = tmp_path / "bin_pkg"
+    path = _toy(pkg, yaml=TOY_YAML.replace('sources: ["src/*.c"], cflags: [-DTOY_DRAM=4096]',
+                                           "library: lib/libtoy.so"))
+    (pkg / "lib").mkdir()
+    shutil.copy(built, pkg / "lib" / "libtoy.so")
+    target = load_target(path)
+    assert build_runtime(target) == (pkg / "lib" / "libtoy.so").resolve()
+    with Device(target) as dev:
+        dev.put(np.array([9], np.uint8))
+        assert dev.run().counters == {"ticks": 300, "first_byte": 9}
 
 
 def test_runtime_that_does_not_compile_names_target_and_error(tmp_path: Path) -> None:
