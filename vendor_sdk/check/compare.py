@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +41,8 @@ class CaseRun:
     source: pathlib.Path | None = None   # the C of the check function
     setup_error: str = ""        # staging or compilation failed: nothing ran
 
-    def record(self, backend: str) -> dict[str, object] | None:
+    def record(self, backend: str) -> dict[str, Any] | None:
+        """What execute.py wrote for the backend (JSON), or None if it never ran."""
         path = self.case_dir / f"{backend}.json"
         return json.loads(path.read_text()) if path.exists() else None
 
@@ -78,7 +81,7 @@ def first_difference(name: str, expected: np.ndarray, got: np.ndarray) -> str:
             f"({len(bad)} of {expected.size} elements differ)")
 
 
-def _backend_problem(run: CaseRun, backend: str, rec: dict[str, object] | None,
+def _backend_problem(run: CaseRun, backend: str, rec: dict[str, Any] | None,
                      missing: str) -> str:
     label = LABELS[backend]
     if rec is None:
@@ -96,7 +99,7 @@ def _backend_problem(run: CaseRun, backend: str, rec: dict[str, object] | None,
     return f"{label}: {d}" if d else ""
 
 
-def judge(run: CaseRun, roles: dict[str, str], missing: str) -> Outcome:
+def judge(run: CaseRun, roles: Mapping[str, str], missing: str) -> Outcome:
     """Every way the case differs from its declared semantics (empty: it passed).
     ``roles``: counter name -> target.yaml role; ``missing``: why a record may be absent."""
     o = Outcome(run.id, run.intrinsic, run.variant, run.id.rpartition("/")[2],

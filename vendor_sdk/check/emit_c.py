@@ -26,6 +26,7 @@ import hashlib
 import pathlib
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -269,7 +270,8 @@ def _open(path: pathlib.Path) -> ctypes.CDLL:
     return ctypes.CDLL(str(path))
 
 
-def check_function(library: pathlib.Path, intrinsic: str, variant: str) -> ctypes._CFuncPtr:
+def check_function(library: pathlib.Path, intrinsic: str,
+                   variant: str) -> Callable[..., int]:
     """The variant's C function: (ctx, operands, iter_out, iter_in) -> vsdk_close's code."""
     fn = getattr(_open(library), function_name(intrinsic, variant))
     fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]

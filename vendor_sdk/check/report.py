@@ -58,8 +58,9 @@ def write_junit(path: pathlib.Path, target: str, outcomes: list[Outcome],
             if o.case_dir is not None:
                 details.append(f"details: {o.case_dir / 'failure.txt'}")
             bad.text = "\n".join(details)
-    tree = ElementTree.ElementTree(ElementTree.Element("testsuites"))
-    tree.getroot().append(suite)
+    root = ElementTree.Element("testsuites")
+    root.append(suite)
+    tree = ElementTree.ElementTree(root)
     ElementTree.indent(tree)
     path.parent.mkdir(parents=True, exist_ok=True)
     tree.write(path, encoding="utf-8", xml_declaration=True)

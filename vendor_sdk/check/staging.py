@@ -194,14 +194,14 @@ def layout(target: Target, sem: Semantics, variant: str, case: Case, index: int)
             q = 1 + index % 4
             if DESCRIPTOR_ROWS * (q + 1) > mem.rows:
                 q = 0
-            image = _descriptor_image(sem, descriptor, case, mem.row_elems, rng)
+            table = _descriptor_image(sem, descriptor, case, mem.row_elems, rng)
             for n in descriptor:
                 # Its rows are loaded and accessed once, for the first param.
                 out.append(Placement(n, "descriptor", op.scope, mem_c, mem.dtype,
                                      DESCRIPTOR_ROWS * q, DESCRIPTOR_ROWS if n == name else 0,
                                      q, q, 0, 0, 0,
                                      mem.row_elems, n == name, False,
-                                     image if n == name else None, row_bytes))
+                                     table if n == name else None, row_bytes))
             continue
         lanes = ext[op.shape[-1]] if op.shape else 1
         if lanes > mem.row_elems:
