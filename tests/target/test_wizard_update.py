@@ -26,7 +26,7 @@ from vendor_sdk.wizard.skeleton import TEMPLATE_ID, skeleton_version
 PYPROJECT = "pyproject.toml.jinja"
 TESTS = "tests/test_target.py.jinja"
 INIT = "[[ package_name ]]/__init__.py.jinja"
-TARGET = "[[ package_name ]]/target.yaml.jinja"
+TARGET = "[[ package_name ]]/[% if start == 'blank' %]target.yaml[% endif %].jinja"
 
 Edit = Callable[[str], str]
 
@@ -237,18 +237,18 @@ def test_package_without_base_snapshot_keeps_every_vendor_file(tmp_path: Path) -
     assert (pkg / BASE_DIR / "pyproject.toml").is_file()
 
 
-# Keystrokes for copier's prompts (prompt_toolkit reading a pipe): Ctrl-U clears
-# the prefilled default, ESC [ B is the down arrow, space toggles a multiselect item.
-CLEAR, DOWN, ENTER = "\x15", "\x1b[B", "\n"
+# Typed answers, one line each (the prompts show their choices; no arrow keys). DIM
+# first gets a value outside its choices, which is refused and asked again.
 KEYS = "".join([
-    CLEAR + "Foo" + ENTER,          # vendor
-    ENTER, ENTER,                   # target_name, package_name: their defaults (foo_npu)
-    DOWN + ENTER,                   # dim: 8 -> 16
-    ENTER,                          # input_dtype
-    CLEAR + "512" + ENTER,          # inp_rows
-    ENTER, ENTER, ENTER,            # wgt_rows, acc_rows, out_rows
-    ENTER,                          # intrinsics: all
-    DOWN + DOWN + " " + ENTER,      # patterns: all but maxpool
+    "blank\n",                 # starting point
+    "Foo\n",                   # vendor
+    "\n", "\n",                # target_name, package_name: their defaults (foo_npu)
+    "12\n", "16\n",            # dim: 12 is not a choice, 16 is
+    "\n",                      # input_dtype
+    "512\n",                   # inp_rows
+    "\n", "\n", "\n",          # wgt_rows, acc_rows, out_rows
+    "\n",                      # intrinsics: all
+    "conv2d,dense,relu\n",     # patterns: all but maxpool
 ])
 
 
@@ -259,7 +259,9 @@ def test_interactive_init_produces_a_valid_package(tmp_path: Path) -> None:
         input=KEYS, capture_output=True, text=True, timeout=120,
         env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "(4/8/16/32)" in done.stdout and "not one of 4, 8, 16, 32" in done.stdout
     recorded = yaml.safe_load((pkg / ANSWERS_FILE).read_text())
+    assert recorded["start"] == "blank"
     assert (recorded["vendor"], recorded["target_name"], recorded["dim"], recorded["inp_rows"]) \
         == ("Foo", "foo_npu", 16, 512)
     assert recorded["patterns"] == ["conv2d", "dense", "relu"]

@@ -115,6 +115,7 @@ def create(directory: Path, answers: dict[str, Any], defaults: bool = False,
     if (directory / ANSWERS_FILE).exists():
         raise WizardError(f"{directory} already holds a generated package; use --update")
     point, qs = _questions(template, answers, defaults, read)
+    answers = {**answers, "start": point.name}
     data = ask(qs, answers, environment(envops(template)), defaults, read)
     stray = sorted(set(answers) - set(data))
     if stray:
@@ -157,7 +158,8 @@ def update_package(directory: Path, answers: dict[str, Any], defaults: bool = Fa
         raise WizardError(f"conflict markers from an earlier update remain in {', '.join(left)}; "
                           "resolve them (keep what you want between <<<<<<< and >>>>>>>) first")
     given = {k: v for k, v in recorded.items()} | answers
-    _, known = _questions(template, given, defaults, read)
+    point, known = _questions(template, given, defaults, read)
+    given["start"] = point.name
     # Answers to questions the skeleton no longer asks are dropped, not passed on
     # as stray template variables. The starting point's files are the vendor's from
     # the start (starters): an update never copies them again.
