@@ -90,11 +90,12 @@ def decompose_reduction(f: PrimFunc, block: str, loop: str) -> PrimFunc:
         init = For(x.var, x.extent, init, x.kind)
     update = Block(b.name, b.iters, b.bindings, b.body, None, b.predicate)
 
-    def body_of(s: For) -> Stmt:
-        inner = update if s is chain[-1] else body_of(s.body)  # type: ignore[arg-type]
+    def body_of(k: int) -> Stmt:  # chain[k + 1] is chain[k].body (loop_chain)
+        s = chain[k]
+        inner = update if k == len(chain) - 1 else body_of(k + 1)
         return For(s.var, s.extent, inner, s.kind, s.annotations)
 
-    return replace_loop(f, loop, seq(init, body_of(lp)))
+    return replace_loop(f, loop, seq(init, body_of(0)))
 
 
 def simplify_pred(e: Expr) -> Expr | None:

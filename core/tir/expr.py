@@ -35,7 +35,10 @@ ROUNDING = ("floor", "trunc", "half_up", "half_down", "half_even", "half_away")
 
 
 class _Ops:
-    """Operator sugar for building expressions; ``==`` stays structural equality."""
+    """Operator sugar for building expressions; ``==`` stays structural equality.
+
+    ``self`` is always one of the Expr classes (each inherits this), which a mixin's
+    signature cannot say: hence the ``type: ignore[arg-type]`` on each operator."""
 
     __slots__ = ()
 
