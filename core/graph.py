@@ -45,6 +45,11 @@ def _freeze(value: Any) -> AttrValue:
     raise TypeError(f"unsupported attribute value {value!r} ({type(value).__name__})")
 
 
+class AttrError(ValueError):
+    """An attribute of the wrong kind for its op: a malformed model, reported as bad input
+    (the importer turns ValueErrors into located errors)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Attrs(Mapping[str, AttrValue]):
     """An immutable, hashable attribute map, kept sorted by name."""
@@ -73,17 +78,17 @@ class Attrs(Mapping[str, AttrValue]):
 
     # Typed reads. An op's schema (AttrSpec.kind) says what each attribute holds, but the
     # map stores the AttrValue union; these narrow it for the type checker and name the
-    # attribute when a model carries the wrong kind (where int(tuple) would say nothing).
+    # attribute when a model carries the wrong kind (where int(tuple) gave a bare TypeError).
     def get_int(self, key: str, default: int | None = None) -> int:
         v = self._get(key, default)
         if not isinstance(v, int | float):
-            raise TypeError(f"attribute '{key}' must be a number, got {v!r}")
+            raise AttrError(f"attribute '{key}' must be a number, got {v!r}")
         return int(v)
 
     def get_float(self, key: str, default: float | None = None) -> float:
         v = self._get(key, default)
         if not isinstance(v, int | float):
-            raise TypeError(f"attribute '{key}' must be a number, got {v!r}")
+            raise AttrError(f"attribute '{key}' must be a number, got {v!r}")
         return float(v)
 
     def get_str(self, key: str, default: str | None = None) -> str:
@@ -92,14 +97,14 @@ class Attrs(Mapping[str, AttrValue]):
     def get_ints(self, key: str, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
         v = self._get(key, default)
         if not isinstance(v, tuple):
-            raise TypeError(f"attribute '{key}' must be a list of integers, got {v!r}")
+            raise AttrError(f"attribute '{key}' must be a list of integers, got {v!r}")
         return tuple(int(x) for x in v)
 
     def get_floats(self, key: str, default: tuple[float, ...] | None = None
                    ) -> tuple[float, ...]:
         v = self._get(key, default)
         if not isinstance(v, tuple):
-            raise TypeError(f"attribute '{key}' must be a list of numbers, got {v!r}")
+            raise AttrError(f"attribute '{key}' must be a list of numbers, got {v!r}")
         return tuple(float(x) for x in v)
 
     def _get(self, key: str, default: AttrValue | None) -> AttrValue:
