@@ -117,10 +117,12 @@ static int64_t round_shift(int64_t p, uint32_t s) {
     return s == 0 ? p : (p >> s) + ((p >> (s - 1)) & 1);
 }
 
-/* int8(clamp(zp + round_shift(x * mult, shift & 63), lo, hi)), saturated to int8. */
+/* int8(min(max(zp + round_shift(x * mult, shift & 63), lo), hi)), saturated to int8:
+ * the clamp is max then min, so hi wins when lo > hi (the semantics' clamp). */
 static int8_t requant(int32_t x, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
     int64_t v = zp + round_shift((int64_t)x * mult, (uint32_t)shift & 63u);
-    v = v < lo ? lo : v > hi ? hi : v;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
     return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
 

@@ -1,5 +1,5 @@
 // Requantization of one psum row into one res row (the vector ALU's REQ), per lane c:
-//   y = int8(clamp(zp + round_half_up(x * mult >> shift), lo, hi))
+//   y = int8(min(max(zp + round_half_up(x * mult >> shift), lo), hi))
 // with mult/shift from lane c (per_chan) or lane 0 of descriptor rows 0 and 1, and
 // zp, lo, hi from lanes 0, 1, 2 of descriptor row 2. Matches fsim.c requant().
 module ex_requant #(
@@ -20,8 +20,8 @@ module ex_requant #(
     // (p + 2^(s-1)) >> s without overflow: the added half is bit s-1 of p
     r = (s == 0) ? p : (p >>> s) + ((p >>> (s - 1)) & 64'sd1);
     v = longint'(zp) + r;
-    if (v < longint'(lo)) v = longint'(lo);
-    else if (v > longint'(hi)) v = longint'(hi);
+    if (v < longint'(lo)) v = longint'(lo);  // max, then min: hi wins when lo > hi
+    if (v > longint'(hi)) v = longint'(hi);
     if (v < -128) v = -128;
     else if (v > 127) v = 127;
     return v[7:0];

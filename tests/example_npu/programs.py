@@ -94,7 +94,10 @@ def _descriptor_row(rng: random.Random, n: int, which: int) -> bytes:
         lanes = [rng.randint(30, 50) if rng.random() < 0.9 else rng.randrange(64)
                  for _ in range(n)]
     else:
-        lanes = [rng.randint(-128, 127), rng.randint(-128, 0), rng.randint(0, 127)]
+        lo, hi = rng.randint(-128, 0), rng.randint(0, 127)
+        if rng.random() < 0.15:  # an empty range: hi wins
+            lo, hi = rng.randint(1, 127), rng.randint(-128, 0)
+        lanes = [rng.randint(-128, 127), lo, hi]
         lanes += [rng.getrandbits(31) for _ in range(n - 3)]
     return b"".join((v & 0xFFFFFFFF).to_bytes(4, "little") for v in lanes)
 

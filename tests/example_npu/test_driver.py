@@ -59,7 +59,7 @@ def requant_ref(x: int, mult: int, shift: int, zp: int, lo: int, hi: int) -> int
     p = x * mult
     r = p if shift == 0 else (p + (1 << (shift - 1))) >> shift
     v = zp + r
-    v = lo if v < lo else hi if v > hi else v
+    v = min(max(v, lo), hi)   # the semantics' clamp: hi wins when lo > hi
     return max(-128, min(127, v))
 
 
