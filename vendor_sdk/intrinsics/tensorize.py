@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.schedule.common import divides
-from core.tir.expr import Const, Load
+from core.tir.expr import Const, Expr, Load
 from core.tir.printer import expr_str
 from core.tir.stmt import PrimFunc
 from core.tir.verify import verify
@@ -179,5 +179,5 @@ def _auto_tensorize(f: PrimFunc, target: Target, model: CostModel,
                            {k: v for k, v in reasons.items() if k != name})
 
 
-def _term(m: Match):
+def _term(m: Match) -> Expr:
     return desc_parts(m.intrin)[2]
