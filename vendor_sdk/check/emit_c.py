@@ -188,11 +188,7 @@ class Toolchain:
     glue: pathlib.Path
     includes: tuple[pathlib.Path, ...]
     header_text: str
-
-    def key(self) -> str:
-        headers = sorted({h for d in self.includes for h in d.glob("*.h")})
-        return source_hash([self.runtime, self.glue, *headers], CC, " ".join(CFLAGS),
-                           self.header_text)
+    key: str  # of all of the above (content), part of each check library's cache key
 
 
 def toolchain(target: Target) -> Toolchain:
@@ -222,7 +218,9 @@ def toolchain(target: Target) -> Toolchain:
                             f"{_compiler_errors(done.stderr)}")
 
     glue_o = cached_build("check-glue", key, build, GLUE_OBJECT)
-    return Toolchain(runtime, glue_o, includes, header)
+    headers = sorted({h for d in includes for h in d.glob("*.h")})
+    return Toolchain(runtime, glue_o, includes, header,
+                     source_hash([runtime, glue_o, *headers], CC, " ".join(CFLAGS), header))
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +234,7 @@ class CheckLibrary:
 def compile_intrinsic(target: Target, sem: Semantics, tools: Toolchain) -> CheckLibrary:
     """Render and compile (cached) one intrinsic's check functions."""
     text = render_c(target, sem)
-    key = hashlib.sha256(f"{tools.key()}\0{text}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{tools.key}\0{text}".encode()).hexdigest()[:20]
     c_file = f"check_{sem.name}.c"
     lib_name = f"libcheck_{sem.name}.so"
 
