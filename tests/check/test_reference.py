@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
@@ -75,22 +76,37 @@ def test_junit_report_lists_every_case(tmp_path: pathlib.Path) -> None:
     assert all(c.find("failure") is None for c in cases)
 
 
-def test_a_different_npu_checks_on_its_own_contract(tmp_path: pathlib.Path) -> None:
+def test_a_different_npu_is_checked_on_its_own_contract(tmp_path: pathlib.Path) -> None:
     """example_npu (in-order vector dot-product unit, 64-bit ISA, barrier glue, memories
     act/wts/psum/res/prm) runs through its own glue, runtime library and RTL: nothing in
-    the checker knows either NPU. Its dot product and vector ALU pass. (Its two
-    requantizations fail today, rightly: the emit passes the descriptor index where the
-    REQ field wants a prm row, and the hardware clamps lo last when lo > hi; add them
-    here once example_npu is fixed.)"""
-    target = resolve_target("example_npu")
-    only = [n for n in target.semantics if n.startswith(("vdot", "valu"))]
-    assert only
-    args = ["check-intrinsics", "example_npu", "--workdir", str(tmp_path)]
-    for name in only:
-        args += ["--only", name]
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert "all passed" in result.output
-    for name in only:
-        row = next(line for line in result.output.splitlines() if f" {name} " in line)
-        assert "pass" in row, row
+    the checker knows either NPU. A copy whose VDOT emit inverts the init flag fails
+    every case of both variants but all-zeros, on its fsim and its RTL; the copy as
+    shipped passes."""
+    copy = tmp_path / "example_npu"
+    shutil.copytree(pathlib.Path(resolve_target("example_npu").path).parent, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    yaml = copy / "target.yaml"
+    text = yaml.read_text()
+    flag = '{{ 1 if variant == "init" else 0 }}'
+    assert text.count(flag) == 1
+    cases = len(all_cases(resolve_target("example_npu"),
+                          resolve_target("example_npu").semantics["vdot_i8_i32"]))
+    for mutated in (False, True):
+        yaml.write_text(text.replace(flag, '{{ 0 if variant == "init" else 1 }}')
+                        if mutated else text)
+        work = tmp_path / f"work{int(mutated)}"
+        result = CliRunner().invoke(app, ["check-intrinsics", str(yaml), "--only",
+                                          "vdot_i8_i32", "--workdir", str(work)],
+                                    env={"COLUMNS": "200"})
+        suite = ElementTree.parse(work / "junit.xml").getroot().find("testsuite")
+        assert suite is not None and suite.get("tests") == str(2 * cases)
+        if not mutated:
+            assert result.exit_code == 0 and "all passed" in result.output, result.output
+            continue
+        assert result.exit_code == 1, result.output
+        # all zeros is the one stimulus where accumulating and initialising agree
+        passed = {c.get("name") for c in suite.iter("testcase") if c.find("failure") is None}
+        assert passed == {"zero"} and suite.get("failures") == str(2 * cases - 2), \
+            result.output
+        for failure in suite.iter("failure"):
+            assert "fsim: C[" in (failure.text or "") and "RTL: C[" in (failure.text or "")
