@@ -183,7 +183,7 @@ int ex_run_program(ex_ctx *ctx, const uint64_t *prog, uint32_t n_insns, ex_statu
                            ctx->rtl_run ? "rtl" : "fsim", rc), -1;
     if (status->error) {
         static const char *names[] = {"OK", "BAD_OPCODE", "BAD_MEM", "ROW_RANGE",
-                                      "DRAM_RANGE", "DRAM_ALIGN"};
+                                      "DRAM_RANGE", "DRAM_ALIGN"}; /* enum ex_error */
         int e = status->error;
         ex_fail(ctx, "machine error %s (%d) at instruction %u",
                 e > 0 && e < (int)(sizeof names / sizeof names[0]) ? names[e] : "?", e,

@@ -63,6 +63,10 @@ int ex_valu(ex_ctx *ctx, uint32_t fn, uint32_t dst, uint32_t src, int32_t imm,
             uint32_t iter_out, uint32_t iter_in, uint32_t d_fo, uint32_t d_fi,
             uint32_t s_fo, uint32_t s_fi);
 
+/* The counter record (EX_N_COUNTERS u64, isa.yaml order) to DRAM at dram, as of the
+ * end of SNAP's fetch: everything queued before it has finished (the machine is in order). */
+int ex_snap(ex_ctx *ctx, uint32_t dram);
+
 /* Runs the queued program on DRAM (kept: it can run again). Returns 0, the machine's
  * error code (> 0, in status), or -1 when the backend could not run (ex_error). */
 int ex_run(ex_ctx *ctx, ex_status *status);

@@ -26,6 +26,8 @@ int ex_raw(ex_ctx *ctx, uint64_t word) {
 
 int ex_nop(ex_ctx *ctx) { return ex_raw(ctx, ex_enc_nop()); }
 
+int ex_snap(ex_ctx *ctx, uint32_t dram) { return ex_raw(ctx, ex_enc_snap(dram)); }
+
 /* Fails naming the encoder and field when value > max. */
 static int fits(ex_ctx *ctx, const char *what, const char *field, uint64_t value, uint64_t max) {
     if (value <= max) return 1;

@@ -167,6 +167,15 @@ static inline uint64_t ex_enc_valu(uint64_t imm, uint64_t src, uint64_t dst, uin
            (((fn) & EX_VALU_FN_MAX) << EX_VALU_FN_LSB);
 }
 
+/* SNAP: the counter record (`counters`, u64 each, as of the end of its fetch) to DRAM at dram */
+#define EX_OP_SNAP 7u
+#define EX_SNAP_DRAM_LSB 0
+#define EX_SNAP_DRAM_MAX 4294967295u
+static inline uint64_t ex_enc_snap(uint64_t dram) {
+    return ((uint64_t)EX_OP_SNAP << EX_OPCODE_LSB) |
+           (((dram) & EX_SNAP_DRAM_MAX) << EX_SNAP_DRAM_LSB);
+}
+
 /* Field f of instruction word w, e.g. EX_GET(w, VDOT, ROWS). */
 #define EX_GET(w, INSN, F) (((w) >> EX_##INSN##_##F##_LSB) & EX_##INSN##_##F##_MAX)
 #define EX_OPCODE(w) (((w) >> EX_OPCODE_LSB) & EX_OPCODE_MAX)

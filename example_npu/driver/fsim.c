@@ -5,7 +5,8 @@
  * (rtl/ex_core.sv) with its one-cycle DRAM port, so the cycle counts agree exactly:
  *   every instruction: 2 fetch cycles + 1 execute cycle per row (at least 1);
  *   LOAD/STORE of T words: 2 + 1 (set-up) + T + 1 (one word per cycle, plus the last
- *   word's response); a run ends with one more fetch cycle that finds no instruction.
+ *   word's response), SNAP like a STORE of its record; a run ends with one more fetch
+ *   cycle that finds no instruction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,12 @@ static int check(const ex_config *c, uint64_t w) {
         if (rows && (out_of(EX_GET(w, VALU, DST), rows, 1, c->psum_rows) ||
                      (uses_src && out_of(EX_GET(w, VALU, SRC), rows, 1, c->psum_rows))))
             return EX_ERR_ROW_RANGE;
+        return 0;
+    }
+    case EX_OP_SNAP: {
+        uint64_t dram = EX_GET(w, SNAP, DRAM);
+        if (dram % 4) return EX_ERR_DRAM_ALIGN;
+        if (dram + 8 * EX_N_COUNTERS > c->dram_bytes) return EX_ERR_DRAM_RANGE;
         return 0;
     }
     default: return EX_ERR_BAD_OPCODE;
@@ -221,6 +228,15 @@ static uint64_t execute(machine *m, uint64_t w) {
         }
         cnt[EX_CNT_VALU_ROWS] += rows;
         return rows ? rows : 1;
+    }
+    case EX_OP_SNAP: { /* the record as of now (after SNAP's fetch); it counts in no
+                        * DMA counter, so snapshots do not disturb what they measure */
+        uint8_t *p = m->dram + EX_GET(w, SNAP, DRAM);
+        for (uint32_t i = 0; i < EX_N_COUNTERS; i++) {
+            wr32(p + 8 * i, (uint32_t)cnt[i]);
+            wr32(p + 8 * i + 4, (uint32_t)(cnt[i] >> 32));
+        }
+        return 2 * EX_N_COUNTERS + 2;
     }
     default: return 1; /* NOP */
     }

@@ -1,7 +1,7 @@
 // The example NPU: an in-order machine around a dot-product unit and a vector ALU.
 //
 // One instruction at a time: fetch (2 cycles), check, then one row per cycle (VDOT,
-// REQ, VALU, FILL) or one 32-bit DRAM word per cycle (LOAD, STORE). Nothing runs in
+// REQ, VALU, FILL) or one 32-bit DRAM word per cycle (LOAD, STORE, SNAP). Nothing runs in
 // parallel, so there are no dependencies to track: a program needs no barriers.
 //
 // Ports, all registered outputs; the environment (the C++ harness or a cocotb test)
@@ -140,6 +140,9 @@ module ex_core
                           (insn[VALU_FN_LSB +: VALU_FN_W] < FN_ADDI &&
                            out_of(32'(insn[VALU_SRC_LSB +: VALU_SRC_W]), rows, 1, PSUM_ROWS))))
           err = ERR_ROW_RANGE;
+      OP_SNAP:
+        if (insn[1:0] != 0) err = ERR_DRAM_ALIGN;
+        else if (64'(dram) + 64'(8 * N_COUNTERS) > dram_bytes) err = ERR_DRAM_RANGE;
       default: err = ERR_BAD_OPCODE;
     endcase
   end
@@ -179,6 +182,7 @@ module ex_core
 
   // ---- DMA: one word per cycle; (row, word) counters on the issue and receive sides ----
   logic [31:0] total, issued, recv, words, iss_row, iss_j, rcv_row, rcv_j;
+  logic [N_COUNTERS*64-1:0] snap;  // SNAP's record, taken when it starts
   logic [31:0] store_word;
   always_comb begin
     case (mem)
@@ -234,9 +238,18 @@ module ex_core
             error <= err;
             error_pc <= pc;
             state <= S_DONE;
-          end else if (rows == 0 || op == OP_NOP) retire();
+          end else if (op == OP_NOP || (rows == 0 && op != OP_SNAP)) retire();
           else begin
             case (op)
+            OP_SNAP: begin  // a STORE of the counter record, counted in no DMA counter
+              snap <= counters;
+              words <= 2 * N_COUNTERS;
+              total <= 2 * N_COUNTERS;
+              issued <= 0;
+              iss_row <= 0;
+              iss_j <= 0;
+              state <= S_DMA;
+            end
             OP_LOAD, OP_STORE: begin
               words <= row_words(mem, widen);
               total <= rows * row_words(mem, widen);
@@ -272,26 +285,26 @@ module ex_core
             end
             endcase
             // streaming instructions: the next row, or retire after the last
-            if (op != OP_LOAD && op != OP_STORE) begin
+            if (op != OP_LOAD && op != OP_STORE && op != OP_SNAP) begin
               if (i == rows - 1) retire();
               else i <= i + 1;
             end
           end
         S_DMA: begin
-          cnt[CNT_DMA_BUSY] <= cnt[CNT_DMA_BUSY] + 1;
+          if (op != OP_SNAP) cnt[CNT_DMA_BUSY] <= cnt[CNT_DMA_BUSY] + 1;
           if (issued != total) begin
             bus_req <= 1;
-            bus_we <= op == OP_STORE;
+            bus_we <= op != OP_LOAD;
             bus_addr <= dram + issued * 4;
-            bus_wdata <= store_word;
+            bus_wdata <= op == OP_SNAP ? snap[issued*32 +: 32] : store_word;
             issued <= issued + 1;
             if (iss_j == words - 1) begin
               iss_j <= 0;
               iss_row <= iss_row + 1;
             end else iss_j <= iss_j + 1;
           end else bus_req <= 0;
-          if (op == OP_STORE && issued == total) begin
-            cnt[CNT_DMA_WR_BYTES] <= cnt[CNT_DMA_WR_BYTES] + 64'(total) * 4;
+          if (op != OP_LOAD && issued == total) begin
+            if (op == OP_STORE) cnt[CNT_DMA_WR_BYTES] <= cnt[CNT_DMA_WR_BYTES] + 64'(total) * 4;
             retire();
           end
           if (op == OP_LOAD && bus_rvalid) begin

@@ -81,4 +81,7 @@ package ex_isa_pkg;
   localparam int VALU_DST_LSB = 32, VALU_DST_W = 14;
   localparam int VALU_ROWS_LSB = 46, VALU_ROWS_W = 10;
   localparam int VALU_FN_LSB = 56, VALU_FN_W = 3;
+  // SNAP: the counter record (`counters`, u64 each, as of the end of its fetch) to DRAM at dram
+  localparam logic [3:0] OP_SNAP = 4'd7;
+  localparam int SNAP_DRAM_LSB = 0, SNAP_DRAM_W = 32;
 endpackage

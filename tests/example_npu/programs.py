@@ -45,7 +45,7 @@ def random_program(seed: int, params: dict[str, int], length: int = 40,
     words = [isa.encode("LOAD", mem=4, rows=params["PRM_ROWS"], dram=0)]
     for _ in range(length):
         kind = rng.choice(["LOAD", "LOAD", "LOAD", "STORE", "FILL", "VDOT", "VDOT", "VDOT",
-                           "REQ", "REQ", "VALU", "VALU", "NOP"])
+                           "REQ", "REQ", "VALU", "VALU", "NOP", "SNAP"])
         if kind in ("LOAD", "STORE"):
             mem = rng.randrange(5)
             widen = int(kind == "LOAD" and mem == 2 and rng.random() < 0.4)
@@ -79,6 +79,9 @@ def random_program(seed: int, params: dict[str, int], length: int = 40,
             words.append(isa.encode("VALU", fn=rng.randrange(8), rows=rows, dst=dst,
                                     src=rng.randrange(0, params["PSUM_ROWS"] - rows + 1),
                                     imm=rng.getrandbits(16)))
+        elif kind == "SNAP":
+            record = 8 * len(isa.counters)
+            words.append(isa.encode("SNAP", dram=4 * rng.randrange(0, (dram_bytes - record) // 4)))
         else:
             words.append(isa.encode("NOP"))
         if illegal and rng.random() < 0.05:
@@ -104,15 +107,17 @@ def _descriptor_row(rng: random.Random, n: int, which: int) -> bytes:
 
 def _break(rng: random.Random, word: int, params: dict[str, int]) -> int:
     isa = load_isa()
-    how = rng.choice(["opcode", "mem", "rows", "dram", "align", "widen"])
+    how = rng.choice(["opcode", "mem", "rows", "dram", "align", "widen", "snap"])
     if how == "opcode":
-        return (word & ~(0xF << 60)) | (rng.randint(7, 15) << 60)
+        return (word & ~(0xF << 60)) | (rng.randint(8, 15) << 60)
     if how == "mem":
         return isa.encode("LOAD", mem=rng.randint(5, 7), rows=1)
     if how == "widen":
         return isa.encode("STORE", mem=2, widen=1, rows=1)
     if how == "rows":
         return isa.encode("VDOT", rows=2, a_row=params["ACT_ROWS"] - 1, a_step=1)
+    if how == "snap":
+        return isa.encode("SNAP", dram=params["DRAM_BYTES"] - 8 * len(isa.counters) + 4)
     if how == "align":
         return isa.encode("LOAD", mem=0, rows=1, dram=4 * rng.randrange(100) + rng.randint(1, 3))
     return isa.encode("STORE", mem=3, rows=2, dram=params["DRAM_BYTES"] - params["N"])

@@ -178,3 +178,23 @@ def test_rtl_library_of_another_configuration_is_refused() -> None:
     opts = options("rtl") + ",n=8"   # the library is N=4; a later key wins
     with pytest.raises(DeviceError, match=r"built for n=4 .* ask for n=8"):
         Device("rtl", option_string=opts)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_snap_writes_the_counter_record_of_the_work_before_it(backend: str) -> None:
+    names = list(load_isa().counters)
+    with Device(backend) as dev:
+        data = put(dev, np.ones((8, K), np.int8))
+        rec = dev.alloc(2 * 8 * len(names))
+        assert queue(dev, "load", MEM["ACT"], 0, data, 8, 0) == 0
+        assert queue(dev, "snap", rec) == 0
+        assert queue(dev, "vdot", 1, 0, 0, 0, 1, 8, 0, 1, 0, 1) == 0
+        assert queue(dev, "snap", rec + 8 * len(names)) == 0
+        final = run_ok(dev)
+        raw = np.frombuffer(dev.read(rec, 2 * 8 * len(names)), dtype="<u8").reshape(2, -1)
+    first, second = (dict(zip(names, map(int, r), strict=True)) for r in raw)
+    assert (first["insns"], first["dma_rd_bytes"], first["dot_rows"]) == (1, 8 * K, 0)
+    assert (second["insns"], second["dot_rows"]) == (3, 8)
+    assert second["dma_wr_bytes"] == 0 and final["dma_wr_bytes"] == 0  # SNAP is no STORE
+    assert 0 < first["cycles"] < second["cycles"] < final["cycles"]
+    assert final["insns"] == 4
