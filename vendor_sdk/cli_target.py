@@ -156,9 +156,11 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
                 made = create(directory, answers, defaults=defaults, template=template)
                 # `validate` wants the target.yaml (or its directory), not the package root.
                 targets = " ".join(str(p.parent) for p in find_targets(directory))
+                todo = ("; `vendor-sdk run` and `check-intrinsics` name each stub left to "
+                        "implement") if made == "blank" else ""
                 console.print(f"[bold green]created[/] {directory} (from {made}); next: "
-                              f"vendor-sdk validate {targets}, vendor-sdk package {directory}",
-                              highlight=False)
+                              f"vendor-sdk validate {targets}, vendor-sdk package {directory}"
+                              f"{todo}", highlight=False)
                 return
             report = update_package(directory, answers, defaults=defaults, template=template)
         except WizardError as e:

@@ -54,7 +54,8 @@ class Bundled:
     def questions(self) -> dict[str, dict[str, Any]]:
         """One integer question per param of the bundled target (`dim` sets DIM)."""
         return {name.lower(): {"type": "int", "default": value,
-                               "help": f"{name}" + (f" ({comment})" if comment else "")}
+                               "help": f"{self.name} param {name}"
+                               + (f" ({comment})" if comment else "")}
                 for name, value, comment in self._params()}
 
     def files(self, answers: dict[str, Any]) -> dict[str, bytes]:
