@@ -69,10 +69,14 @@ class Bundled:
             raise WizardError(f"the bundled {self.name} does not validate, so nothing can be "
                               f"derived from it: {e.diagnostics[0]}") from None
         base = self.target_yaml.resolve().parent
+        far = [f"{n.field}: {n.spec}" for n in named(target) if not n.path.is_relative_to(base)]
+        if far:  # a copy would point back into the installed SDK, or nowhere
+            raise WizardError(f"the bundled {self.name} names files outside {base} "
+                              f"({'; '.join(far)}), so its copy would not be self-contained")
         pkg = answers["package_name"]
         out: dict[str, bytes] = {}
         for n in named(target):
-            if not n.is_dir and n.path.is_file() and n.path.is_relative_to(base):
+            if not n.is_dir and n.path.is_file():
                 out[f"{pkg}/{n.path.relative_to(base).as_posix()}"] = n.path.read_bytes()
         out[f"{pkg}/target.yaml"] = self.derive(answers).encode()
         return out
