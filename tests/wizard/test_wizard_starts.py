@@ -144,3 +144,20 @@ def test_package_refuses_a_wheel_that_lacks_a_named_file(blank: Path, tmp_path: 
     assert result.exit_code == 2, result.output
     assert "lacks acme_npu/runtime/acme_npu.h" in result.output
     assert "acme_npu/templates/glue.c.j2" in result.output
+
+
+def test_a_bundled_npu_naming_files_outside_itself_is_refused(blank: Path) -> None:
+    from vendor_sdk.wizard import WizardError
+    from vendor_sdk.wizard.starts import Bundled
+
+    yaml_path = blank / "acme_npu" / "target.yaml"
+    (blank / "shared.c").write_text("int shared;\n")
+    text = yaml_path.read_text().replace('"fsim/*.c"]', '"fsim/*.c", "../shared.c"]')
+    yaml_path.write_text(text)
+    answers = {"vendor": "V", "target_name": "v_npu", "package_name": "v_npu"}
+    with pytest.raises(WizardError, match=r"runtime\.sources\[2\]: \.\./shared\.c"):
+        Bundled("fake", yaml_path).files(answers)
+    yaml_path.write_text(text.replace(', "../shared.c"]', "]"))
+    files = Bundled("fake", yaml_path).files(answers)
+    assert "v_npu/fsim/fsim.c" in files and "v_npu/shared.c" not in files
+    assert b"target: v_npu" in files["v_npu/target.yaml"]
