@@ -283,10 +283,15 @@ def _add(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]
 
 
 def _maxpool(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]) -> str:
+    """Running maximum over the window taps. Tiles are pixel-major: row (pixel, block) of a
+    tile is ``pixel * blocks + block``, so a tap's rows follow the input's channel-last DRAM
+    rows (consecutive pixels of a window row are one run of rows: a few transfers, not one
+    per row when the channels span several rows)."""
     n_, c_, h, w = layer.in_shape
     _, _, oh, ow = layer.out_shape
+    lanes = lay.lanes
     cp = pad_to(int(c_), lay.ch)
-    cb = cp // lay.lanes
+    cb = cp // lanes
     kh, kw = layer.pool["kernel"]
     sh, sw = layer.pool["strides"]
     ph, pw = layer.pool["pads"][:2]
@@ -294,16 +299,19 @@ def _maxpool(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[
     batch = Const(n_) if isinstance(n_, int) else TVar(str(n_))
     pix = binop("*", batch, Const(int(oh) * int(ow)))
     tile = max(1, min(cap // cb, 1023 // cb))
+    rows = tile * cb
     x = Buffer("X", "int8", (batch, Const(int(h)), Const(int(w)), Const(cp)))
-    y = Buffer("Y", "int32", (pix, Const(cp)))
-    d, s = (Buffer(nm, "int32", (Const(tile), Const(cp)), lay.em.acc) for nm in ("D", "S"))
+    y = Buffer("Y", "int32", (binop("*", pix, Const(cb)), Const(lanes)))
+    d, s = (Buffer(nm, "int32", (Const(rows), Const(lanes)), lay.em.acc) for nm in ("D", "S"))
     lay.alloc(d, shadow=True)
     lay.alloc(s)
     lay.em.dram["X"] = "X0"
-    t, e, ln = TVar("t_p"), TVar("e_p"), TVar("e_c")
+    t, e, b, ln, r = TVar("t_p"), TVar("e_p"), TVar("e_b"), TVar("e_c"), TVar("e_r")
     q = t * tile + e
     n, o_h, o_w = q // (int(oh) * int(ow)), q // int(ow) % int(oh), q % int(ow)
-    loops = [(e, Const(tile)), (ln, Const(cp))]
+    loops = [(e, Const(tile)), (b, Const(cb)), (ln, Const(lanes))]
+    row = binop("+", binop("*", e, Const(cb)), b)
+    chan = binop("+", binop("*", b, Const(lanes)), ln)
     lay.loop(t, binop("//", binop("+", pix, Const(tile - 1)), Const(tile)))
     for i in range(kh):
         for j in range(kw):
@@ -312,10 +320,12 @@ def _maxpool(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[
                                Bin("<", ih, Const(int(h))), Bin(">=", iw, Const(0)),
                                Bin("<", iw, Const(int(w))))
             dst = d if (i, j) == (0, 0) else s
-            lay.em.emit(_copy(f"tap{i}{j}", loops, dst, (e, ln),
-                              select(cond, Load(x, (n, ih, iw, ln)), const(-128, "int8"))))
+            lay.em.emit(_copy(f"tap{i}{j}", loops, dst, (row, ln),
+                              select(cond, Load(x, (n, ih, iw, chan)), const(-128, "int8"))))
             if dst is s:
-                lay.alu(mx, {"D": d, "S": s}, tile * cb)
-    lay.em.emit(_copy("Y_store", loops, y, (q, ln), Load(d, (e, ln)), Bin("<", q, pix)))
+                lay.alu(mx, {"D": d, "S": s}, rows)
+    flat = binop("+", binop("*", t, Const(rows)), r)  # output rows of lanes, pixel-major
+    lay.em.emit(_copy("Y_store", [(r, Const(rows)), (ln, Const(lanes))], y, (flat, ln),
+                      Load(d, (r, ln)), Bin("<", flat, binop("*", pix, Const(cb)))))
     lay.end()
     return f"{mx} over {kh}x{kw} taps; identity requantization"
