@@ -3,7 +3,7 @@ functional model and RTL, compared bit-exactly with the numpy reference of its d
 semantics.
 
     from vendor_sdk.check import CheckOptions, check_intrinsics
-    report = check_intrinsics(resolve_target("reference_npu"), CheckOptions(workdir))
+    report = check_intrinsics(resolve_target("my_npu"), CheckOptions(workdir))
 
 Imports are lazy: the process that runs the cases (vendor_sdk.check.execute) should not
 pull in the whole checker.
