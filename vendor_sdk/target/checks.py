@@ -295,7 +295,12 @@ class _Checker:
             return
         rtl = self.spec.sim.rtl
         for i, pattern in enumerate(rtl.sources):
-            if not any(self.base.glob(pattern)):
+            p = Path(pattern)
+            if p.is_absolute() or ".." in p.parts:
+                self.err(("sim", "rtl", "sources", i), f"{pattern!r} lies outside the target",
+                         f"paths are relative to {self.base} and stay inside it (the package "
+                         "ships that directory): copy the sources into the package")
+            elif not any(self.base.glob(pattern)):
                 self.err(("sim", "rtl", "sources", i), f"{pattern!r} matches no file",
                          f"globs are relative to {self.base}")
         for name, value in rtl.params.items():

@@ -53,8 +53,24 @@ def check_contract(spec: TargetSpec, base: Path, err: Report) -> None:
         _rtl(spec, base, err)
 
 
+def outside(base: Path, pattern: str) -> bool:
+    """A path or glob that is absolute or climbs out of the target's directory: the
+    package would not ship it, and Path.glob refuses absolute patterns."""
+    p = Path(pattern)
+    return p.is_absolute() or ".." in p.parts
+
+
 def _files(base: Path, pattern: str) -> list[Path]:
+    if outside(base, pattern):
+        return []
     return sorted(p for p in base.glob(pattern) if p.is_file())
+
+
+def _where(base: Path, pattern: str) -> str:
+    if outside(base, pattern):
+        return (f"paths are relative to {base} and stay inside it (the package ships that "
+                "directory): copy the file into the package")
+    return f"globs are relative to {base}"
 
 
 def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
@@ -62,11 +78,11 @@ def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
     assert rt is not None
     dirs = []
     for i, d in enumerate(rt.include):
-        if (base / d).is_dir():
+        if not outside(base, d) and (base / d).is_dir():
             dirs.append(base / d)
         else:
             err(("runtime", "include", i), f"include directory {d!r} does not exist",
-                f"paths are relative to {base}")
+                _where(base, d))
     if not any((d / rt.header).is_file() for d in [base, *dirs]):
         err(("runtime", "header"), f"header {rt.header!r} is in none of the include "
             f"directories ({', '.join(rt.include) or 'none'})",
@@ -75,8 +91,9 @@ def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
     for i, pattern in enumerate(rt.sources):
         if not any(p.suffix == ".c" for p in _files(base, pattern)):
             err(("runtime", "sources", i), f"{pattern!r} matches no C file",
-                f"globs are relative to {base}")
-    if rt.library is not None and not (base / rt.library).is_file():
+                _where(base, pattern))
+    if rt.library is not None and (outside(base, rt.library) or
+                                   not (base / rt.library).is_file()):
         err(("runtime", "library"), f"runtime library {rt.library!r} does not exist",
             f"a prebuilt shared library implementing vsdk_device.h, relative to {base}")
     tdir = base / spec.templates
@@ -149,8 +166,8 @@ def _rtl(spec: TargetSpec, base: Path, err: Report) -> None:
         for i, pattern in enumerate(getattr(rtl, key)):
             if not _files(base, pattern):
                 err(("sim", "rtl", key, i), f"{pattern!r} matches no file",
-                    f"globs are relative to {base}")
+                    _where(base, pattern))
     for i, d in enumerate(rtl.include):
-        if not (base / d).is_dir():
+        if outside(base, d) or not (base / d).is_dir():
             err(("sim", "rtl", "include", i), f"include directory {d!r} does not exist",
-                f"paths are relative to {base}")
+                _where(base, d))
