@@ -95,12 +95,94 @@ def _duplicates(file: str, node: Node, path: tuple[str | int, ...]) -> list[Diag
     return out
 
 
+# Budgets for an untrusted document (docs/target_yaml.md, "Limits"). The reference
+# target is ~60 KB, nests 9 deep and has ~5,000 nodes; these leave a vendor's target
+# plenty of room while an alias bomb or a 20,000-deep list fails in milliseconds.
+MAX_BYTES = 4 << 20
+MAX_DEPTH = 64
+MAX_NODES = 500_000  # after alias expansion: what pydantic and the checks walk
+
+
+def _error(file: str, mark: Any, message: str, hint: str) -> TargetError:
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return TargetError([Diagnostic(file, line, col, "(document)", message, hint)])
+
+
+def _check_nesting(file: str, text: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH before composing it: PyYAML's parser
+    is iterative, its composer and constructor recurse (a RecursionError otherwise)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _error(file, event.start_mark, f"nested more than {MAX_DEPTH} deep",
+                             "a target.yaml needs a few levels; flatten this value")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for kv in node.value for n in kv]
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _check_expansion(file: str, root: Node) -> None:
+    """Refuse aliases that expand past MAX_NODES or MAX_DEPTH (a "billion laughs"
+    document is a few lines whose expansion never ends) or that contain themselves.
+
+    Sizes are counted over the shared node graph, each node once, iteratively."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            continue
+        if key in size:
+            continue
+        entered.add(key)
+        stack.append((node, True))
+        for kid in _children(node):
+            if id(kid) in entered and id(kid) not in size:
+                raise _error(file, kid.start_mark, "an alias refers to a value that "
+                             "contains it (an endless structure)",
+                             "anchor (&) a complete value and alias (*) it elsewhere")
+            stack.append((kid, False))
+    if size[id(root)] <= MAX_NODES and depth[id(root)] <= MAX_DEPTH:
+        return
+    node = root  # report the smallest value that is over budget: where the aliases pile up
+    while True:
+        over = [k for k in _children(node)
+                if size[id(k)] > MAX_NODES or depth[id(k)] > MAX_DEPTH]
+        if not over:
+            break
+        node = over[0]
+    raise _error(file, node.start_mark, f"aliases expand this value to {size[id(node)]:,} "
+                 f"nodes, {depth[id(node)]} deep (limits: {MAX_NODES:,} nodes, "
+                 f"{MAX_DEPTH} deep)", "write the values out, or alias less")
+
+
 def read_source(file: str, text: str) -> Source:
-    """Compose and construct the document; raises TargetError for YAML-level mistakes."""
+    """Compose and construct the document; raises TargetError for YAML-level mistakes and
+    for documents over the size, nesting or alias-expansion budgets."""
+    if len(text) > MAX_BYTES:
+        raise TargetError([Diagnostic(file, 1, 1, "(document)",
+                                      f"{len(text):,} characters; the limit is {MAX_BYTES:,}",
+                                      "is this the target.yaml? it should be a few KB")])
     try:
+        _check_nesting(file, text)
         loader = yaml.SafeLoader(text)
         try:
             root = loader.get_single_node()
+            if root is not None:
+                _check_expansion(file, root)
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
