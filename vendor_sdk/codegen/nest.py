@@ -97,6 +97,19 @@ class NestEmitter:
                                f"{getattr(self.target, 'name', '?')}")
         return int(mem.row_elems)
 
+    def alignment(self, scope: str) -> int:
+        """Rows a tile of ``scope`` starts at a multiple of: a row of lanes, and in a weight
+        memory a whole weight tile too (intrinsics address it by tile index = row / rows
+        of a tile, e.g. k rows of n lanes or n rows of k)."""
+        align = self.lanes(scope)
+        if self.role_of(scope) == "weight":
+            for sem in self.target.semantics.values():  # type: ignore[attr-defined]
+                for op in sem.operands.values():
+                    if op.scope == scope and op.shape:
+                        align = math.lcm(align, math.prod(sem.axes[a].max
+                                                          for a in op.shape[:-1]))
+        return align
+
     def rows_of(self, buf: Buffer, scope: str = "") -> int:
         """Rows ``buf`` occupies in its memory (or in ``scope``: a DRAM buffer staged)."""
         lead = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
@@ -128,7 +141,7 @@ class NestEmitter:
 
     def _alloc(self, scope: str, rows: int, what: str) -> int:
         mems = self.target.memories  # type: ignore[attr-defined]
-        align = self.lanes(scope)  # tiles start aligned (a weight tile: at a tile index)
+        align = self.alignment(scope)
         start = -(-self.cursor.get(scope, 0) // align) * align
         free = mems[scope].rows - self.reserved.get(scope, 0)
         if start + rows > free:
