@@ -29,6 +29,12 @@ from vendor_sdk.sim.toolchain import (
 )
 
 
+def _cocotb_libs() -> pathlib.Path:
+    import cocotb_tools.config
+
+    return pathlib.Path(cocotb_tools.config.libs_dir)
+
+
 class LeanVerilator(Verilator):
     """cocotb's Verilator runner without --public-flat-rw, with a bounded make -j."""
 
@@ -59,9 +65,11 @@ class CocotbDesign:
         cpp = [*self.cpp_sources, *(h for d in self.include_dirs for h in sorted(d.glob("*.h")))]
         # Only a waves build adds to the key, so existing cached builds stay valid.
         waves = (f"waves-{self.waves}",) if self.waves else ()
+        # The build links cocotb's VPI library by absolute path (its runpath): a build
+        # made by another cocotb installation (another venv, another checkout) cannot load.
         return source_hash([*self.sources, *cpp], self.toplevel, repr(self.parameters),
                            " ".join(self.extra_args), verilator_version(), PCH_MAKEFLAGS,
-                           OPT_MAKEFLAGS, "cocotb", *waves)
+                           OPT_MAKEFLAGS, "cocotb", *waves, str(_cocotb_libs()))
 
 
 def build_cocotb(design: CocotbDesign) -> pathlib.Path:
