@@ -192,6 +192,15 @@ def _salvage(data: Any) -> tuple[TargetSpec, dict[str, set[str]]]:
     return spec, known
 
 
+def _templates_outside(spec: TargetSpec, base: Path) -> str | None:
+    """Why `templates:` reaches outside the target's directory (absolute, `..`, or a
+    symlink out), or None: a target renders only its own files into generated C."""
+    tdir = base / spec.templates
+    if not tdir.resolve().is_relative_to(base.resolve()):
+        return f"templates {spec.templates!r} is outside the target's directory {base}"
+    return None
+
+
 def load_target_text(text: str, path: Path) -> Target:
     """Check a target description given as text; `path` names it and anchors relative paths."""
     src = read_source(str(path), text)
@@ -208,6 +217,11 @@ def load_target_text(text: str, path: Path) -> Target:
                 seen.add((d.line, d.col, d.message))
                 diagnostics.append(d)
         spec, known = _salvage(src.data)
+    escape = _templates_outside(spec, path.parent)
+    if escape is not None:  # checked first: the other checks would render from there
+        raise TargetError([*diagnostics, src.diag(("templates",), escape,
+                                                  "templates: a directory inside the "
+                                                  "target's, e.g. templates")])
     checked = check_target(spec, src, path.parent, known)
     diagnostics += checked.diagnostics
     check_roles(spec, checked.semantics,
