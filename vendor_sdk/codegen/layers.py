@@ -270,18 +270,26 @@ def nhwc_shape(shape: tuple, ch: int) -> tuple:
 
 
 def weight_in_dram(layer: Layer, tiling: Tiling) -> np.ndarray:
-    """The packed weight as the program reads it from DRAM: ``[K, Np]``, or ``[Np, K]``
-    when the GEMM intrinsic's weight operand is ``[n, k]`` (a tile row is then one output
-    lane's K weights, contiguous)."""
-    return np.ascontiguousarray(layer.weight.T) if tiling.weight_nk else layer.weight
+    """The packed weight as the program reads it from DRAM: ``[K, Np]``; or, when the GEMM
+    intrinsic's weight operand is ``[n, k]`` (a weight row is one output lane's k inputs),
+    ``[K / k, Np, k]``: for each block of k reduction lanes, every output lane's row, so
+    the rows of a tile (consecutive output lanes) are consecutive in DRAM and stage as
+    one transfer. K is in (kh, kw, c) order with c a multiple of k: a block never
+    straddles a kernel tap."""
+    if not tiling.weight_nk:
+        return layer.weight
+    kdim, npad = layer.weight.shape
+    kb = tiling.k
+    return np.ascontiguousarray(layer.weight.reshape(kdim // kb, kb, npad).transpose(0, 2, 1))
 
 
 def program(layer: Layer, tiling: Tiling, batch: Expr) -> PrimFunc:
     """``Y = B + sum i32(X) * i32(W)`` in the NPU layout (int32 result, before requant);
     W in the order of ``weight_in_dram``."""
     kdim, npad = layer.weight.shape
-    nk = tiling.weight_nk
-    wbuf = Buffer("W", "int8", (Const(npad), Const(kdim)) if nk else (Const(kdim), Const(npad)))
+    nk, kb = tiling.weight_nk, Const(tiling.k)
+    wbuf = Buffer("W", "int8", (Const(kdim // tiling.k), Const(npad), kb) if nk else
+                  (Const(kdim), Const(npad)))
     bbuf = Buffer("B", "int32", (Const(npad),))
     if layer.op == "MatMul":
         xs = nhwc_shape(layer.in_shape, tiling.channels)
@@ -290,7 +298,8 @@ def program(layer: Layer, tiling: Tiling, batch: Expr) -> PrimFunc:
 
         def body(i: list, k: list) -> Store:
             upd = Bin("*", cast("int32", Load(xbuf, (i[0], k[0]))),
-                      cast("int32", Load(wbuf, (i[1], k[0]) if nk else (k[0], i[1]))))
+                      cast("int32", Load(wbuf, (binop("//", k[0], kb), i[1], binop("%", k[0], kb))
+                                         if nk else (k[0], i[1]))))
             return Store(ybuf, tuple(i), Bin("+", Load(ybuf, tuple(i)), upd))
 
         stmt = nest("dense", ybuf.shape, (Const(kdim),), body,
@@ -308,8 +317,8 @@ def program(layer: Layer, tiling: Tiling, batch: Expr) -> PrimFunc:
     # super-group's input channels, counted from its first one.
     cin = kdim // (kh * kw)
     sgs = npad // _co_s(layer)
-    w4 = Buffer("W", "int8", (Const(npad), Const(kh), Const(kw), Const(cin)) if nk else
-                (Const(kh), Const(kw), Const(cin), Const(npad)))
+    w4 = Buffer("W", "int8", (Const(kh), Const(kw), Const(cin // tiling.k), Const(npad), kb)
+                if nk else (Const(kh), Const(kw), Const(cin), Const(npad)))
 
     def cbody(i: list, k: list) -> Store:
         if sgs > 1:
@@ -329,7 +338,8 @@ def program(layer: Layer, tiling: Tiling, batch: Expr) -> PrimFunc:
         if inb is not None:
             xv = sel(inb, xv, const(layer.x_zp, "int8"))
         upd = Bin("*", cast("int32", xv),
-                  cast("int32", Load(w4, (co, r, s, c) if nk else (r, s, c, co))))
+                  cast("int32", Load(w4, (r, s, binop("//", c, kb), co, binop("%", c, kb))
+                                     if nk else (r, s, c, co))))
         yi = (n, y, x_, co)
         return Store(ybuf, yi, Bin("+", Load(ybuf, yi), upd))
 
