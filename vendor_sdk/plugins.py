@@ -9,11 +9,23 @@ target.yaml (or of the directory holding it), or to such a path itself:
 The bundled reference NPU is registered the same way. A plugin that fails to
 import, returns something else, or points at an invalid target is reported
 as broken with its error; it never stops the other plugins from loading.
+
+A plugin's code never runs in the SDK's process: each entry point is resolved
+in a child interpreter (all at once, under one deadline), which reports only
+the path. So a plugin that raises, calls sys.exit or os._exit, crashes, prints
+or blocks at import is `broken` with the reason, and cannot patch the SDK.
+Two distributions registering one name are both broken, naming each other:
+no package can silently take over another's target (reference_npu included).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -50,30 +62,116 @@ def target_path(obj: object) -> Path:
     return path / "target.yaml" if path.is_dir() else path
 
 
-def _load(ep: EntryPoint) -> PluginTarget:
+LOAD_SECONDS = 10.0  # for all entry points together; VENDOR_SDK_PLUGIN_SECONDS overrides
+_MARK = "@vendor-sdk-plugin-answer@ "  # the child's answer line (a plugin may print too)
+# The child: load the entry point, call it, print the path it designates or the error.
+_CHILD = f"""
+import json, os, sys
+from importlib.metadata import EntryPoint
+try:
+    obj = EntryPoint(sys.argv[1], sys.argv[2], {GROUP!r}).load()
+    if callable(obj):
+        obj = obj()
+    if not isinstance(obj, (str, os.PathLike)):
+        raise TypeError("expected a path to a target.yaml, got " + type(obj).__name__)
+    answer = {{"path": os.fspath(obj)}}
+except SystemExit as e:
+    answer = {{"error": "called sys.exit(%r) while loading" % (e.code,)}}
+except BaseException as e:
+    answer = {{"error": type(e).__name__ + ": " + str(e)}}
+sys.stdout.flush()
+print({_MARK!r} + json.dumps(answer), flush=True)
+"""
+
+
+def _seconds() -> float:
+    try:
+        return float(os.environ.get("VENDOR_SDK_PLUGIN_SECONDS", LOAD_SECONDS))
+    except ValueError:
+        return LOAD_SECONDS
+
+
+def _resolve_paths(eps: Sequence[EntryPoint]) -> list[Path | str]:
+    """Each entry point's target path (or the error, a str), from child interpreters that
+    run concurrently under one deadline and see this process's sys.path."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD, ep.name, ep.value],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env, text=True, errors="replace")
+                for ep in eps]
+    deadline = time.monotonic() + _seconds()
+    out: list[Path | str] = []
+    for child in children:
+        try:
+            stdout, stderr = child.communicate(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            out.append(f"did not load within {_seconds():g} s (blocked at import?)")
+            continue
+        answers = [line for line in stdout.split("\n") if line.startswith(_MARK)]
+        if not answers:
+            last = (stderr.strip().splitlines() or ["no output"])[-1]
+            out.append(f"the plugin's process exited with code {child.returncode} "
+                       f"while loading ({last})")
+            continue
+        answer = json.loads(answers[-1].removeprefix(_MARK))
+        if "path" in answer:
+            path = Path(answer["path"])
+            out.append(path / "target.yaml" if path.is_dir() else path)
+        else:
+            out.append(str(answer.get("error", "no answer")))
+    return out
+
+
+def _plugin(ep: EntryPoint, resolved: Path | str) -> PluginTarget:
     dist = ep.dist
     package = dist.name if dist is not None else "?"
     version = dist.version if dist is not None else "?"
-    path: Path | None = None
+    if isinstance(resolved, str):
+        return PluginTarget(ep.name, ep.value, package, version, "broken", resolved)
     try:
-        path = target_path(ep.load())
-        target = load_target(path)
+        target = load_target(resolved)
     except TargetError as e:
         more = f" (and {len(e.diagnostics) - 1} more)" if len(e.diagnostics) > 1 else ""
         return PluginTarget(ep.name, ep.value, package, version, "broken",
-                            f"{e.diagnostics[0]}{more}".replace("\n    ", " "), path)
-    # A third-party plugin can fail in any way while importing or resolving; that
-    # is the plugin's bug, so it is recorded and isolated rather than propagated.
-    except Exception as e:
-        return PluginTarget(ep.name, ep.value, package, version, "broken",
-                            f"{type(e).__name__}: {e}", path)
-    return PluginTarget(ep.name, ep.value, package, version, "ok", "", path, target)
+                            f"{e.diagnostics[0]}{more}".replace("\n    ", " "), resolved)
+    return PluginTarget(ep.name, ep.value, package, version, "ok", "", resolved, target)
+
+
+def _package(ep: EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "?"
+
+
+def _registered() -> tuple[list[EntryPoint], dict[str, str]]:
+    """The entry points, each registration once, and for each name claimed by more than
+    one distribution the error that names them all."""
+    seen: dict[tuple[str, str, str], EntryPoint] = {}
+    for ep in entry_points(group=GROUP):
+        seen.setdefault((ep.name, ep.value, _package(ep)), ep)  # a dist found twice on path
+    eps = list(seen.values())
+    clashes: dict[str, str] = {}
+    for name in {ep.name for ep in eps}:
+        owners = [ep for ep in eps if ep.name == name]
+        if len(owners) > 1:
+            who = " and ".join(f"{_package(ep)} ({ep.value})" for ep in owners)
+            clashes[name] = (f"the target name {name!r} is registered by {who}; "
+                             "uninstall one, or rename its entry point")
+    return eps, clashes
+
+
+def _load_all(eps: Sequence[EntryPoint], clashes: dict[str, str]) -> list[PluginTarget]:
+    todo = [ep for ep in eps if ep.name not in clashes]
+    loaded = {id(ep): _plugin(ep, r) for ep, r in zip(todo, _resolve_paths(todo), strict=True)}
+    return [loaded.get(id(ep)) or PluginTarget(
+        ep.name, ep.value, _package(ep), ep.dist.version if ep.dist else "?", "broken",
+        clashes[ep.name]) for ep in eps]
 
 
 def discover() -> list[PluginTarget]:
     """Every registered target, loaded and checked, sorted by name."""
-    eps = entry_points(group=GROUP)
-    return sorted((_load(ep) for ep in eps), key=lambda p: (p.name, p.package))
+    eps, clashes = _registered()
+    return sorted(_load_all(eps, clashes), key=lambda p: (p.name, p.package))
 
 
 def resolve_target(spec: str | Path) -> Target:
@@ -82,15 +180,19 @@ def resolve_target(spec: str | Path) -> Target:
     if path.exists() or isinstance(spec, Path) or os.sep in str(spec) or \
             str(spec).endswith((".yaml", ".yml")):
         return load_target(path)
-    eps = [ep for ep in entry_points(group=GROUP) if ep.name == spec]
+    registered, clashes = _registered()
+    eps = [ep for ep in registered if ep.name == spec]
     if not eps:
-        names = sorted(ep.name for ep in entry_points(group=GROUP))
+        names = sorted({ep.name for ep in registered})
         hint = did_you_mean(str(spec), names) or "installed targets: " + (", ".join(names) or
                                                                          "none")
         raise TargetError([Diagnostic(str(spec), 1, 1, "(target)",
                                       "no such file and no installed target of that name",
                                       hint)])
-    plugin = _load(eps[0])
+    if str(spec) in clashes:
+        raise TargetError([Diagnostic(str(spec), 1, 1, "(plugin)", clashes[str(spec)],
+                                      "or give the target.yaml's path instead of the name")])
+    plugin = _load_all(eps, clashes)[0]
     if plugin.target is None:
         if plugin.path is not None and plugin.path.exists():
             return load_target(plugin.path)  # re-raise with every located error
