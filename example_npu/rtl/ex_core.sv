@@ -241,48 +241,48 @@ module ex_core
           end else if (op == OP_NOP || (rows == 0 && op != OP_SNAP)) retire();
           else begin
             case (op)
-            OP_SNAP: begin  // a STORE of the counter record, counted in no DMA counter
-              snap <= counters;
-              words <= 2 * N_COUNTERS;
-              total <= 2 * N_COUNTERS;
-              issued <= 0;
-              iss_row <= 0;
-              iss_j <= 0;
-              state <= S_DMA;
-            end
-            OP_LOAD, OP_STORE: begin
-              words <= row_words(mem, widen);
-              total <= rows * row_words(mem, widen);
-              issued <= 0;
-              recv <= 0;
-              iss_row <= sram;
-              iss_j <= 0;
-              rcv_row <= sram;
-              rcv_j <= 0;
-              state <= S_DMA;
-            end
-            OP_FILL: begin
-              case (mem)
-                MEM_ACT:  act[sram + i] <= {K{insn[7:0]}};
-                MEM_WTS:  wts[sram + i] <= {K{insn[7:0]}};
-                MEM_PSUM: psum[sram + i] <= {N{insn[31:0]}};
-                MEM_RES:  res[sram + i] <= {N{insn[7:0]}};
-                default:  prm[sram + i] <= {N{insn[31:0]}};
-              endcase
-              cnt[CNT_VALU_ROWS] <= cnt[CNT_VALU_ROWS] + 1;
-            end
-            OP_VDOT: begin
-              psum[p_idx] <= dot_y;
-              cnt[CNT_DOT_ROWS] <= cnt[CNT_DOT_ROWS] + 1;
-            end
-            OP_REQ: begin
-              res[d_idx] <= req_y;
-              cnt[CNT_VALU_ROWS] <= cnt[CNT_VALU_ROWS] + 1;
-            end
-            default: begin  // VALU
-              psum[d_idx] <= valu_y;
-              cnt[CNT_VALU_ROWS] <= cnt[CNT_VALU_ROWS] + 1;
-            end
+              OP_SNAP: begin  // a STORE of the counter record, counted in no DMA counter
+                snap <= counters;
+                words <= 2 * N_COUNTERS;
+                total <= 2 * N_COUNTERS;
+                issued <= 0;
+                iss_row <= 0;
+                iss_j <= 0;
+                state <= S_DMA;
+              end
+              OP_LOAD, OP_STORE: begin
+                words <= row_words(mem, widen);
+                total <= rows * row_words(mem, widen);
+                issued <= 0;
+                recv <= 0;
+                iss_row <= sram;
+                iss_j <= 0;
+                rcv_row <= sram;
+                rcv_j <= 0;
+                state <= S_DMA;
+              end
+              OP_FILL: begin
+                case (mem)
+                  MEM_ACT:  act[sram + i] <= {K{insn[7:0]}};
+                  MEM_WTS:  wts[sram + i] <= {K{insn[7:0]}};
+                  MEM_PSUM: psum[sram + i] <= {N{insn[31:0]}};
+                  MEM_RES:  res[sram + i] <= {N{insn[7:0]}};
+                  default:  prm[sram + i] <= {N{insn[31:0]}};
+                endcase
+                cnt[CNT_VALU_ROWS] <= cnt[CNT_VALU_ROWS] + 1;
+              end
+              OP_VDOT: begin
+                psum[p_idx] <= dot_y;
+                cnt[CNT_DOT_ROWS] <= cnt[CNT_DOT_ROWS] + 1;
+              end
+              OP_REQ: begin
+                res[d_idx] <= req_y;
+                cnt[CNT_VALU_ROWS] <= cnt[CNT_VALU_ROWS] + 1;
+              end
+              default: begin  // VALU
+                psum[d_idx] <= valu_y;
+                cnt[CNT_VALU_ROWS] <= cnt[CNT_VALU_ROWS] + 1;
+              end
             endcase
             // streaming instructions: the next row, or retire after the last
             if (op != OP_LOAD && op != OP_STORE && op != OP_SNAP) begin
