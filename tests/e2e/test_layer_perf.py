@@ -195,7 +195,8 @@ def test_counters_going_backwards_are_an_error(compiled: dict[str, Compiled]) ->
 def test_a_broken_snapshot_template_names_itself(tmp_path: Path) -> None:
     (tmp_path / PERF_SNAP_TEMPLATE).write_text("npu_sync({{ context }}, 0, {{ queue }}, 0, 1, "
                                                "{{ addr }})\n")
-    target = SimpleNamespace(templates_dir=tmp_path)
+    # a counter record to snapshot (target.yaml counters:), the broken template to render
+    target = SimpleNamespace(templates_dir=tmp_path, spec=SimpleNamespace(counters={"cycles": 0}))
     with pytest.raises(CodegenError, match=r"perf_snap\.c\.j2.*'context' is undefined"):
         perf_snap_c(target, "rt->ctx", "addr")
     (tmp_path / PERF_SNAP_TEMPLATE).write_text("{# nothing #}\n")
