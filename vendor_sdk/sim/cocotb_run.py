@@ -40,7 +40,7 @@ class LeanVerilator(Verilator):
 
     jobs = 2
 
-    def _build_command(self) -> list[list[str]]:  # type: ignore[override]
+    def _build_command(self) -> list[list[str]]:
         cmds = super()._build_command()
         verilate, make = list(cmds[0]), list(cmds[1])
         verilate.remove("--public-flat-rw")
@@ -133,7 +133,7 @@ def run_cocotb(
         )
     except SystemExit:
         # the runner exits when the simulator dies before writing results
-        results = str(test_dir / "results.xml")
+        results = test_dir / "results.xml"
     finally:
         sys.path[:] = saved
     return _read_results(pathlib.Path(results), test_dir / "sim.log")
