@@ -69,7 +69,8 @@ def _parse_shapes(specs: list[str]) -> dict[str, list[int | str]]:
     for spec in specs:
         name, sep, dims = spec.rpartition("=")
         if not sep or not name:
-            raise typer.BadParameter(f"'{spec}': expected NAME=D0,D1,... (e.g. input=N,3,224,224)")
+            raise typer.BadParameter(f"'{spec}': expected NAME=D0,D1,... (e.g. input=N,3,224,224)",
+                                     param_hint="--shape")
         shapes[name] = [int(d) if d.strip().lstrip("-").isdigit() else d.strip()
                         for d in dims.split(",")]
     return shapes

@@ -113,6 +113,8 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
 
     assert isinstance(result, RunResult) and isinstance(compiled, Compiled)
     layers = result.layers
+    if layers == []:
+        return  # no NPU layer ran (the model stayed on the host): nothing to break down
     if layers is None:
         console.print(f"  per-layer data unavailable: target {compiled.cmodel.target} takes no "
                       "counter snapshots (no templates/perf_snap.c.j2)")
@@ -239,7 +241,7 @@ def register(app: typer.Typer,
         target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
         output: Annotated[Path, typer.Option("-o", "--output", help="Build directory.")] = Path(
             "build"),
-        batch: Annotated[int, typer.Option(help="Size hint for a symbolic batch.")] = 1,
+        batch: Annotated[int, typer.Option(min=1, help="Size hint for a symbolic batch.")] = 1,
     ) -> None:
         """Partition, tensorize and generate C; build it; write report and manifest."""
         from vendor_sdk.compile import compile_model
@@ -261,7 +263,7 @@ def register(app: typer.Typer,
         target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
         backend: Annotated[str, typer.Option(help="fsim or rtl.")] = "fsim",
         inputs: Annotated[Path | None, typer.Option(help=".npz with the model inputs.")] = None,
-        batch: Annotated[int, typer.Option(help="Batch for random inputs.")] = 1,
+        batch: Annotated[int, typer.Option(min=1, help="Batch for random inputs.")] = 1,
         seed: Annotated[int, typer.Option(help="Seed of random inputs.")] = 0,
         top: Annotated[int, typer.Option(
             help="Per-layer table: only the N layers with the most cycles (0: all).")] = 0,

@@ -59,12 +59,24 @@ def _input_type(vi: onnx.ValueInfoProto, override: Sequence[int | str] | None) -
         raise FrontendError(f"{where}: only tensor inputs are supported")
     dtype = onnx_dtype(tt.elem_type, where)
     if override is not None:
+        if tt.HasField("shape") and len(override) != len(tt.shape.dim):
+            raise FrontendError(f"{where}: the shape override (--shape) has rank "
+                                f"{len(override)}, the model's input has rank "
+                                f"{len(tt.shape.dim)}")
+        bad = [d for d in override if (isinstance(d, int) and d < 1) or
+               (isinstance(d, str) and not d.isidentifier())]
+        if bad:
+            raise FrontendError(f"{where}: shape override (--shape) dims {bad}: each is a "
+                                "positive integer or a symbol name such as N")
         dims = tuple(sym.var(sanitize(d)) if isinstance(d, str) else int(d) for d in override)
         return TensorType(dtype, dims)
     if not tt.HasField("shape"):
         raise FrontendError(f"{where}: has no shape; pass shapes={{'{vi.name}': (...)}}")
     dims_l: list[sym.Dim] = []
     for i, d in enumerate(tt.shape.dim):
+        if d.HasField("dim_value") and d.dim_value < 0:
+            raise FrontendError(f"{where}: dim {i} is {d.dim_value}; a dim is a size (>= 0) "
+                                "or a symbol (the model file is malformed; re-export it)")
         if d.HasField("dim_value"):
             dims_l.append(int(d.dim_value))
         elif d.dim_param:
@@ -112,11 +124,17 @@ def from_onnx(model_or_path: onnx.ModelProto | str | Path,
               shapes: Mapping[str, Sequence[int | str]] | None = None) -> Module:
     """Import an ONNX model. ``shapes`` overrides input shapes (ints or symbol names)."""
     if isinstance(model_or_path, onnx.ModelProto):
-        model = model_or_path
+        model, label = model_or_path, "model"
     else:
         path = Path(model_or_path)
+        label = str(path)
         if not path.exists():
             raise FrontendError(f"{path}: no such file")
+        if path.is_dir():
+            raise FrontendError(f"{path}: is a directory; expected an .onnx model file")
+        if path.stat().st_size == 0:
+            raise FrontendError(f"{path}: the file is empty (0 bytes); expected an ONNX model "
+                                "(an interrupted download or export?)")
         try:
             model = onnx.load(str(path))
         except Exception as e:  # protobuf decode errors carry no useful type
@@ -124,10 +142,11 @@ def from_onnx(model_or_path: onnx.ModelProto | str | Path,
     opset_versions = {o.domain: o.version for o in model.opset_import}
     version = opset_versions.get("", opset_versions.get("ai.onnx"))
     if version is None:
-        raise FrontendError("model imports no default-domain opset")
+        raise FrontendError(f"{label}: imports no default-domain opset (not an ONNX model, "
+                            "or a truncated one?)")
     latest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= version <= latest:
-        raise FrontendError(f"model opset {version} is not supported (supported: "
+        raise FrontendError(f"{label}: opset {version} is not supported (supported: "
                             f"{MIN_OPSET}..{latest})")
     return _import_graph(model.graph, _Opset(version), dict(shapes or {}))
 
@@ -138,9 +157,12 @@ def _import_graph(graph: onnx.GraphProto, opset: _Opset,
     env: dict[str, Arg] = {"": None}
     for init in graph.initializer:
         env[init.name] = Constant(numpy_helper.to_array(init), name=sanitize(init.name))
+    inits = {i.name for i in graph.initializer}
     unknown = set(shapes) - {i.name for i in graph.input}
     if unknown:
-        raise FrontendError(f"shapes= names inputs the model does not have: {sorted(unknown)}")
+        raise FrontendError(f"input shape override (--shape) names inputs the model does not "
+                            f"have: {sorted(unknown)}; its inputs: "
+                            f"{[i.name for i in graph.input if i.name not in inits]}")
     for vi in graph.input:
         if vi.name in env:  # old-style models list initializers as inputs too
             continue

@@ -10,6 +10,8 @@ measured), the layers' multiply-accumulates, the ideal MAC-bound cycles
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +99,10 @@ def model_inputs(path: Path, batch: int = 1, seed: int = 0,
         raise
     except Exception as e:  # protobuf's DecodeError and friends: not a model file
         raise RunError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from None
-    shapes = input_shapes(model, batch)
+    try:
+        shapes = input_shapes(model, batch)
+    except ValueError as e:
+        raise RunError(f"{path}: {e}") from None
     dtypes = {vi.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(
         vi.type.tensor_type.elem_type)) for vi in model.graph.input if vi.name in shapes}
     if npz is not None:
@@ -116,10 +121,17 @@ def _npz_inputs(npz: Path, shapes: Mapping[str, tuple[int, ...]],
     """``dims``: each input's ONNX dims, None where symbolic (any extent)."""
     want = ", ".join(f"'{k}' {dtypes[k]}{['?' if d is None else d for d in dims[k]]}"
                      for k in shapes)
+    if npz.is_dir():
+        raise RunError(f"--inputs {npz}: is a directory; expected an .npz of arrays {want}")
     try:
         z = np.load(npz)
-    except (OSError, ValueError) as e:
-        raise RunError(f"{npz}: not a readable .npz ({e}); expected arrays {want}") from None
+    except FileNotFoundError:
+        raise RunError(f"--inputs {npz}: no such file; expected an .npz of arrays {want}"
+                       ) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        reason = "an empty file" if isinstance(e, EOFError) else f"{type(e).__name__}: {e}"
+        raise RunError(f"{npz}: not a readable .npz ({reason}); expected arrays {want} "
+                       "(hint: write it with numpy.savez)") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise RunError(f"{npz}: a single array, not an .npz of named arrays; expected {want}")
     with z:
@@ -131,7 +143,15 @@ def _npz_inputs(npz: Path, shapes: Mapping[str, tuple[int, ...]],
                            + (f" (unknown {extra})" if extra else ""))
         out = {}
         for k in shapes:
-            a = z[k]
+            try:
+                a = z[k]
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise RunError(f"{npz}: array '{k}' does not load ({type(e).__name__}: {e}); "
+                               "inputs are numeric arrays (hint: numpy.savez, no objects)"
+                               ) from None
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "biufc":
+                what = a.dtype if isinstance(a, np.ndarray) else "not an array"
+                raise RunError(f"{npz}: '{k}' is {what}, the model takes {dtypes[k]}")
             same_kind = a.dtype.kind == dtypes[k].kind or \
                 (a.dtype.kind in "iu" and dtypes[k].kind in "iu")
             if not same_kind and not (a.dtype.kind in "iub" and dtypes[k].kind == "f"):

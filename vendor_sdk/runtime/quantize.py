@@ -16,6 +16,7 @@ or activations in that range.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import zipfile
 import zlib
@@ -63,12 +64,33 @@ class Quantized:
     rel_error: float        # max |quantized - float| / max |float| on the first sample
 
 
+# Elements of one generated input (random data for run / calibration): 1 GiB of float32.
+# A model declaring 1e9 x 1e9 must be an error here, not numpy's allocation traceback.
+MAX_INPUT_ELEMENTS = 1 << 28
+
+
 def input_shapes(model: onnx.ModelProto, batch: int = 1) -> dict[str, tuple[int, ...]]:
-    """Data inputs (not initializers) with symbolic dims set to ``batch``."""
+    """Data inputs (not initializers) with symbolic dims set to ``batch``; raises
+    ValueError naming the input for a negative dim, a batch below 1 or an input too
+    large to generate."""
+    if batch < 1:
+        raise ValueError(f"--batch {batch}: a batch is at least 1")
     inits = {i.name for i in model.graph.initializer}
-    return {vi.name: tuple(d.dim_value if d.HasField("dim_value") else batch
-                           for d in vi.type.tensor_type.shape.dim)
-            for vi in model.graph.input if vi.name not in inits}
+    out: dict[str, tuple[int, ...]] = {}
+    for vi in model.graph.input:
+        if vi.name in inits:
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?"
+                for d in vi.type.tensor_type.shape.dim]
+        shape = tuple(d if isinstance(d, int) else batch for d in dims)
+        if any(d < 0 for d in shape):
+            raise ValueError(f"input '{vi.name}' has shape {dims}: a negative dim (the "
+                             "model file is malformed; re-export it)")
+        if int(np.prod(shape, dtype=object)) > MAX_INPUT_ELEMENTS:
+            raise ValueError(f"input '{vi.name}' has shape {dims} (symbolic dims = {batch}): "
+                             f"over {MAX_INPUT_ELEMENTS:,} elements, too large to generate")
+        out[vi.name] = shape
+    return out
 
 
 class _Feeds(CalibrationDataReader):
@@ -184,20 +206,30 @@ def quantize_model(model: Path, out: Path, calib: Path | None = None, random: in
         prepared, done = prepare_float(proto)
     except PrepError as e:
         raise QuantizeError(f"{model}: {e}") from None
-    shapes = input_shapes(prepared)
+    try:
+        shapes = input_shapes(prepared)
+    except ValueError as e:
+        raise QuantizeError(f"{model}: {e}") from None
     fixed = {vi.name: tuple(d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim)
              for vi in prepared.graph.input if vi.name in shapes}
     feeds = directory_feeds(calib, shapes, fixed) if calib is not None else \
         random_feeds(shapes, random, seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise QuantizeError(f"-o {out}: cannot create its directory ({e.strerror})") from None
     logging.getLogger().setLevel(logging.ERROR)  # the quantizer warns about every bias
     # A path, not the proto: from a proto the quantizer writes big weights as external
-    # data that its own calibration session then refuses to read.
-    with tempfile.TemporaryDirectory() as tmp:
+    # data that its own calibration session then refuses to read. The model is written
+    # next to `out` and renamed over it only once it ran: a failure leaves `out` as it was.
+    with tempfile.TemporaryDirectory() as tmp, \
+            tempfile.TemporaryDirectory(dir=out.parent, prefix=".quantize-") as stage:
         pre = Path(tmp) / "prepared.onnx"
         onnx.save(prepared, str(pre))
-        _quantize_static(model, pre, out, feeds, options)
-        err = _rel_error(pre, out, feeds[0])
+        staged = Path(stage) / out.name
+        _quantize_static(model, pre, staged, feeds, options)
+        err = _rel_error(pre, staged, feeds[0])
+        os.replace(staged, out)
     return Quantized(out, done["opset"], done["folded_constants"], done["folded_affine"], err)
 
 
