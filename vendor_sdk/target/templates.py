@@ -197,6 +197,23 @@ def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
 
 
+class CExpr(str):
+    """A C expression an emit snippet pastes into C. Arithmetic on it in Jinja would act on
+    the text (``3 * "row"`` repeats it, ``row + "1"`` appends): it is refused with a hint
+    to write the arithmetic in C, where it belongs."""
+
+    __slots__ = ()
+
+    def _refuse(self, *_: object) -> str:
+        raise TypeError(f"{str(self)!r} is a C expression (text), not a number: write the "
+                        f"arithmetic in C around it, e.g. 3 * ({{{{ field }}}}), not "
+                        f"{{{{ 3 * field }}}}")
+
+    __add__ = __radd__ = __mul__ = __rmul__ = __mod__ = __rmod__ = _refuse
+    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = _refuse
+    __floordiv__ = __rfloordiv__ = __pow__ = __rpow__ = _refuse
+
+
 @dataclass(frozen=True, slots=True)
 class OperandView:
     """What an `emit` snippet may use of one operand (each a C expression).
@@ -213,11 +230,16 @@ class OperandView:
     fi: str
     value: str
 
+    def __post_init__(self) -> None:
+        for name in ("row", "tile", "fo", "fi", "value"):
+            object.__setattr__(self, name, CExpr(getattr(self, name)))
+
 
 def emit_context(operands: list[str], params: dict[str, int], variant: str = "") -> dict[str, Any]:
     """The names an intrinsic's `emit` snippet sees, with dry-run placeholder values."""
-    ctx: dict[str, Any] = {"ctx": "ctx", "deps": "0", "variant": variant,
-                           "iter_out": "1", "iter_in": "1", "params": dict(params)}
+    ctx: dict[str, Any] = {"ctx": CExpr("ctx"), "deps": CExpr("0"), "variant": variant,
+                           "iter_out": CExpr("1"), "iter_in": CExpr("1"),
+                           "params": dict(params)}
     for name in operands:
         ctx[name] = OperandView(f"{name}_row", f"{name}_tile", f"{name}_fo", f"{name}_fi",
                                 f"{name}_value")
