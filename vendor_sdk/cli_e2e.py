@@ -45,7 +45,12 @@ def print_run(result: object, compiled: object) -> None:
                       f"QLinear kernels; not judged): {100 * a.within_1lsb:.2f}% within 1 LSB, "
                       f"{100 * a.exact:.2f}% identical", highlight=False)
     off, total = compiled.report.coverage
-    est = " (fsim: analytic estimate)" if result.backend == "fsim" else " (RTL: measured)"
+    # the device says whether its cycles are a model's estimate (an in-order chip's fsim
+    # can be exact); vsdk_run_result.cycles_estimated
+    estimated = any(st.estimate for st in result.stats)
+    est = "" if not any(st.calls for st in result.stats) else \
+        " (cycles: the functional model's estimate)" if estimated else \
+        f" (cycles: {'measured' if result.backend == 'rtl' else 'exact'})"
     peak = result.peak
     t = Table(title=f"NPU on {result.backend}{est}"
               + (f", peak {peak} MACs/cycle" if peak else ""))
@@ -173,9 +178,10 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
         t.add_row("", "total", *blank[:2], f"{total:,}", "100.0%", total_util, "")
     console.print(t)
     console.print("  a layer's cycles run from the end of the previous layer (its region's start "
-                  "for the first) to the end of its own, measured when the store unit finishes "
-                  "its last STORE; later layers' loads and compute overlap that span "
-                  "(docs/compile.md); " + (f"{'/'.join(units)} = busy cycles of each unit in it"
+                  "for the first) to the end of its own, as the target's counter snapshot "
+                  "after the layer sees it; on a machine whose units overlap, later layers' "
+                  "work may overlap that span (docs/compile.md); "
+                  + (f"{'/'.join(units)} = busy cycles of each unit in it"
                                            if wide else "bound by = the busiest unit in it "
                                            f"(a terminal of {WIDE_TABLE}+ columns shows all "
                                            "counters)"))

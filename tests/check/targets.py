@@ -9,6 +9,7 @@ substitution that must apply once.
 from __future__ import annotations
 
 import pathlib
+import shutil
 from collections.abc import Sequence
 
 REFERENCE = pathlib.Path(__file__).resolve().parents[2] / "reference_npu"
@@ -23,7 +24,7 @@ def mutated_target(directory: pathlib.Path, edits: Sequence[tuple[str, str]],
         assert text.count(old) == 1, f"edit does not apply exactly once: {old!r}"
         text = text.replace(old, new)
     (directory / "rtl").symlink_to(rtl or REFERENCE / "rtl")
-    (directory / "templates").symlink_to(REFERENCE / "templates")
+    shutil.copytree(REFERENCE / "templates", directory / "templates")  # must stay inside
     (directory / "driver").symlink_to(REFERENCE / "driver")
     path = directory / "target.yaml"
     path.write_text(text)

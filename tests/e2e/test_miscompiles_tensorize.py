@@ -31,7 +31,8 @@ def target_variant(dst: Path, **params: int) -> Path:
     """The reference NPU with some ``params:`` changed (its RTL and templates shared)."""
     src = Path(reference_npu.__file__).parent
     dst.mkdir(parents=True)
-    for d in ("templates", "rtl", "driver"):
+    shutil.copytree(src / "templates", dst / "templates")  # templates stay inside
+    for d in ("rtl", "driver"):
         (dst / d).symlink_to(src / d)
     text = (src / "target.yaml").read_text()
     for k, v in params.items():
