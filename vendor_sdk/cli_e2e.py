@@ -189,6 +189,8 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
 
 def register(app: typer.Typer,
              user_errors: Callable[[], AbstractContextManager[None]]) -> None:
+    from jinja2 import TemplateError
+
     from vendor_sdk.codegen.cexpr import CodegenError
     from vendor_sdk.runtime.device import DeviceError
     from vendor_sdk.runtime.npu import RunError
@@ -201,8 +203,10 @@ def register(app: typer.Typer,
     # fit, a bad option, an unknown backend); RuntimeBuildError / SimError: its runtime or
     # RTL does not build (located in target.yaml or the RTL); TargetError: a --target that
     # does not validate (each mistake located)
+    # TemplateError: a target template that validated with placeholders but fails (or
+    # goes over a budget, vendor_sdk.target.templates) with a real model's values
     errors = (CodegenError, RunError, DeviceError, QuantizeError, TargetError,
-              RuntimeBuildError, SimError)
+              RuntimeBuildError, SimError, TemplateError)
 
     @contextlib.contextmanager
     def guard() -> Iterator[None]:
