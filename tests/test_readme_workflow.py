@@ -2,7 +2,10 @@
 
 The commands are read from README.md itself, so a README that drifts from what works
 fails here. Only `model.onnx` is supplied (the README leaves it to the reader): a small
-float CNN. `--backend fsim|rtl` is the README's shorthand for two runs.
+float CNN. `a|b` in the README is a choice; the test takes every one: in `init` each
+starting point (`--from reference_npu|example_npu`, both bundled NPUs) is a workflow of its
+own from a fresh directory, elsewhere (`--backend fsim|rtl`) each alternative is one more
+command of the same workflow.
 """
 
 from __future__ import annotations
@@ -14,44 +17,66 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from vendor_sdk.runtime.examples import cnn
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def readme_workflow() -> list[list[str]]:
-    """The commands of the README's vendor-workflow block, comments dropped, `a|b`
-    alternatives expanded into one command each."""
+def _readme_lines() -> list[list[str]]:
+    """The words of each command of the README's vendor-workflow block, comments dropped."""
     text = (ROOT / "README.md").read_text()
     block = re.search(r"## The workflow of a vendor\s+```sh\n(.*?)```", text, re.S)
     assert block, "README.md has no 'The workflow of a vendor' sh block"
+    return [w for w in (shlex.split(line, comments=True) for line in
+                        block.group(1).splitlines()) if w]
+
+
+def _choice(words: list[str]) -> int | None:
+    alts = [i for i, w in enumerate(words) if "|" in w]
+    return alts[0] if alts else None
+
+
+def readme_starts() -> list[str]:
+    """The starting points the README's `init` offers as `--from a|b` (one if no choice)."""
+    init = next(w for w in _readme_lines() if w[1:2] == ["init"])
+    i = _choice(init)
+    return init[i].split("|") if i is not None else [""]
+
+
+def readme_workflow(start: str = "") -> list[list[str]]:
+    """The commands of the README's vendor-workflow block for one starting point: `init`'s
+    choice resolved to ``start``, every other `a|b` expanded into one command each."""
     commands = []
-    for line in block.group(1).splitlines():
-        words = shlex.split(line, comments=True)
-        if not words:
-            continue
-        alts = [i for i, w in enumerate(words) if "|" in w]
-        if not alts:
+    for words in _readme_lines():
+        i = _choice(words)
+        if i is None:
             commands.append(words)
-            continue
-        i = alts[0]
-        commands += [[*words[:i], alt, *words[i + 1:]] for alt in words[i].split("|")]
+        elif words[1] == "init":
+            assert start in words[i].split("|"), (start, words)
+            commands.append([*words[:i], start, *words[i + 1:]])
+        else:
+            commands += [[*words[:i], alt, *words[i + 1:]] for alt in words[i].split("|")]
     return commands
 
 
-def test_readme_lists_the_whole_workflow() -> None:
-    verbs = [c[1] for c in readme_workflow()]
-    for verb in ("init", "validate", "check-intrinsics", "partition", "quantize", "compile",
-                 "run", "package"):
-        assert verb in verbs, f"README workflow lacks vendor-sdk {verb}"
-    assert sum(v == "run" for v in verbs) == 2  # fsim and rtl
+def test_readme_lists_the_whole_workflow_for_both_bundled_npus() -> None:
+    assert sorted(readme_starts()) == ["example_npu", "reference_npu"]
+    for start in readme_starts():
+        verbs = [c[1] for c in readme_workflow(start)]
+        for verb in ("init", "validate", "check-intrinsics", "partition", "quantize",
+                     "compile", "run", "package"):
+            assert verb in verbs, f"README workflow lacks vendor-sdk {verb}"
+        assert sum(v == "run" for v in verbs) == 2  # fsim and rtl
 
 
-def test_readme_workflow_literally(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", readme_starts())
+def test_readme_workflow_literally(start: str, tmp_path: Path) -> None:
     cnn(tmp_path / "model.onnx")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "120"}
-    for words in readme_workflow():
+    for words in readme_workflow(start):
         assert words[0] == "vendor-sdk", words
         proc = subprocess.run(words, cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900)
@@ -59,6 +84,14 @@ def test_readme_workflow_literally(tmp_path: Path) -> None:
         shown = " ".join(words)
         assert proc.returncode == 0, f"`{shown}` exited {proc.returncode}:\n{out[-3000:]}"
         assert "Traceback" not in out, f"`{shown}` printed a traceback:\n{out[-3000:]}"
+        flat = " ".join(out.split())  # Rich wraps at the console width
+        if words[1] == "init":
+            assert f"from {start}" in flat, out[-2000:]  # the package is a copy of that NPU
+        if words[1] == "run":  # exit 0 is not enough: a package offloading nothing exits 0
+            off = re.search(r"offloaded: (\d+)/\d+ compute ops", flat)
+            assert off and int(off[1]) >= 3, f"`{shown}` ran nothing on the NPU:\n{out[-3000:]}"
+            assert re.search(r"check layers: [1-9]\d* NPU layers bit for bit .*?: all agree",
+                             flat), out[-3000:]
         if words[1] == "check-intrinsics":
             # The default workdir is relative to the current directory; every case ran.
             assert re.search(r"\d+ cases: all passed", out), out[-2000:]
