@@ -215,6 +215,46 @@ def test_bad_shapes(case: str, args: Callable[[dict[str, Path], Path], list[str 
     assert not (tmp_path / "b").exists() and not (tmp_path / "q.onnx").exists()
 
 
+def _external(d: Path, location: str) -> Path:
+    """A model whose weight is external data at ``location`` (outside its directory)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((4, 4), np.float32), "w")
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", "64")):
+        e = w.external_data.add()
+        e.key, e.value = k, v
+    vi = helper.make_tensor_value_info
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+                          [vi("x", TensorProto.FLOAT, ["N", 4])],
+                          [vi("y", TensorProto.FLOAT, ["N", 4])], [w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(d / "ext.onnx"))
+    return d / "ext.onnx"
+
+
+@pytest.mark.parametrize("command,location", [
+    *((c, "/etc/passwd") for c in ("import", "partition", "quantize", "compile", "run")),
+    *((c, "../../../../../../etc/passwd") for c in ("import", "quantize"))])
+def test_external_data_outside_the_model_directory_is_refused(command: str, location: str,
+                                                              tmp_path: Path) -> None:
+    """A weight stored as external data may not read a file outside the model's
+    directory: refused naming the model, nothing of the file shown."""
+    model = _external(tmp_path, location)
+    args: list[str | Path] = {"import": ["import", model],
+                              "partition": ["partition", model, "-t", "reference_npu"],
+                              "quantize": ["quantize", model, "-o", tmp_path / "q.onnx"],
+                              "compile": ["compile", model, "-o", tmp_path / "b"],
+                              "run": ["run", model]}[command]
+    out = cli(*args, cwd=tmp_path)
+    assert out.code == 2 and out.names("ext.onnx"), out.text
+    assert "root:x:0" not in out.text
+    assert not (tmp_path / "q.onnx").exists() and not (tmp_path / "b").exists()
+
+
 def test_symbolic_dims_other_than_the_batch_are_named(tmp_path: Path) -> None:
     """A model whose inputs have symbolic dims the SDK cannot size (not N / batch) says which
     input and dim, instead of numpy's `negative dimensions are not allowed`."""

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from google.protobuf.message import DecodeError
 from onnxruntime.quantization import (
     CalibrationDataReader,
     QuantFormat,
@@ -162,7 +161,9 @@ def load_float(model: Path) -> onnx.ModelProto:
         raise QuantizeError(f"{model}: no such file")
     try:
         proto = onnx.load(str(model))
-    except (DecodeError, ValueError, OSError, RuntimeError) as e:
+    # protobuf's DecodeError, onnx's checker ValidationError (external data outside the
+    # model's directory), OSError: none shares a base more specific than Exception
+    except Exception as e:
         raise QuantizeError(f"{model}: not a readable ONNX model ({type(e).__name__}: {e}); "
                             "hint: a truncated download or another file format") from None
     if not proto.graph.node:
