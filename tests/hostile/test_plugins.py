@@ -35,7 +35,7 @@ BROKEN: list[tuple[str, str, tuple[str, ...]]] = [
     ("raises", "raise RuntimeError('boom at import')\n", ("RuntimeError", "boom at import")),
     ("os_exit", "import os\nos._exit(5)\n", ("exited with code 5",)),
     ("keyboard_interrupt", "raise KeyboardInterrupt\n", ("KeyboardInterrupt",)),
-    ("blocks", "import time\ntime.sleep(600)\n", ("did not load within 1 s",)),
+    ("blocks", "import time\ntime.sleep(600)\n", ("did not load within 3 s",)),
     ("not_a_path", "def target():\n    return 42\n", ("expected a path", "int")),
     ("missing_file", "def target():\n    return '/nonexistent/target.yaml'\n",
      ("/nonexistent/target.yaml", "cannot read")),
@@ -54,13 +54,15 @@ def test_a_broken_plugin_is_listed_broken(case: str, module: str, said: tuple[st
                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                           ) -> None:
     install(tmp_path / "site", monkeypatch, "evil-npu", module)
-    monkeypatch.setenv("VENDOR_SDK_PLUGIN_SECONDS", "1")
+    monkeypatch.setenv("VENDOR_SDK_PLUGIN_SECONDS", "3")
     start = time.monotonic()
     out = cli("targets", cwd=tmp_path)
-    assert time.monotonic() - start < 8, "a plugin held up `targets`"
+    assert time.monotonic() - start < 12, "a plugin held up `targets`"
     assert out.code == 0, out.text
     assert out.names("evil_npu", "broken", *said), out.text
     assert out.names("reference_npu", "ok"), out.text  # the others still load
+    if case == "blocks":
+        return  # by name it goes through the same deadline again (3 s more, nothing new)
     # using it by name is the same reason, exit 2 (a target that does not validate: its
     # located errors, as for the file)
     out = cli("validate", "evil_npu", cwd=tmp_path)
@@ -111,15 +113,16 @@ def test_a_target_path_still_works_when_its_name_is_claimed_twice(
 
 
 def test_targets_stays_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loading each plugin in a child costs little: five plugins (one blocking, under a
-    1 s deadline) list in about a second, all children run at once."""
+    """Loading each plugin in a child costs little: five plugins (one blocking, under a 3 s
+    deadline, generous for a loaded CI machine) list in a few seconds: the children run at
+    once."""
     for i in range(4):
         install(tmp_path / f"site{i}", monkeypatch, f"ok{i}-npu", GOOD, entry=f"ok{i}")
     install(tmp_path / "siteb", monkeypatch, "slow-npu", "import time\ntime.sleep(600)\n",
             entry="slow")
-    monkeypatch.setenv("VENDOR_SDK_PLUGIN_SECONDS", "1")
+    monkeypatch.setenv("VENDOR_SDK_PLUGIN_SECONDS", "3")
     start = time.monotonic()
     out = cli("targets", cwd=tmp_path)
-    assert time.monotonic() - start < 8
+    assert time.monotonic() - start < 12
     assert out.code == 0 and all(out.names(f"ok{i}") for i in range(4)), out.text
-    assert out.names("slow", "did not load within 1 s"), out.text
+    assert out.names("slow", "did not load within 3 s"), out.text
