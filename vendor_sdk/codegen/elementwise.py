@@ -176,10 +176,10 @@ class _Layer:
         self.em, self.ch, self.lanes = em, ch, lanes
 
     def alloc(self, buf: Buffer, shadow: bool = False) -> None:
-        self.em.allocate(buf, shadow)
+        self.em.sram.allocate(buf, shadow)
 
     def row(self, buf: Buffer) -> str:
-        return c_expr(self.em.sram_row(buf, (Const(0), Const(0))))
+        return c_expr(self.em.sram.row(buf, (Const(0), Const(0))))
 
     def alu(self, name: str, views: Mapping[str, Buffer], rows: int,
             imm: Mapping[str, int] | None = None) -> None:

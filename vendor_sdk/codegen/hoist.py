@@ -30,6 +30,8 @@ from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
 from vendor_sdk.codegen.copies import Loops, names_of
 from vendor_sdk.codegen.intrinsic_roles import find_move
 from vendor_sdk.codegen.memories import load_rows_c, mem_c, memory_of
+from vendor_sdk.codegen.sram import const_int
+from vendor_sdk.target import Target
 
 if TYPE_CHECKING:  # the emitter calls into this module
     from vendor_sdk.codegen.nest import NestEmitter
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # the emitter calls into this module
 QP_ROWS_PER_DESCRIPTOR = 3  # mult row, shift row, one row of scalar lanes (docs/compile.md)
 
 
-def descriptor_slots(target: object, where: str) -> int:
+def descriptor_slots(target: Target, where: str) -> int:
     """How many requantization descriptors the target holds at once: its qp memory rows
     over the rows of one descriptor. The target declares no separate descriptor count,
     and the reference NPU's descriptor index field is sized to exactly this (isa.yaml:
@@ -65,15 +67,15 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
     lvar, lext = loops[lane]
     zero = {rvar.name: Const(0), lvar.name: Const(0)}
     out_idx = tuple(substitute(i, zero) for i in src.indices)
-    lanes = em.lanes(src.buffer.scope)  # channels per requantized row, per descriptor
-    blocks = int(lext.value) // lanes  # type: ignore[union-attr]
-    stride = em.stride_of(src, rvar)
+    lanes = em.sram.lanes(src.buffer.scope)  # channels per requantized row, per descriptor
+    blocks = const_int(lext) // lanes
+    stride = em.sram.stride_of(src, rvar)
     qp = memory_of(em.target, "param")
     desc_bytes = QP_ROWS_PER_DESCRIPTOR * qp.row_elems * 4
     slots = descriptor_slots(em.target, name)
     resident = 0 < rq.blocks <= slots
-    if resident and qp.name not in em.reserved:
-        em.reserved[qp.name] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
+    if resident and qp.name not in em.sram.reserved:
+        em.sram.reserved[qp.name] = rq.blocks * QP_ROWS_PER_DESCRIPTOR
         em.prologue += [f"/* requantization descriptors of every output channel, loaded "
                         f"once: {rq.blocks} */",
                         load_rows_c(em.target, qp.name, "0", rq.qp_dram,
@@ -90,8 +92,9 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
             em.out(load_rows_c(em.target, qp.name, "0", f"{rq.qp_dram} + {first} * {desc_bytes}",
                                QP_ROWS_PER_DESCRIPTOR * n))
         i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * lanes)))
-        xrow = c_expr(em.sram_row(src.buffer, i))
-        yrow = c_expr(em.sram_row(src.buffer, i, em.shadow[src.buffer.name], em.out_mem))
+        xrow = c_expr(em.sram.row(src.buffer, i))
+        yrow = c_expr(em.sram.row(src.buffer, i, em.sram.shadow[src.buffer.name],
+                                  em.out_mem))
         views = {rq.x: (em.acc, xrow, stride), rq.y: (em.out_mem, yrow, stride)}
         desc = f"(uint32_t)(blk0 + {b})" if resident else str(b % slots)
         em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, c_expr(rext), "",
@@ -103,18 +106,18 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
 def _hoisted_rows(em: NestEmitter, buf: Buffer, acc: str) -> int | None:
     """First reserved acc row of a whole int32 DRAM buffer loaded once, or None when it is
     not one contiguous run of rows in DRAM or does not fit above the layer's tiles."""
-    if buf.name in em.hoisted:
-        return em.hoisted[buf.name]
+    if buf.name in em.sram.hoisted:
+        return em.sram.hoisted[buf.name]
     if any(not isinstance(d, Const) for d in buf.shape) or buf.name not in em.dram:
         return None
-    lead = math.prod(int(d.value) for d in buf.shape[:-1])  # type: ignore[union-attr]
-    if lead != 1 and int(buf.shape[-1].value) > em.lanes(acc):  # type: ignore[union-attr]
+    lead = math.prod(const_int(d) for d in buf.shape[:-1])
+    if lead != 1 and const_int(buf.shape[-1]) > em.sram.lanes(acc):
         return None  # lane blocks outermost on chip, row-major in DRAM: not one run
-    rows = em.rows_of(buf, acc)
-    base = em.reserve(acc, rows)
+    rows = em.sram.rows_of(buf, acc)
+    base = em.sram.reserve(acc, rows)
     if base is None:
         return None
-    em.hoisted[buf.name] = base
+    em.sram.hoisted[buf.name] = base
     em.prologue += [f"/* {buf.name}: {rows} {acc} rows from row {base}, loaded once */",
                     load_rows_c(em.target, acc, str(base), em.dram[buf.name], rows)]
     return base
@@ -140,12 +143,12 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     move = find_move(em.target)
     rows = [k for k in range(len(loops)) if k != lane]
     acc = dst.scope
-    if move is None or em.role_of(acc) != "accumulator" or src.buffer.dtype != dst.dtype \
+    if move is None or em.sram.role_of(acc) != "accumulator" or src.buffer.dtype != dst.dtype \
             or len(rows) != 1:
         return False
     intrin, d_op, s_op = move
     rvar, rext = loops[rows[0]]
-    sem = em.target.semantics[intrin]  # type: ignore[attr-defined]
+    sem = em.target.semantics[intrin]
     if sem.operands[d_op].scope != acc:  # a move elsewhere cannot fill this tile
         return False
     limit = min(a.max for a in sem.axes.values() if a.min != a.max)
@@ -153,7 +156,7 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
             or not isinstance(rext, Const) or int(rext.value) > limit:
         return False
     try:
-        stride = em.stride_of(Load(dst, idx), rvar)
+        stride = em.sram.stride_of(Load(dst, idx), rvar)
     except CodegenError:
         return False
     base = _hoisted_rows(em, src.buffer, acc)
@@ -168,15 +171,16 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     lvar, lext = loops[lane]
     lv, rv = c_name(lvar.name), c_name(rvar.name)
     row_loop = f"for (int64_t {rv} = 0; {rv} < {c_expr(rext)}; {rv}++) {{"
-    pad_row = c_expr(em.sram_row(dst, idx))
+    pad_row = c_expr(em.sram.row(dst, idx))
     em.out(f"/* fill {name}: {src.buffer.name} ({acc} row {base}..) -> {dst.name}, "
            f"broadcast by {intrin} */")
-    em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {em.lanes(acc)}) {{",
+    step = em.sram.lanes(acc)
+    em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {step}) {{",
                   *((f"if ({c_expr(pred)}) {{",) if pred is not None else ())])
     if whole:
         em.open_rows([f"if ({' && '.join(f'({c_expr(c)})' for c in whole)}) {{"])
-    d_row = c_expr(em.sram_row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx)))
-    s_row = c_expr(em.sram_row(src.buffer, src.indices, base, acc))
+    d_row = c_expr(em.sram.row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx)))
+    s_row = c_expr(em.sram.row(src.buffer, src.indices, base, acc))
     em.render_call(intrin, {d_op: (acc, d_row, stride), s_op: (acc, s_row, 0)}, {},
                    str(int(rext.value)), "", name)
     if per_row:

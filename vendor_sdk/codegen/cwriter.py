@@ -1,0 +1,127 @@
+"""The C statement writer of a layer: lines at the depth of the open blocks, loops, and
+the call of an intrinsic (its emit snippet, rendered sandboxed and StrictUndefined,
+inside the glue's access declaration, flush, dependency and check calls:
+vendor_sdk/contract/vsdk_glue.h).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+
+from jinja2 import Template as JinjaTemplate
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from core.tir.expr import Const, Expr, Var
+from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from vendor_sdk.codegen.memories import mem_c
+from vendor_sdk.codegen.sram import SramPlan
+from vendor_sdk.target.templates import OperandView, environment
+
+
+class CWriter:
+    """C lines of a function body; ``loops`` are the open blocks (their depth indents)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.loops: list[tuple[Var, Expr]] = []
+
+    def out(self, text: str) -> None:
+        pad = "    " * (len(self.loops) + 1)
+        self.lines.extend(pad + ln if ln else ln for ln in text.split("\n"))
+
+    def open_loop(self, var: Var, extent: Expr, note: str = "") -> None:
+        v = c_name(var.name)
+        self.out(f"for (int64_t {v} = 0; {v} < {c_expr(extent)}; {v}++) {{{note}")
+        self.loops.append((var, extent))
+
+    def close_loop(self) -> None:
+        self.loops.pop()
+        self.out("}")
+
+    def open_rows(self, opened: list[str]) -> None:
+        """Open C blocks (row loops, guards) that indent what follows."""
+        for ln in opened:
+            self.out(ln)
+            self.loops.append((Var("_"), Const(1)))
+
+    def close_rows(self, n: int) -> None:
+        for _ in range(n):
+            self.loops.pop()
+            self.out("}")
+
+
+class IntrinsicWriter(CWriter):
+    """A CWriter that also calls intrinsics, with operand rows from an SRAM plan."""
+
+    def __init__(self, sram: SramPlan) -> None:
+        super().__init__()
+        self.sram = sram
+        self.target = sram.target
+        self.env = environment()
+
+    def render_call(self, name: str, views: Mapping[str, tuple[str, str, int]],
+                    fixed: Mapping[str, OperandView | str], iters: str, variant: str,
+                    what: str) -> None:
+        """Render one intrinsic call: ``views`` are on-chip operands (scope, first row,
+        row stride), ``fixed`` descriptor indices (str) or immediates (OperandView)."""
+        sem = self.target.semantics[name]
+        spec = self.target.spec.intrinsics[name]
+        ctx: dict[str, object] = {"ctx": "vsdk_ctx(rt)", "deps": "deps", "variant": variant,
+                                  "iter_out": f"(uint32_t)({iters})", "iter_in": "1",
+                                  "params": dict(self.target.params)}
+        access = []
+        for n, op in sem.operands.items():
+            if n in fixed:
+                f = fixed[n]
+                ctx[n] = f if isinstance(f, OperandView) else OperandView(f, f, "0", "0", "0")
+                continue
+            if n not in views:
+                raise CodegenError(f"{what}: operand {n} of {name} has no value here")
+            scope, row, stride = views[n]
+            role = self.sram.role_of(scope)
+            if scope != op.scope:  # e.g. an accumulator tile handed to an operand elsewhere
+                raise CodegenError(f"{what}: {name} declares operand {n} in memory "
+                                   f"'{op.scope}', the code generator placed it in '{scope}' "
+                                   f"(its {role or 'unknown'} memory); hint: "
+                                   "declare the operand in the memory of that role")
+            # a weight operand is a whole tile: its rows are the product of its leading
+            # axes (tile index = row / that), e.g. k rows of n lanes, or n rows of k
+            weight = role == "weight"
+            tile = math.prod(sem.axes[a].max for a in op.shape[:-1]) if weight else 1
+            rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(tile)
+            per = tile if weight else self.sram.lanes(scope)
+            ctx[n] = OperandView(f"(uint32_t)({row})", f"(uint32_t)(({row}) / {per})",
+                                 str(stride), "0", "0")
+            rd, wr = int(op.kind in ("input", "inout")), int(op.kind in ("output", "inout"))
+            access.append(f"{{{mem_c(self.target, scope)}, (uint32_t)({row}), "
+                          f"(uint32_t)({rows}), {rd}, {wr}}}")
+        try:
+            snippet = _compiled(self.env, spec.emit).render(ctx).strip()
+        except Exception as e:  # a vendor snippet: name it, with the template's own message
+            raise CodegenError(f"{name}: emit snippet does not render: {e}") from None
+        self.out(f"{{ /* {what} */")
+        self.out(f"    const vsdk_access acc_[{len(access)}] = {{{', '.join(access)}}};")
+        self.out("    vsdk_flush(rt);")
+        # a snippet that orders itself (an in-order machine's) takes no dependency word
+        deps = "uint32_t deps = " if _uses(self.env, spec.emit, "deps") else "(void)"
+        self.out(f"    {deps}vsdk_exec(rt, {len(access)}, acc_);")
+        self.out("    const uint32_t mark_ = vsdk_mark(rt);")
+        self.out(f"    {snippet}")
+        self.out("    vsdk_check(rt, mark_);")
+        self.out("}")
+
+
+@functools.lru_cache(maxsize=512)
+def _uses(env: SandboxedEnvironment, text: str, name: str) -> bool:
+    """Whether an emit snippet reads the variable ``name``."""
+    return name in meta.find_undeclared_variables(env.parse(text))
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(env: SandboxedEnvironment, text: str) -> JinjaTemplate:
+    """An intrinsic's emit snippet compiled once per environment (a layer renders the
+    same few snippets hundreds of times)."""
+    return env.from_string(text)
