@@ -94,6 +94,21 @@ def test_inputs_in_the_models_own_dtype_are_fed_as_is(kind: str, dtype: type,
     assert "ok vs onnxruntime" in out.text, out.text
 
 
+@pytest.mark.parametrize("values", ["nan_inf", "1e30", "int32"])
+def test_odd_but_valid_values_run_and_agree(values: str, models: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    """NaN / inf, values far outside the calibration range and integer data for a float
+    input are legal: they run and the results agree with onnxruntime (the check passes)."""
+    x = np.linspace(-2, 2, 32, dtype=np.float32).reshape(2, 16)
+    if values == "nan_inf":
+        x[0, 3], x[1, 2], x[1, 5] = np.nan, np.inf, -np.inf
+    elif values == "1e30":
+        x *= np.float32(1e30)
+    path = _npz(tmp_path / "i.npz", x=x.astype(np.int32) if values == "int32" else x)
+    out = cli("run", models["int8"], "--inputs", path, cwd=tmp_path)
+    assert out.code == 0 and out.names("ok vs onnxruntime", "all agree"), out.text
+
+
 def test_float32_for_an_int64_input_is_refused(models: dict[str, Path], tmp_path: Path) -> None:
     path = _npz(tmp_path / "i.npz", x=np.full((2, 4), 0.5, np.float32))
     out = cli("run", models["int64"], "--inputs", path, cwd=tmp_path)

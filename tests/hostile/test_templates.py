@@ -127,14 +127,18 @@ def test_hostile_template_fails_validate(case: str, spoil: Callable[[Path], None
 
 @pytest.mark.parametrize("case", ["nested_range_loops", "include_absolute", "symlink_out",
                                   "templates_etc"])
-def test_compile_refuses_the_same_target(case: str, tmp_path: Path,
-                                         models: dict[str, Path]) -> None:
+def test_compile_refuses_the_same_target(case: str, tmp_path: Path, models: dict[str, Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """... before anything is built: no build directory, nothing in the cache."""
     spoil, named = next((s, n) for c, s, n in TEMPLATES if c == case)
     t = copy_target(tmp_path)
     spoil(t)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("VENDOR_SDK_CACHE", str(cache))
     out = cli("compile", models["int8"], "--target", t, "-o", tmp_path / "build", cwd=tmp_path)
     assert out.code == 2 and out.names(*named), out.text
     assert "root:x:0" not in out.text and not (tmp_path / "build").exists()
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
 
 
 def test_the_copy_as_is_validates_and_the_time_budget_is_restored(tmp_path: Path) -> None:
