@@ -34,7 +34,10 @@ def build_library(cm: CModel, target: Target, flags: tuple[str, ...] = CFLAGS) -
     runtime = build_runtime(target)
     dirs = include_dirs(target)
     digest = hashlib.sha256()
-    for item in (CC, " ".join(flags), str(runtime), *map(str, dirs)):
+    # By content, not by where the target lives: a copy of a target in a fresh directory
+    # (a benchmark's temporary DIM variant, a wizard package) hits the cache. The runtime's
+    # path stays: the library's rpath points at it.
+    for item in (CC, " ".join(flags), str(runtime)):
         digest.update(item.encode() + b"\0")
     digest.update(runtime.read_bytes())  # a prebuilt `library:` may change under its name
     for h in sorted({h for d in dirs for h in d.glob("*.h")}):
