@@ -47,6 +47,13 @@ def user_errors() -> Iterator[None]:
     except USER_ERRORS as e:
         err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except OSError as e:  # a path given (or derived) that cannot be written or read
+        where = f"{e.filename}: " if e.filename else ""
+        err_console.print(f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False,
+                          soft_wrap=True)
+        err_console.print("    hint: check that the path is a directory or file as the "
+                          "option expects, and that it is writable", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _version_callback(value: bool) -> None:

@@ -256,11 +256,16 @@ def register(app: typer.Typer,
         """Partition, tensorize and generate C; build it; write report and manifest."""
         from vendor_sdk.compile import compile_model
 
+        if output.exists() and not output.is_dir():  # said before a compile, not after it
+            err_console.print(f"[bold red]error:[/] -o {output}: is a file; -o names the build "
+                              "directory", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
         with guard(), _progress() as bar:
             task = bar.add_task("compile")
             c = compile_model(model, target, {"N": batch},
                               progress=lambda s: bar.update(task, description=s))
-        paths = c.write(output)
+        with guard():  # an unwritable -o (a file in its path, permissions): named, exit 2
+            paths = c.write(output)
         console.print(c.report.to_text(), highlight=False, markup=False)
         for p in paths:
             console.print(f"  wrote {p}")

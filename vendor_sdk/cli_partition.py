@@ -64,7 +64,8 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             print(report.to_json())
         else:
             print(report.to_text(), end="")
-        if dot is not None:
-            dot.write_text(to_dot(result))
-        if html_out is not None:
-            html_out.write_text(to_html(result, report))
+        with user_errors():  # an unwritable --dot / --html: named, exit 2
+            if dot is not None:
+                dot.write_text(to_dot(result))
+            if html_out is not None:
+                html_out.write_text(to_html(result, report))

@@ -287,3 +287,30 @@ def test_symbolic_dims_other_than_the_batch_are_named(tmp_path: Path) -> None:
         assert out.code in (0, 2), out.text
         if out.code == 2:
             assert out.names("'x'", "seq"), out.text
+
+
+# outputs in the way: (case, the command given a directory `d` holding a file `afile` and a
+# directory `adir`, what the message names)
+OUTPUTS: list[tuple[str, Callable[[dict[str, Path], Path], list[str | Path]], tuple[str, ...]]] = [
+    ("compile_o_is_a_file", lambda m, d: ["compile", m["int8"], "-o", d / "afile"],
+     ("afile", "is a file")),
+    ("partition_dot_is_a_dir", lambda m, d: ["partition", m["int8"], "-t", "reference_npu",
+                                             "--dot", d / "adir"], ("adir", "Is a directory")),
+    ("partition_html_under_a_file", lambda m, d: ["partition", m["int8"], "-t", "reference_npu",
+                                                  "--html", d / "afile" / "r.html"],
+     ("afile/r.html", "Not a directory")),
+    ("quantize_o_under_a_file", lambda m, d: ["quantize", m["float"], "-o",
+                                              d / "afile" / "q.onnx"], ("afile/q.onnx",)),
+]
+
+
+@pytest.mark.parametrize("case,args,named", OUTPUTS, ids=[c[0] for c in OUTPUTS])
+def test_outputs_in_the_way(case: str, args: Callable[[dict[str, Path], Path], list[str | Path]],
+                            named: tuple[str, ...], models: dict[str, Path],
+                            tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep me\n")
+    (tmp_path / "adir").mkdir()
+    out = cli(*args(models, tmp_path), cwd=tmp_path)
+    assert out.code == 2 and out.names(*named), out.text
+    assert (tmp_path / "afile").read_text() == "keep me\n"
+    assert list((tmp_path / "adir").iterdir()) == []
