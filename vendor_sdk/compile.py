@@ -21,8 +21,8 @@ from pathlib import Path
 
 from core.graph import Module
 from vendor_sdk.codegen.build import build_library
+from vendor_sdk.codegen.code import CompositeError
 from vendor_sdk.codegen.emit import CModel, emit_c, sdk_version
-from vendor_sdk.codegen.region import CompositeError
 from vendor_sdk.frontend.onnx import from_onnx
 from vendor_sdk.patterns.from_target import patterns_of
 from vendor_sdk.patterns.partition import Partition, PartitionOptions, partition, prepare

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 import core.executor
-import vendor_sdk.codegen.region as region_mod
+import vendor_sdk.codegen.lower_gemm as gemm_mod
 from vendor_sdk.cli import app
 from vendor_sdk.runtime.examples import light_float
 from vendor_sdk.runtime.quantize import quantize
@@ -39,15 +39,15 @@ def test_wrong_conv_channel_is_caught_by_layers_not_by_output(
     """One output channel of one SqueezeNet conv requantized 5% too large: the softmax
     output stays within 1 LSB of onnxruntime, the layer check names the conv."""
     layer = "region2_3_conv2d_bias_relu"
-    qp_table = region_mod.qp_table
+    qp_table = gemm_mod.qp_table
 
-    def wrong(lay: object, form: object, dim: int) -> np.ndarray:
-        t = qp_table(lay, form, dim)  # type: ignore[arg-type]
+    def wrong(lay: object, form: object, *dims: int) -> np.ndarray:
+        t = qp_table(lay, form, *dims)  # type: ignore[arg-type]
         if lay.name.endswith(layer):  # type: ignore[attr-defined]
             t[0, 0, 3] = int(t[0, 0, 3] * 1.05)  # channel 3's multiplier
         return t
 
-    monkeypatch.setattr(region_mod, "qp_table", wrong)
+    monkeypatch.setattr(gemm_mod, "qp_table", wrong)
     replays = tmp_path / "replays"
     code, out = _run("run", str(squeezenet), "--check", "layers", "--replay-dir", str(replays))
     assert code == 1, out
@@ -67,7 +67,7 @@ def test_wrong_conv_channel_is_caught_by_layers_not_by_output(
 
     code, out = _run("replay", str(npz))  # the miscompile is still there
     assert code == 1 and "still diverges" in out and "n22" in out, out
-    monkeypatch.setattr(region_mod, "qp_table", qp_table)  # "fixed"
+    monkeypatch.setattr(gemm_mod, "qp_table", qp_table)  # "fixed"
     code, out = _run("replay", str(npz))
     assert code == 0 and "agrees now" in out, out
 

@@ -29,7 +29,7 @@ import numpy as np
 from core.executor import Executor
 from core.graph import Call, CallExtern, CallFunc, Constant, Module, TupleGetItem, Var
 from core.ops import get_op
-from vendor_sdk.codegen.region import LayerCode, RegionCode
+from vendor_sdk.codegen.code import LayerCode, RegionCode
 from vendor_sdk.runtime.layer_refs import NoReference, layer_reference
 from vendor_sdk.runtime.npu import NpuSession, host_module
 

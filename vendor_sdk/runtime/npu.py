@@ -23,8 +23,8 @@ from core.executor import Executor
 from core.graph import Binding, Block, CallExtern, CallFunc, Function, Module
 from core.lower import lower_module
 from vendor_sdk.codegen.cexpr import c_name
+from vendor_sdk.codegen.code import RegionCode, Slot
 from vendor_sdk.codegen.perf import record_bytes
-from vendor_sdk.codegen.region import RegionCode, Slot
 from vendor_sdk.runtime.device import BACKENDS, Device
 from vendor_sdk.runtime.perf import CounterRoles, LayerStats, RegionStats, add, layer_deltas
 from vendor_sdk.target.load import Target

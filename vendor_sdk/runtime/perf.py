@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vendor_sdk.codegen.region import LayerCode, RegionCode
+from vendor_sdk.codegen.code import LayerCode, RegionCode
 from vendor_sdk.intrinsics.check import eval_const
 from vendor_sdk.intrinsics.lang import ExprError
 from vendor_sdk.target.load import Target
