@@ -314,3 +314,10 @@ def test_outputs_in_the_way(case: str, args: Callable[[dict[str, Path], Path], l
     assert out.code == 2 and out.names(*named), out.text
     assert (tmp_path / "afile").read_text() == "keep me\n"
     assert list((tmp_path / "adir").iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04" + b"\x00" * 30])
+def test_replay_of_a_bad_file_names_it(content: bytes, tmp_path: Path) -> None:
+    (tmp_path / "layer.npz").write_bytes(content)
+    out = cli("replay", tmp_path / "layer.npz", cwd=tmp_path)
+    assert out.code == 2 and out.names("layer.npz", "not a readable .npz"), out.text

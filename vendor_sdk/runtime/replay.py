@@ -17,6 +17,7 @@ compiler), then
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,8 @@ class Replay:
 def load(npz: Path) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
     try:
         z = np.load(npz)
-    except (OSError, ValueError) as e:
-        raise RunError(f"{npz}: not a readable .npz ({e})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # EOFError: empty
+        raise RunError(f"{npz}: not a readable .npz ({e or 'empty file'})") from None
     if not isinstance(z, np.lib.npyio.NpzFile) or "meta" not in z.files:
         raise RunError(f"{npz}: not written by `vendor-sdk run --check layers` (no 'meta')")
     with z:
@@ -93,12 +94,12 @@ def replay(npz: Path, target: str | None = None, backend: str | None = None,
         vals |= sess.slot_values(rc.name, [b.var.name for b in rf.bindings])
     finally:
         sess.close()
-    binding = next((b for b in rf.bindings if b.value.func == meta["layer"]), None)  # type: ignore[union-attr]
+    binding = next((b for b in rf.bindings if b.value.func == meta["layer"]), None)
     if binding is None:
         raise RunError(f"{npz}: layer {meta['layer']} is not in region {rc.name} any more")
     lc = next(lc for lc in rc.layers if lc.layer.name == meta["layer"])
     comp = c.module[meta["layer"]]
-    ins = layer_inputs(lc, comp, binding.value.args, vals)  # type: ignore[union-attr]
+    ins = layer_inputs(lc, comp, binding.value.args, vals)
     same = len(ins) == len(arrays["in"]) and all(
         np.array_equal(a, b) for a, b in zip(ins, arrays["in"], strict=True))
     res, _ = compare_npu(lc, rc.name, ins, vals[binding.var.name])
