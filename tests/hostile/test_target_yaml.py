@@ -66,8 +66,8 @@ YAML: list[tuple[str, Callable[[], str | bytes], tuple[str, ...]]] = [
 # compile and run load --target through validate's loader; these cases show they say the same
 SHARED = [c for c in YAML if c[0] in ("billion_laughs", "deep_list", "syntax_tab",
                                       "unknown_key_typo", "not_utf8")]
-CASES = [("validate", *c) for c in YAML] + [(cmd, *c) for cmd in ("compile", "run")
-                                            for c in SHARED]
+CASES = [("validate", *c) for c in YAML] + [
+    (cmd, *c) for cmd in ("compile", "run", "check-intrinsics") for c in SHARED]
 
 
 @pytest.mark.parametrize("command,case,text,named", CASES,
@@ -81,7 +81,8 @@ def test_hostile_target_yaml(command: str, case: str, text: Callable[[], str | b
     args: list[str | Path] = {"validate": ["validate", path],
                               "compile": ["compile", models["int8"], "--target", path, "-o",
                                           tmp_path / "build"],
-                              "run": ["run", models["int8"], "--target", path]}[command]
+                              "run": ["run", models["int8"], "--target", path],
+                              "check-intrinsics": ["check-intrinsics", path]}[command]
     start = time.monotonic()
     out = cli(*args, cwd=tmp_path)
     assert time.monotonic() - start < 10, "a hostile target.yaml took too long"
@@ -90,14 +91,16 @@ def test_hostile_target_yaml(command: str, case: str, text: Callable[[], str | b
     assert not (tmp_path / "build").exists()
 
 
-@pytest.mark.parametrize("command", ["compile", "run", "validate", "partition"])
+@pytest.mark.parametrize("command", ["compile", "run", "validate", "partition",
+                                     "check-intrinsics"])
 def test_target_name_typo_is_the_same_error_everywhere(command: str, tmp_path: Path,
                                                        models: dict[str, Path]) -> None:
     args: list[str | Path] = {
         "compile": ["compile", models["int8"], "--target", "reference_npx", "-o", tmp_path / "b"],
         "run": ["run", models["int8"], "--target", "reference_npx"],
         "validate": ["validate", "reference_npx"],
-        "partition": ["partition", models["int8"], "-t", "reference_npx"]}[command]
+        "partition": ["partition", models["int8"], "-t", "reference_npx"],
+        "check-intrinsics": ["check-intrinsics", "reference_npx"]}[command]
     out = cli(*args, cwd=tmp_path)
     assert out.code == 2, out.text
     assert out.names("reference_npx", "no installed target", "did you mean 'reference_npu'")
