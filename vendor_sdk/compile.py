@@ -17,7 +17,9 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from core.graph import Module
 from vendor_sdk.codegen.build import build_library
@@ -28,6 +30,9 @@ from vendor_sdk.patterns.from_target import patterns_of
 from vendor_sdk.patterns.partition import Partition, PartitionOptions, partition, prepare
 from vendor_sdk.patterns.report import Report, build_report
 from vendor_sdk.plugins import DEFAULT_TARGET, resolve_target
+from vendor_sdk.target import Target
+
+T = TypeVar("T")
 
 MAX_RETRIES = 16  # composites sent back to the host before giving up
 
@@ -35,7 +40,7 @@ MAX_RETRIES = 16  # composites sent back to the host before giving up
 @dataclass(frozen=True)
 class Compiled:
     name: str
-    target: object
+    target: Target
     module: Module            # partitioned: main calls region functions
     partition: Partition
     report: Report
@@ -90,7 +95,7 @@ def fallback_reason(e: CompositeError) -> str:
     return e.reason.removeprefix(f"{e.composite}: ")
 
 
-def compile_model(path: Path, target: str | object = DEFAULT_TARGET,
+def compile_model(path: Path, target: str | Target = DEFAULT_TARGET,
                   sizes: Mapping[str, int] | None = None, name: str | None = None,
                   build: bool = True,
                   progress: Callable[[str], None] | None = None) -> Compiled:
@@ -98,7 +103,7 @@ def compile_model(path: Path, target: str | object = DEFAULT_TARGET,
     say = progress or (lambda _s: None)
     seconds: dict[str, float] = {}
 
-    def stage(label: str, fn: Callable[[], object]) -> object:
+    def stage(label: str, fn: Callable[[], T]) -> T:
         say(label)
         t0 = time.perf_counter()
         try:
@@ -108,17 +113,17 @@ def compile_model(path: Path, target: str | object = DEFAULT_TARGET,
 
     tgt = resolve_target(target) if isinstance(target, str) else target
     model = name or Path(path).name.removesuffix(".onnx").replace(".", "_")
-    module: Module = stage("import", lambda: prepare(from_onnx(path)))  # type: ignore[assignment]
-    patterns = patterns_of(tgt)  # type: ignore[arg-type]
+    module = stage("import", lambda: prepare(from_onnx(path)))
+    patterns = patterns_of(tgt)
     host: dict[str, str] = {}
     host_nodes: dict[str, str] = {}  # binding -> why its composite went back to the host
     for _ in range(MAX_RETRIES):
         opts = PartitionOptions(host_nodes=frozenset(host_nodes))
-        part: Partition = stage("partition", lambda o=opts: partition(module, patterns, o))  # type: ignore[assignment]
+        part = stage("partition", partial(partition, module, patterns, opts))
         regions = [r.name for r in part.regions]
         try:
-            cm: CModel = stage("tensorize + C", lambda p=part, rs=regions: emit_c(  # type: ignore[assignment]
-                p.module, rs, tgt, model, sizes or {}))
+            cm = stage("tensorize + C", partial(emit_c, part.module, regions, tgt, model,
+                                                sizes or {}))
             break
         except CompositeError as e:
             host[fallback_key(e)] = fallback_reason(e)
@@ -131,5 +136,4 @@ def compile_model(path: Path, target: str | object = DEFAULT_TARGET,
                              + "; ".join(f"{c}: {_first_line(r)}" for c, r in host.items()))
     report = build_report(part, patterns, model, host_nodes)
     lib = stage("build", lambda: build_library(cm, tgt)) if build else Path()
-    return Compiled(model, tgt, part.module, part, report, cm, lib, host,  # type: ignore[arg-type]
-                    seconds)
+    return Compiled(model, tgt, part.module, part, report, cm, lib, host, seconds)

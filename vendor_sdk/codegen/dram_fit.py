@@ -19,13 +19,14 @@ import numpy as np
 from core import symbolic as sym
 from vendor_sdk.codegen.perf import record_bytes
 from vendor_sdk.codegen.region import CompositeError, RegionCode
+from vendor_sdk.target import Target
 
 DRAM_PARAM = "DRAM_BYTES"
 DRAM_FIRST = 64   # the driver's allocator starts here (address 0 is never handed out)
 DRAM_ALIGN = 64   # every allocation of the runtime is 64-byte aligned
 
 
-def dram_capacity(target: object) -> int | None:
+def dram_capacity(target: Target) -> int | None:
     """The DRAM bytes the target declares, or None."""
     value = getattr(target, "params", {}).get(DRAM_PARAM)
     return None if value is None else int(value)
@@ -53,7 +54,7 @@ def footprint(codes: Sequence[RegionCode], hints: Mapping[str, int], record: int
     return total
 
 
-def check_dram(codes: Sequence[RegionCode], target: object, hints: Mapping[str, int]) -> None:
+def check_dram(codes: Sequence[RegionCode], target: Target, hints: Mapping[str, int]) -> None:
     """Raise CompositeError for the layer with the most constants when the regions do not
     fit the target's declared DRAM."""
     cap = dram_capacity(target)

@@ -37,6 +37,7 @@ from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_t
 from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import NestEmitter, Requant
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_add_multipliers
+from vendor_sdk.target import Target
 from vendor_sdk.target.lowering import Lowering, Tensorize
 from vendor_sdk.target.templates import OperandView
 
@@ -194,7 +195,7 @@ class _Layer:
         self.em.close_loop()
 
 
-def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
+def elementwise_code(layer: EltLayer, target: Target, dram: Mapping[str, str],
                      sizes: Mapping[str, int], form: RequantForm, qp: str,
                      fn: str, ch: int) -> tuple[str, str]:
     """(C definition of the layer function, explanation); ``ch`` is the target's channel
@@ -222,7 +223,7 @@ def elementwise_code(layer: EltLayer, target: object, dram: Mapping[str, str],
     return text, explain
 
 
-def _add(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]) -> str:
+def _add(layer: EltLayer, target: Target, lay: _Layer, cap: int, pref: list[str]) -> str:
     lanes = lay.lanes
     rows, cb = _flat(layer.in_shape, lay.ch, lanes)
     total = binop("*", rows, Const(cb))
@@ -282,7 +283,7 @@ def _add(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]
     return f"{names()}; Ma={ma}, Mb={mb}; requantized per tensor"
 
 
-def _maxpool(layer: EltLayer, target: object, lay: _Layer, cap: int, pref: list[str]) -> str:
+def _maxpool(layer: EltLayer, target: Target, lay: _Layer, cap: int, pref: list[str]) -> str:
     """Running maximum over the window taps. Tiles are pixel-major: row (pixel, block) of a
     tile is ``pixel * blocks + block``, so a tap's rows follow the input's channel-last DRAM
     rows (consecutive pixels of a window row are one run of rows: a few transfers, not one

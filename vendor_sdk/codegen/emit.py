@@ -23,6 +23,7 @@ from vendor_sdk.codegen.cexpr import CodegenError, c_name
 from vendor_sdk.codegen.dram_fit import check_dram
 from vendor_sdk.codegen.perf import perf_snap_c, record_bytes, templates_dir
 from vendor_sdk.codegen.region import RegionCode, region_code
+from vendor_sdk.target import Target
 from vendor_sdk.target.templates import environment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "codegen_templates"
@@ -63,10 +64,10 @@ def _render(template: str, **ctx: object) -> str:
         raise CodegenError(f"template {template}{f', line {line}' if line else ''}: {e}") from None
 
 
-def render_glue(target: object, **ctx: object) -> str:
+def render_glue(target: Target, **ctx: object) -> str:
     """The target's glue template (target.yaml `runtime: glue:`), which implements
     vsdk_glue.h: the only C about data movement and ordering in a generated model."""
-    rt = target.spec.runtime  # type: ignore[attr-defined]
+    rt = target.spec.runtime
     if rt is None:
         raise CodegenError(f"target {getattr(target, 'name', '?')} declares no `runtime:`; "
                            "hint: add runtime: {header, sources (or library), glue} to its "
@@ -80,8 +81,8 @@ def render_glue(target: object, **ctx: object) -> str:
                            f"{e}") from None
 
 
-def runtime_header(target: object) -> str:
-    rt = target.spec.runtime  # type: ignore[attr-defined]
+def runtime_header(target: Target) -> str:
+    rt = target.spec.runtime
     if rt is None:
         raise CodegenError(f"target {getattr(target, 'name', '?')} declares no `runtime:`; "
                            "hint: add runtime: {header, sources (or library), glue} to its "
@@ -96,7 +97,7 @@ def sdk_version() -> str:
         return "dev"
 
 
-def emit_c(module: Module, regions: list[str], target: object, model: str,
+def emit_c(module: Module, regions: list[str], target: Target, model: str,
            hints: Mapping[str, int]) -> CModel:
     """C for each region function of ``module`` named in ``regions``."""
     model_c = c_name(model)

@@ -26,6 +26,7 @@ from core.tir.expr import Expr
 from vendor_sdk.codegen.layers import Layer, pad_to, program
 from vendor_sdk.codegen.tiling import Tiling
 from vendor_sdk.intrinsics.tensorize import TensorizeResult, auto_tensorize
+from vendor_sdk.target import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +85,8 @@ class InputMapping:
 def patches_of(layer: Layer, ch: int) -> Patches:
     kh, kw = layer.conv["kernel"]
     c = int(layer.in_shape[1])
-    return Patches(tuple(layer.conv["kernel"]), tuple(layer.conv["strides"]),  # type: ignore[arg-type]
-                   tuple(layer.conv["dilations"]), tuple(layer.conv["pads"]),  # type: ignore[arg-type]
+    return Patches(tuple(layer.conv["kernel"]), tuple(layer.conv["strides"]),
+                   tuple(layer.conv["dilations"]), tuple(layer.conv["pads"]),
                    c, (int(layer.out_shape[2]), int(layer.out_shape[3])),
                    pad_to(kh * kw * c, ch), layer.x_zp)
 
@@ -112,7 +113,7 @@ def reduction_steps(layer: Layer, p: Patches, tiling: Tiling) -> tuple[int, int]
     return kh * kw * (pad_to(p.channels, tiling.channels) // tiling.k), p.k // tiling.k
 
 
-def choose_input(layer: Layer, target: object, tiling: Tiling, batch: Expr,
+def choose_input(layer: Layer, target: Target, tiling: Tiling, batch: Expr,
                  hints: Mapping[str, int]) -> InputMapping:
     """Direct conv over channel-last input, or a GEMM over host-made patches: the patches
     when they save reduction steps and the cost model rates them cheaper."""

@@ -10,11 +10,14 @@ tell the code generator which descriptor param gets which value.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.intrinsics.lang import Access, Binary, Call, Name
+from vendor_sdk.intrinsics.semantics import Semantics
+from vendor_sdk.target import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +35,18 @@ class RequantForm:
     descriptor: tuple[str, ...]  # descriptor params in declaration order
 
 
-_RESTRICTED: dict[tuple[int, tuple[str, ...]], tuple[object, object]] = {}
+class HasSemantics(Protocol):
+    """What the role finders read of a target: its intrinsics' semantics (a Target, or
+    validate's view of a pattern's `tensorize` list)."""
+
+    @property
+    def semantics(self) -> Mapping[str, Semantics]: ...
 
 
-def restrict(target: object, names: Sequence[str]) -> object:
+_RESTRICTED: dict[tuple[int, tuple[str, ...]], tuple[Target, Target]] = {}
+
+
+def restrict(target: Target, names: Sequence[str]) -> Target:
     """The target as a pattern's ``lower: {tensorize: [...]}`` list sees it: only the listed
     intrinsics. Whatever picks an intrinsic (the tensorizer, the requantization and ALU
     roles below, the bias-fill move) then chooses among those alone, so a list that cannot
@@ -46,12 +57,12 @@ def restrict(target: object, names: Sequence[str]) -> object:
     hit = _RESTRICTED.get(key)
     if hit is not None and hit[0] is target:
         return hit[1]
-    sems = target.semantics  # type: ignore[attr-defined]
+    sems = target.semantics
     unknown = [n for n in names if n not in sems]
     if unknown:
         raise CodegenError(f"lower: tensorize lists {unknown}, which target "
-                           f"{getattr(target, 'name', '?')} does not define")
-    view = dataclasses.replace(target, semantics={n: s for n, s in sems.items()  # type: ignore[type-var]
+                           f"{target.name} does not define")
+    view = dataclasses.replace(target, semantics={n: s for n, s in sems.items()
                                                   if n in names})
     if len(_RESTRICTED) >= 64:
         _RESTRICTED.clear()
@@ -67,8 +78,8 @@ def _operand(e: object) -> str | None:
     return None
 
 
-def requant_form(name: str, sem: object) -> RequantForm | None:
-    st = sem.statements[""]  # type: ignore[attr-defined]
+def requant_form(name: str, sem: Semantics) -> RequantForm | None:
+    st = sem.statements[""]
     v = st.value
     if not (isinstance(v, Call) and v.func == "clamp" and len(v.args) == 3):
         return None
@@ -83,24 +94,26 @@ def requant_form(name: str, sem: object) -> RequantForm | None:
     prod, shift, mode = rs.args
     if not (isinstance(prod, Binary) and prod.op == "*" and isinstance(mode, Name)):
         return None
-    ops = sem.operands  # type: ignore[attr-defined]
+    ops = sem.operands
     a, b = _operand(prod.lhs), _operand(prod.rhs)
-    x, mult = (a, b) if a in ops and ops[a].dtype == "int32" and ops[a].shape else (b, a)
-    names = [x, mult, _operand(shift), _operand(zp), _operand(lo), _operand(hi)]
-    if any(n is None or n not in ops for n in names):
+    x, mult = (a, b) if a is not None and a in ops and ops[a].dtype == "int32" \
+        and ops[a].shape else (b, a)
+    found_names = [x, mult, _operand(shift), _operand(zp), _operand(lo), _operand(hi)]
+    names = [n for n in found_names if n is not None and n in ops]
+    if len(names) != len(found_names):
         return None
     y = st.target.operand if isinstance(st.target, Access) else None
     if y is None or ops[y].dtype != "int8":
         return None
-    per_channel = bool(ops[names[1]].shape)
-    desc = tuple(n for n in ops if n not in (x, y))
-    return RequantForm(name, *names[:1], y, *names[1:], mode.name,  # type: ignore[arg-type]
-                       per_channel, desc)
+    x_, mult_, shift_, zp_, lo_, hi_ = names
+    desc = tuple(n for n in ops if n not in (x_, y))
+    return RequantForm(name, x_, y, mult_, shift_, zp_, lo_, hi_, mode.name,
+                       bool(ops[mult_].shape), desc)
 
 
-def find_requant(target: object, candidates: list[str] | None = None,
+def find_requant(target: HasSemantics, candidates: list[str] | None = None,
                  per_channel: bool = True) -> RequantForm:
-    sems = target.semantics  # type: ignore[attr-defined]
+    sems = target.semantics
     names = list(dict.fromkeys([*(candidates or []), *sorted(sems)]))  # the pattern's first
     for n in names:
         if n in sems and (f := requant_form(n, sems[n])) and f.per_channel == per_channel:
@@ -114,10 +127,10 @@ def _is_self(e: object, out: str) -> bool:
     return isinstance(e, Access) and e.operand == out
 
 
-def alu_form(sem: object) -> tuple[str, str, str] | None:
+def alu_form(sem: Semantics) -> tuple[str, str, str] | None:
     """(op, other operand, output) of ``D = D op S`` / ``D = max|min(D, S)`` statements;
     op in + - * max min; the other operand is an on-chip row operand or a scalar param."""
-    st = sem.statements[""]  # type: ignore[attr-defined]
+    st = sem.statements[""]
     out = st.target.operand if isinstance(st.target, Access) else None
     v = st.value
     if out is None:
@@ -128,16 +141,17 @@ def alu_form(sem: object) -> tuple[str, str, str] | None:
         pairs = [(v.args[0], v.args[1]), (v.args[1], v.args[0])]
     else:
         return None
-    op = v.op if isinstance(v, Binary) else v.func  # type: ignore[union-attr]
+    op = v.op if isinstance(v, Binary) else v.func
     for a, b in pairs:
         if _is_self(a, out) and (n := _operand(b)) is not None and n != out:
             return op, n, out
     return None
 
 
-def find_alu(target: object, op: str, immediate: bool, prefer: list[str] | None = None) -> str:
+def find_alu(target: HasSemantics, op: str, immediate: bool,
+             prefer: list[str] | None = None) -> str:
     """An intrinsic computing ``D = D op S`` (S on chip) or ``D = D op imm``."""
-    sems = target.semantics  # type: ignore[attr-defined]
+    sems = target.semantics
     names = [*(prefer or []), *sorted(sems)]
     for n in names:
         if n not in sems:
@@ -153,10 +167,10 @@ def find_alu(target: object, op: str, immediate: bool, prefer: list[str] | None 
     raise CodegenError(f"no intrinsic computes D = D {op} S with S {what}")
 
 
-def find_move(target: object, prefer: list[str] | None = None) -> tuple[str, str, str] | None:
+def find_move(target: HasSemantics, prefer: list[str] | None = None) -> tuple[str, str, str] | None:
     """(intrinsic, destination, source) of one computing ``D = S`` between two operands of
     the same on-chip memory and dtype, or None when the target has none."""
-    sems = target.semantics  # type: ignore[attr-defined]
+    sems = target.semantics
     for n in [*(prefer or []), *sorted(sems)]:
         if n not in sems:
             continue

@@ -83,7 +83,7 @@ def layer_code(layer: Layer, target: Target, dram: Mapping[str, str], batch: Exp
         res = mapping.result if mapping and mapping.result else \
             auto_tensorize(program(mapping.gemm if mapping else layer, tiling, batch), target,
                            sizes=dict(hints))
-        if not res.ok:
+        if not res.ok or res.func is None:
             raise CodegenError(f"{layer.name}: no intrinsic tensorizes it:\n{res.explain()}")
         lines = emit_prim_func(res.func, target, dram, {k: max(v, 2) for k, v in hints.items()},
                                rq, ("X",))

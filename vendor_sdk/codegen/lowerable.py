@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.elementwise import ACTIVATIONS, ELT_OPS
 from vendor_sdk.codegen.intrinsic_roles import find_alu, find_requant
 from vendor_sdk.codegen.layers import GEMM_OPS
+from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.target.lowering import Lowering, Template, Tensorize
 
 QDQ = ("QuantizeLinear", "DequantizeLinear")  # a composite's plumbing, folded by analysis
@@ -47,7 +49,7 @@ class Unlowerable:
 class _View:
     """The intrinsics a role finder may choose from (the target's ``semantics`` subset)."""
 
-    semantics: Mapping[str, object]
+    semantics: Mapping[str, Semantics]
 
 
 def kind_of(ops: set[str]) -> str:
@@ -64,7 +66,7 @@ def kind_of(ops: set[str]) -> str:
 
 
 def unlowerable(nodes: Mapping[str, tuple[str, ...]], lowering: Lowering,
-                semantics: Mapping[str, object]) -> list[Unlowerable]:
+                semantics: Mapping[str, Semantics]) -> list[Unlowerable]:
     """Every reason the code generator cannot lower a pattern whose nodes have these op
     alternatives with ``lowering`` on a target with these intrinsic ``semantics``."""
     ops = {op for alts in nodes.values() for op in alts}
@@ -95,7 +97,7 @@ def _no_lowering(node: str, op: str, kind: str) -> Unlowerable | None:
 
 
 def _roles(kind: str, ops: set[str], nodes: Mapping[str, tuple[str, ...]],
-           lowering: Lowering, semantics: Mapping[str, object]) -> list[Unlowerable]:
+           lowering: Lowering, semantics: Mapping[str, Semantics]) -> list[Unlowerable]:
     if isinstance(lowering, Template):
         if kind != "gemm" or ops & set(GEMM_OPS) - set(TEMPLATE_OPS):
             bad = sorted(ops & (set(GEMM_OPS) - set(TEMPLATE_OPS))) or \
@@ -120,20 +122,20 @@ def _roles(kind: str, ops: set[str], nodes: Mapping[str, tuple[str, ...]],
     if kind == "eltwise" and "MaxPool" in ops:
         out += _find(lambda: find_alu(listed, "max", False, cands),
                      "MaxPool keeps a running maximum over the window taps")
-    steps = ("+imm",) if kind == "activation" else ("+imm", "*", "+")
+    steps: tuple[str, ...] = ("+imm",) if kind == "activation" else ("+imm", "*", "+")
     if kind == "eltwise" and not ops & {"Add", "Sum"}:
         steps = ()
     for step in steps:
         op, imm, why = ALU_STEPS[step]
-        out += _find(lambda op=op, imm=imm: find_alu(listed, op, imm, cands), f"to {why}")
+        out += _find(partial(find_alu, listed, op, imm, cands), f"to {why}")
     return out
 
 
-def _reduction(semantics: Mapping[str, object]) -> list[Unlowerable]:
+def _reduction(semantics: Mapping[str, Semantics]) -> list[Unlowerable]:
     """The tensorizer maps a GEMM's reduction onto an intrinsic that reduces (a `sum` over
     an axis): without one in the list, no layer of the pattern tensorizes. Whether one
     tiles a given layer is the tensorizer's answer at compile time."""
-    if any(s.loop_nest("").reduce for s in semantics.values()):  # type: ignore[attr-defined]
+    if any(s.loop_nest("").reduce for s in semantics.values()):
         return []
     return [Unlowerable(f"no intrinsic among {sorted(semantics)} reduces (a statement "
                         "C = C + sum(k, A * B)): the GEMM of a Conv / MatMul / Gemm "

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from core.types import itemsize
 from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.target import Target
 from vendor_sdk.target.checks import MemoryInfo
 
 
-def memory_of(target: object, role: str) -> MemoryInfo:
+def memory_of(target: Target, role: str) -> MemoryInfo:
     """The target's memory of ``role``; validate guarantees the roles a tensorize
     pattern needs, so a miss is a target built around the loader."""
-    mems = target.memories  # type: ignore[attr-defined]
+    mems = target.memories
     found = next((m for m in mems.values() if m.role == role), None)
     if found is None:
         raise CodegenError(f"target {getattr(target, 'name', '?')} has no memory with role "
@@ -25,14 +26,14 @@ def memory_of(target: object, role: str) -> MemoryInfo:
     return found
 
 
-def scope_of(target: object, role: str) -> str:
+def scope_of(target: Target, role: str) -> str:
     """The name (buffer scope) of the memory of ``role``."""
     return memory_of(target, role).name
 
 
-def mem_c(target: object, scope: str) -> str:
+def mem_c(target: Target, scope: str) -> str:
     """The C id of the memory named ``scope`` for runtime load/store/access calls."""
-    mem = target.memories.get(scope)  # type: ignore[attr-defined]
+    mem = target.memories.get(scope)
     if mem is None or not mem.c_id:
         raise CodegenError(f"scope '{scope}' is not a memory with an `id` in target "
                            f"{getattr(target, 'name', '?')}; hint: give it `id:` in "
@@ -40,9 +41,9 @@ def mem_c(target: object, scope: str) -> str:
     return mem.c_id
 
 
-def widen_c(target: object, scope: str) -> str:
+def widen_c(target: Target, scope: str) -> str:
     """The C id that loads int8 DRAM rows sign-extended into the memory ``scope``."""
-    mem = target.memories.get(scope)  # type: ignore[attr-defined]
+    mem = target.memories.get(scope)
     if mem is None or not mem.widen_id:
         raise CodegenError(f"int8 rows cannot be loaded into memory '{scope}' of target "
                            f"{getattr(target, 'name', '?')}: it has no `widen_id`; hint: "
@@ -50,10 +51,10 @@ def widen_c(target: object, scope: str) -> str:
     return mem.widen_id
 
 
-def load_rows_c(target: object, scope: str, sram: str, dram: str, rows: int | str) -> str:
+def load_rows_c(target: Target, scope: str, sram: str, dram: str, rows: int | str) -> str:
     """C that loads ``rows`` consecutive rows of memory ``scope`` from contiguous DRAM, one
     vsdk_load_row per row (the target's glue merges them into its own transfers)."""
-    mem = target.memories[scope]  # type: ignore[attr-defined]
+    mem = target.memories[scope]
     row_bytes = itemsize(mem.dtype) * mem.row_elems
     return (f"for (uint32_t r_ = 0; r_ < (uint32_t)({rows}); r_++) "
             f"vsdk_load_row(rt, {mem_c(target, scope)}, (uint32_t)({sram}) + r_, "

@@ -18,34 +18,35 @@ from pathlib import Path
 from jinja2 import TemplateError
 
 from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.target import Target
 from vendor_sdk.target.templates import environment
 
 PERF_SNAP_TEMPLATE = "perf_snap.c.j2"
 
 
-def record_counters(target: object) -> tuple[str, ...]:
+def record_counters(target: Target) -> tuple[str, ...]:
     """The target's counter names, in the order of its counter record."""
-    return tuple(target.spec.counters)  # type: ignore[attr-defined]
+    return tuple(target.spec.counters)
 
 
-def record_bytes(target: object) -> int:
+def record_bytes(target: Target) -> int:
     """Bytes of one counter record: a u64 per counter."""
     return 8 * len(record_counters(target))
 
 
-def templates_dir(target: object) -> Path:
+def templates_dir(target: Target) -> Path:
     """The target's templates directory (a loaded Target, or any object with a ``path``)."""
     if hasattr(target, "templates_dir"):
         return Path(target.templates_dir)
-    return Path(target.path).parent / "templates"  # type: ignore[attr-defined]
+    return Path(target.path).parent / "templates"
 
 
-def supports_perf_snap(target: object) -> bool:
+def supports_perf_snap(target: Target) -> bool:
     return (templates_dir(target) / PERF_SNAP_TEMPLATE).is_file() and \
         bool(record_counters(target))
 
 
-def perf_snap_c(target: object, ctx: str, addr: str) -> str | None:
+def perf_snap_c(target: Target, ctx: str, addr: str) -> str | None:
     """The C expression that snapshots the counters into ``addr``, or None when the target
     has no ``perf_snap.c.j2`` (no per-layer data)."""
     if not supports_perf_snap(target):

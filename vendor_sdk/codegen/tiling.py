@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.target import Target
 
 ACTIVATION_ROLES = ("input", "accumulator", "output")
 
@@ -38,13 +39,13 @@ def _fixed(sem: object, axis: str) -> int | None:
     return ax.max if ax is not None and ax.min == ax.max else None
 
 
-def gemm_intrinsic(target: object) -> object | None:
+def gemm_intrinsic(target: Target) -> object | None:
     """The target's reducing intrinsic (semantics), or None when it has none."""
-    sems = target.semantics  # type: ignore[attr-defined]
+    sems = target.semantics
     return next((s for _, s in sorted(sems.items()) if s.loop_nest("").reduce), None)
 
 
-def tiling_of(target: object) -> Tiling:
+def tiling_of(target: Target) -> Tiling:
     """The tile shape of ``target`` (the whole target, not a pattern's restricted view)."""
     key = id(target)
     hit = _MEMO.get(key)
@@ -60,8 +61,8 @@ def tiling_of(target: object) -> Tiling:
 _MEMO: dict[int, tuple[object, Tiling]] = {}
 
 
-def _derive(target: object) -> Tiling:
-    mems = target.memories  # type: ignore[attr-defined]
+def _derive(target: Target) -> Tiling:
+    mems = target.memories
     rows = [m.row_elems for m in mems.values() if m.role in ACTIVATION_ROLES]
     if not rows:
         raise CodegenError(f"target {getattr(target, 'name', '?')} has no memory with role "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.target.checks import MemoryInfo
 from vendor_sdk.target.model import PatternSpec, TargetSpec
 from vendor_sdk.target.source import Loc
@@ -53,7 +54,7 @@ def _needs(spec: TargetSpec, pat: PatternSpec) -> set[str]:
     return need
 
 
-def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) -> None:
+def check_roles(spec: TargetSpec, semantics: Mapping[str, Semantics], err: Report) -> None:
     """Every memory has one role and an id; roles are unique; each
     role a tensorize pattern needs is some memory's; requantizations read and write the
     memories the code generator places their operands in."""
@@ -88,7 +89,7 @@ def check_roles(spec: TargetSpec, semantics: Mapping[str, object], err: Report) 
     _check_requant_scopes(spec, semantics, err)
 
 
-def _check_requant_scopes(spec: TargetSpec, semantics: Mapping[str, object],
+def _check_requant_scopes(spec: TargetSpec, semantics: Mapping[str, Semantics],
                           err: Report) -> None:
     """A requantization (found by its compute, as the code generator finds it) reads the
     accumulator, writes the output memory and takes descriptors from the param memory:
