@@ -361,7 +361,8 @@ def demo(model: str, work: Path) -> bool:
     if model not in DEMO_MODELS:
         raise ZooError(f"unknown model '{model}'; available: {', '.join(DEMO_MODELS)}")
     console.rule(f"[bold]{model}[/] int8 on the reference NPU")
-    make = {"mlp": mlp, "cnn": cnn}.get(model) or (lambda p: light_float(model, p))
+    make: Callable[[Path], Path] = mlp if model == "mlp" else cnn if model == "cnn" else \
+        (lambda p: light_float(model, p))
     with _progress() as bar:
         task = bar.add_task("float model")
         src = make(work / f"{model}.onnx")

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.graph import Call, Constant, Module, Var
+
+if TYPE_CHECKING:  # for the annotation only: layer_check pulls in the NPU session
+    from vendor_sdk.runtime.layer_check import LayerReport
 
 CHECKS = ("output", "layers", "none")
 
@@ -74,7 +78,7 @@ class OutputCheck:
 class CheckReport:
     mode: str
     outputs: tuple[OutputCheck, ...] = ()
-    layers: object | None = None   # layer_check.LayerReport under --check layers
+    layers: LayerReport | None = None   # under --check layers
 
     @property
     def explained(self) -> bool:
