@@ -79,6 +79,9 @@ TEMPLATES: list[tuple[str, Callable[[Path], None], tuple[str, ...]]] = [
     ("filter_indent", _append("{{ 'x\ny'|indent(10**10) }}"), (KERNEL, "filter indent")),
     ("output_size", _append("{% for i in range(99999) %}{{ 'x' * 9999 }}{% endfor %}"),
      (KERNEL, "output over")),
+    ("concat_doubling", _append("{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+                                "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}"),
+     (KERNEL, "out of memory")),
     ("zero_division", _append("{{ 1 / 0 }}"), (KERNEL, "ZeroDivisionError")),
     ("attribute_escape", _append("{{ ''.__class__.__mro__[1].__subclasses__() }}"),
      (KERNEL, "unsafe")),
@@ -143,13 +146,16 @@ def test_compile_refuses_the_same_target(case: str, tmp_path: Path, models: dict
 
 def test_the_copy_as_is_validates_and_the_time_budget_is_restored(tmp_path: Path) -> None:
     """The budgets leave an honest target alone, and a budget hit leaves no alarm behind."""
+    import resource
     import signal
 
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     t = copy_target(tmp_path)
     assert cli("validate", t, cwd=tmp_path).code == 0
     _append(LOOP)(t)
     assert cli("validate", t, cwd=tmp_path).code == 2
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == limit  # the memory cap is lifted
     assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.default_int_handler,
                                                 None)
     assert os.environ.get("VENDOR_SDK_TEMPLATE_SECONDS") is None

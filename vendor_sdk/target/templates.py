@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -32,6 +33,9 @@ from jinja2.sandbox import SandboxedEnvironment
 MAX_SECONDS = 10.0  # VENDOR_SDK_TEMPLATE_SECONDS overrides (the tests use 1)
 MAX_OUTPUT = 16 << 20  # characters: the reference's largest render is ~30 KB
 MAX_POWER_BITS = 1 << 16  # an int from ** (10 ** 10 ** 10 would take minutes)
+# Address space a render may add to the process (Linux, main thread): what `~` doubling a
+# namespace's string 40 times would otherwise take from the machine (16 GiB and more).
+MAX_MEMORY = 1 << 30
 
 
 class TemplateBudgetError(TemplateRuntimeError):
@@ -53,10 +57,42 @@ def _on_alarm(signum: int, frame: object) -> None:
                               "budget; a loop too large?)")
 
 
+def _address_space() -> int | None:
+    """This process's virtual memory size in bytes (None where /proc is not there)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextmanager
+def _memory_cap() -> Iterator[None]:
+    """RLIMIT_AS at the current size plus MAX_MEMORY: an allocation past it is a
+    MemoryError inside the render, not the machine's memory."""
+    size = _address_space()
+    if size is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = size + MAX_MEMORY
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft != resource.RLIM_INFINITY and soft <= cap:
+        yield  # already capped lower by the user (ulimit -v)
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @contextmanager
 def _deadline() -> Iterator[None]:
-    """SIGALRM after the time budget, in the main thread (signals go there only); renders
-    in other threads have the size budgets but no clock. Nested renders share one."""
+    """SIGALRM after the time budget and the memory cap, in the main thread (signals go
+    there only, and the cap is the process's); renders in other threads have the size
+    budgets only. Nested renders share the outermost's."""
     if getattr(_armed, "on", False) or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -64,7 +100,8 @@ def _deadline() -> Iterator[None]:
     signal.setitimer(signal.ITIMER_REAL, _seconds())
     _armed.on = True
     try:
-        yield
+        with _memory_cap():
+            yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
