@@ -20,15 +20,16 @@ padded to the target's channel multiple: codegen.tiling).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from core.graph import Constant, Function, Var
 from core.tir.expr import Bin, Const, Expr, Load, binop, const, logical_and, select
 from core.tir.expr import Var as TVar
-from core.tir.stmt import Block, Buffer, For, IterVar, Store
+from core.tir.stmt import Block, Buffer, For, IterVar, Stmt, Store
 from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr
 from vendor_sdk.codegen.epilogue import epilogue
@@ -83,34 +84,36 @@ def analyze_elementwise(f: Function, ch: int, lowering: Lowering) -> EltLayer:
     if len(main) != 1:
         raise CodegenError(f"{f.name}: expected one Add, MaxPool, Relu or Clip")
     name, c = main[0]
-    start = name if c.op not in ACTIVATIONS else c.args[0].name  # type: ignore[union-attr]
+    arg = c.args[0]  # a lone activation's: a variable (the filter above)
+    start = arg.name if c.op in ACTIVATIONS and isinstance(arg, Var) else name
     ep = epilogue(f, calls, start, c.op, bias=False)
     sy, zy = ep.scale, ep.zp
-    out_shape = tuple(f.outputs[0].type.shape)  # type: ignore[union-attr]
-    common = dict(name=f.name, pattern=str(f.attrs.get("pattern", "")),
-                  lower=lowering, source=name, op=c.op,
-                  out_shape=out_shape, out_zp=zy, lo=ep.lo, hi=ep.hi)
+    out = f.outputs[0]
+    if not isinstance(out, Var):
+        raise CodegenError(f"{f.name}: its output is a constant, not a computed tensor")
+    layer = partial(EltLayer, name=f.name, pattern=str(f.attrs.get("pattern", "")),
+                    lower=lowering, source=name, op=c.op,
+                    out_shape=tuple(out.tensor_type.shape), out_zp=zy, lo=ep.lo, hi=ep.hi)
     if c.op == "MaxPool":
         x, xq = _dq(calls, c.args[0], f"{f.name}: input")
         if abs(float(xq.scale[0]) - sy) > 1e-12 * sy or int(xq.zero_point[0]) != zy:
             raise CodegenError(f"{f.name}: MaxPool that changes the quantization")
         assert isinstance(x, Var)
         pool = window_dict(c.attrs, None, "MaxPool", f.name)
-        if int(c.attrs.get("ceil_mode", 0)) or any(d != 1 for d in pool["dilations"]):
+        if c.attrs.get_int("ceil_mode", 0) or any(d != 1 for d in pool["dilations"]):
             raise CodegenError(f"{f.name}: MaxPool with ceil_mode or dilation")
         # values stay in the input's quantization: the identity requantization adds no
         # zero point (a fused Relu still clamps at the zero point)
-        common |= {"out_zp": 0}
-        return EltLayer(**common, in_shape=tuple(x.type.shape), inputs=(x.name,),  # type: ignore[arg-type]
-                        requant=(FixedPoint(1 << 30, 30),), pool=pool)
+        return layer(out_zp=0, in_shape=tuple(x.tensor_type.shape), inputs=(x.name,),
+                     requant=(FixedPoint(1 << 30, 30),), pool=pool)
     if c.op in ACTIVATIONS:
         x, xq = _dq(calls, c.args[0], f"{f.name}: input")
         if not isinstance(x, Var) or len(xq.scale) != 1:
             raise CodegenError(f"{f.name}: {c.op} needs a per-tensor quantized variable input")
         # y = clamp(zy + (x - zx) * sx / sy): no multiplier rows, one requantization
-        return EltLayer(**common, in_shape=tuple(x.type.shape), inputs=(x.name,), a=xq,  # type: ignore[arg-type]
-                        zps=(int(xq.zero_point[0]), 0),
-                        requant=(fixed_point(float(xq.scale[0]) / sy),))
+        return layer(in_shape=tuple(x.tensor_type.shape), inputs=(x.name,), a=xq,
+                     zps=(int(xq.zero_point[0]), 0),
+                     requant=(fixed_point(float(xq.scale[0]) / sy),))
     (a, aq), (b, bq) = (_dq(calls, arg, f"{f.name}: input") for arg in c.args)
     if isinstance(a, Constant):
         (a, aq), (b, bq) = (b, bq), (a, aq)
@@ -123,12 +126,15 @@ def analyze_elementwise(f: Function, ch: int, lowering: Lowering) -> EltLayer:
     ma, mb = (ort.ma, ort.mb) if ort else (round(sa / sc), round(sb / sc))
     add_requant = ort.requant if ort else fixed_point(sc / sy)
     za, zb = int(aq.zero_point[0]), int(bq.zero_point[0])
-    shape = tuple(a.type.shape)  # type: ignore[union-attr]
+    shape = tuple(a.tensor_type.shape)
     folded = None
-    inputs = (a.name,)
+    inputs: tuple[str, ...] = (a.name,)
     if isinstance(b, Constant):
         bv = np.asarray(b.value, np.int64)
-        chans = int(shape[1] if len(shape) == 4 else shape[-1])
+        chans = shape[1] if len(shape) == 4 else shape[-1]
+        if not isinstance(chans, int):
+            raise CodegenError(f"{f.name}: {chans} channels (symbolic); the NPU layout pads "
+                               "a known channel count")
         flat = bv.reshape(-1)
         if bv.size not in (1, chans) or (bv.size == chans and bv.ndim and
                                           bv.shape[(len(shape) == 4 and -3) or -1] != chans):
@@ -138,11 +144,11 @@ def analyze_elementwise(f: Function, ch: int, lowering: Lowering) -> EltLayer:
         folded[:chans] = (vals - zb) * mb
         folded = folded.astype(np.int32)
     elif isinstance(b, Var):
-        if tuple(b.type.shape) != shape:  # type: ignore[union-attr]
+        if tuple(b.tensor_type.shape) != shape:
             raise CodegenError(f"{f.name}: Add with broadcasting between two variables")
         inputs = (a.name, b.name)
-    return EltLayer(**common, in_shape=shape, inputs=inputs, a=aq, b_const=folded,
-                    mults=(ma, mb), zps=(za, zb), requant=(add_requant,))
+    return layer(in_shape=shape, inputs=inputs, a=aq, b_const=folded,
+                 mults=(ma, mb), zps=(za, zb), requant=(add_requant,))
 
 
 def _flat(shape: tuple, ch: int, lanes: int) -> tuple[Expr, int]:
@@ -155,8 +161,8 @@ def _flat(shape: tuple, ch: int, lanes: int) -> tuple[Expr, int]:
     return rows, int(npu[-1]) // lanes
 
 
-def _copy(name: str, loops: list[tuple[TVar, Expr]], dst: Buffer, idx: tuple[Expr, ...],
-          value: Expr, pred: Expr | None = None) -> For:
+def _copy(name: str, loops: Sequence[tuple[TVar, Expr]], dst: Buffer, idx: tuple[Expr, ...],
+          value: Expr, pred: Expr | None = None) -> Stmt:
     """A copy nest over ``loops`` (the last is the lane loop) with its own block iters."""
     ivs = [TVar(f"{name}_{v.name}") for v, _ in loops]
     env = {v.name: iv for (v, _), iv in zip(loops, ivs, strict=True)}
@@ -164,10 +170,10 @@ def _copy(name: str, loops: list[tuple[TVar, Expr]], dst: Buffer, idx: tuple[Exp
                 tuple(v for v, _ in loops),
                 Store(dst, tuple(substitute(i, env) for i in idx), substitute(value, env)),
                 predicate=substitute(pred, env) if pred is not None else None)
-    out: object = blk
+    out: Stmt = blk
     for v, e in reversed(loops):
         out = For(v, e, out)
-    return out  # type: ignore[return-value]
+    return out
 
 
 class _Layer:
@@ -321,8 +327,9 @@ def _maxpool(layer: EltLayer, target: Target, lay: _Layer, cap: int, pref: list[
                                Bin("<", ih, Const(int(h))), Bin(">=", iw, Const(0)),
                                Bin("<", iw, Const(int(w))))
             dst = d if (i, j) == (0, 0) else s
-            lay.em.emit(_copy(f"tap{i}{j}", loops, dst, (row, ln),
-                              select(cond, Load(x, (n, ih, iw, chan)), const(-128, "int8"))))
+            tap = Load(x, (n, ih, iw, chan))  # None: no condition left (always in bounds)
+            value = select(cond, tap, const(-128, "int8")) if cond is not None else tap
+            lay.em.emit(_copy(f"tap{i}{j}", loops, dst, (row, ln), value))
             if dst is s:
                 lay.alu(mx, {"D": d, "S": s}, rows)
     flat = binop("+", binop("*", t, Const(rows)), r)  # output rows of lanes, pixel-major

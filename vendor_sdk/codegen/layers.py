@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.graph import Call, Constant, Function, Var
+from core.graph import Attrs, Call, Constant, Function, Var
 from core.lower.build import nest
 from core.tir.expr import Bin, Const, Expr, Load, binop, cast, const, logical_and
 from core.tir.expr import select as sel
@@ -116,7 +116,7 @@ def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
         raise CodegenError(f"{f.name}: needs a per-tensor input scale and symmetric weights")
     if len(wq.scale) > 1:
         _check_channel_axis(calls[cc.args[1].name], cc, f.name)  # type: ignore[union-attr]
-    bias_arg = cc.args[2] if cc.op in ("Conv", "Gemm") and len(cc.args) > 2 else None
+    bias_arg: object = cc.args[2] if cc.op in ("Conv", "Gemm") and len(cc.args) > 2 else None
     ep = epilogue(f, calls, cname, cc.op, bias=True)
     if len(ep.bias) + (bias_arg is not None) > 1:
         raise CodegenError(f"{f.name}: {cc.op} with more than one bias")
@@ -125,7 +125,7 @@ def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
     wv = np.asarray(w.value, np.int64)
     if cc.op == "Gemm":
         _check_gemm(cc, f.name)
-        if int(cc.attrs.get("transB", 0)):
+        if cc.attrs.get_int("transB", 0):
             wv = wv.T  # [N, K] -> the GEMM's [K, N]; the per-channel scales stay per N
     sx, zx = float(xq.scale[0]), int(xq.zero_point[0])
     if cc.op == "Conv":
@@ -137,7 +137,7 @@ def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
         else:
             raise CodegenError(f"{f.name}: Conv with {wv.ndim - 2} spatial axes (the NPU "
                                "layers are 1-D or 2-D)")
-        group = int(cc.attrs.get("group", 1))
+        group = cc.attrs.get_int("group", 1)
         co, cg = wv.shape[:2]
         packed = grouped_weight(wv, group, ch) if group != 1 else _dense_weight(wv, ch)
         if group != 1:
@@ -212,8 +212,8 @@ def grouped_weight(wv: np.ndarray, group: int, ch: int) -> np.ndarray:
 def _check_gemm(cc: Call, where: str) -> None:
     """Only the Gemm that is a plain ``X W + b`` maps onto the MatMul layer."""
     a = cc.attrs
-    if int(a.get("transA", 0)) or float(a.get("alpha", 1.0)) != 1.0 or \
-            float(a.get("beta", 1.0)) != 1.0:
+    if a.get_int("transA", 0) or a.get_float("alpha", 1.0) != 1.0 or \
+            a.get_float("beta", 1.0) != 1.0:
         raise CodegenError(f"{where}: Gemm with transA/alpha/beta other than 0/1/1")
 
 
@@ -223,31 +223,31 @@ def _check_channel_axis(dq: Call, cc: Call, where: str) -> None:
     A square weight with scales along K would broadcast without error and be wrong."""
     w = dq.args[0]
     rank = len(w.value.shape) if isinstance(w, Constant) else 0
-    axis = int(dq.attrs.get("axis", 1)) % max(rank, 1)
-    want = 0 if cc.op == "Conv" or (cc.op == "Gemm" and int(cc.attrs.get("transB", 0))) \
+    axis = dq.attrs.get_int("axis", 1) % max(rank, 1)
+    want = 0 if cc.op == "Conv" or (cc.op == "Gemm" and cc.attrs.get_int("transB", 0)) \
         else rank - 1
     if axis != want:
         raise CodegenError(f"{where}: per-channel weight scales along axis {axis}, "
                            f"expected the output channels (axis {want})")
 
 
-def window_dict(attrs: object, kernel: tuple[int, int] | None, op: str,
+def window_dict(attrs: Attrs, kernel: tuple[int, int] | None, op: str,
                 where: str) -> dict:
     """Kernel, strides, dilations, pads of a 2-D window with ONNX defaults resolved."""
     from core.ops.window import window_of
 
-    win = window_of(attrs, kernel, 2, op)  # type: ignore[arg-type]
+    win = window_of(attrs, kernel, 2, op)
     if win.auto_pad not in ("NOTSET", "VALID"):
         raise CodegenError(f"{where}: {op} with auto_pad {win.auto_pad}")
     return {"kernel": win.kernel, "strides": win.strides, "dilations": win.dilations,
             "pads": win.pads, "ceil_mode": win.ceil_mode}
 
 
-def _window_1d(attrs: object, k: int, where: str) -> dict:
+def _window_1d(attrs: Attrs, k: int, where: str) -> dict:
     """A 1-D conv window as the 2-D window of a height-1 image."""
     from core.ops.window import window_of
 
-    win = window_of(attrs, (k,), 1, "Conv")  # type: ignore[arg-type]
+    win = window_of(attrs, (k,), 1, "Conv")
     if win.auto_pad not in ("NOTSET", "VALID"):
         raise CodegenError(f"{where}: Conv with auto_pad {win.auto_pad}")
     return {"kernel": (1, win.kernel[0]), "strides": (1, win.strides[0]),
@@ -354,7 +354,7 @@ def program(layer: Layer, tiling: Tiling, batch: Expr) -> PrimFunc:
 
 def _co_s(layer: Layer) -> int:
     """Output channels per super-group (all of them for a dense conv)."""
-    return int(layer.conv.get("co_s", layer.weight.shape[1]))
+    return int(layer.conv.get("co_s") or layer.weight.shape[1])  # co_s >= 1 when set
 
 
 def c_safe(name: str) -> str:
