@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ def compare_npu(lc: LayerCode, region: str, ins: Sequence[np.ndarray], got: np.n
         pattern=layer.pattern, size=int(got.size),
         lowering=lc.explain.splitlines()[0] if lc.explain else str(layer.lower))
     try:
-        want = layer_reference(layer, ins)  # type: ignore[arg-type]
+        want = layer_reference(layer, ins)
     except NoReference as e:
         return LayerResult(**common, note=str(e)), got
     if qdq is not None and qdq.shape == got.shape:
@@ -198,10 +199,10 @@ def compare_host(name: str, op: str, source: str, want: np.ndarray,
                  got: np.ndarray) -> LayerResult:
     """One host value against the reference executor's, within 1 LSB / relative 1e-4."""
     want, got = np.asarray(want), np.asarray(got)
-    common = dict(where="host", name=name, op=op, onnx_nodes=(source,) if source else (),
-                  size=int(want.size))
+    result = partial(LayerResult, "host", name, op, (source,) if source else (),
+                     size=int(want.size))
     if want.shape != got.shape:
-        return LayerResult(**common, mismatches=int(want.size), max_diff=float("inf"))
+        return result(mismatches=int(want.size), max_diff=float("inf"))
     w, g = want.astype(np.float64), got.astype(np.float64)
     d = np.abs(w - g)
     if want.dtype.kind == "f":
@@ -210,10 +211,10 @@ def compare_host(name: str, op: str, source: str, want: np.ndarray,
     else:
         bad = d > HOST_INT_TOL
     if not bad.any():
-        return LayerResult(**common, max_diff=float(np.nanmax(d, initial=0.0)))
+        return result(max_diff=float(np.nanmax(d, initial=0.0)))
     i = _first(bad)
-    return LayerResult(**common, mismatches=int(bad.sum()), max_diff=float(np.nanmax(d)),
-                       first=i, expected=float(w[i]), got=float(g[i]))
+    return result(mismatches=int(bad.sum()), max_diff=float(np.nanmax(d)), first=i,
+                  expected=float(w[i]), got=float(g[i]))
 
 
 def host_reference(module: Module, var: str, values: Mapping[str, Any]) -> Any:
@@ -285,7 +286,7 @@ def _check_host(module: Module, b: Any, trace: Trace,
         return [LayerResult("host", b.var.name, op, (b.source,) if b.source else (),
                             note=f"the reference executor failed: {type(e).__name__}: {e}")]
     pairs = list(zip(want, got, strict=True)) if isinstance(got, tuple) else [(want, got)]
-    out = []
+    out: list[LayerResult] = []
     for i, (w, g) in enumerate(pairs):
         name = f"{b.var.name}[{i}]" if isinstance(got, tuple) else b.var.name
         res = compare_host(name, op, b.source, w, g)
@@ -304,7 +305,7 @@ def _check_region(module: Module, rc: RegionCode, vals: dict[str, np.ndarray],
                   ) -> list[LayerResult]:
     codes = {lc.layer.name: lc for lc in rc.layers}
     rf = module[rc.name]
-    out = []
+    out: list[LayerResult] = []
     for b in rf.bindings:
         assert isinstance(b.value, CallFunc)
         comp = module[b.value.func]
