@@ -321,3 +321,24 @@ def test_replay_of_a_bad_file_names_it(content: bytes, tmp_path: Path) -> None:
     (tmp_path / "layer.npz").write_bytes(content)
     out = cli("replay", tmp_path / "layer.npz", cwd=tmp_path)
     assert out.code == 2 and out.names("layer.npz", "not a readable .npz"), out.text
+
+
+@pytest.mark.parametrize("command", ["import", "run", "compile"])
+def test_a_node_expanding_past_the_tensor_budget_is_named(command: str, tmp_path: Path) -> None:
+    """Expand to 1e9 x N x 4: refused at the node (the host executor tried to allocate it)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    vi = helper.make_tensor_value_info
+    g = helper.make_graph([helper.make_node("Expand", ["x", "s"], ["y"], name="exp")], "g",
+                          [vi("x", TensorProto.FLOAT, ["N", 4])],
+                          [vi("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(np.array([10 ** 9, 1, 4], np.int64), "s")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "exp.onnx"))
+    args: list[str | Path] = [command, tmp_path / "exp.onnx"] + (
+        ["-o", tmp_path / "b"] if command == "compile" else [])
+    out = cli(*args, cwd=tmp_path)
+    assert out.code == 2 and out.names("node 'exp'", "1000000000", "model-size budget"), \
+        out.text

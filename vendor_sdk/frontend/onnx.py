@@ -32,6 +32,11 @@ from vendor_sdk.frontend.onnx_converters import (
 )
 
 MIN_OPSET = 7
+# Elements of one tensor, its symbolic dims left out (docs/compile.md, "Model-size
+# budgets"): 4 GiB
+# of float32. A model that Expands to 1e9 x 1e9 x 4 is refused at its node instead of the
+# host executor trying to allocate it (the largest tensor of ResNet-50 has 0.8 M).
+MAX_TENSOR_ELEMENTS = 1 << 30
 SUPPORTED_DOMAINS = ("", "ai.onnx")
 CONTROL_FLOW = frozenset({"If", "Loop", "Scan"})
 
@@ -84,6 +89,18 @@ def _input_type(vi: onnx.ValueInfoProto, override: Sequence[int | str] | None) -
         else:
             dims_l.append(sym.var(f"{sanitize(vi.name)}_d{i}"))
     return TensorType(dtype, tuple(dims_l))
+
+
+def _check_size(where: str, name: str, value: Arg) -> None:
+    t = getattr(value, "type", None)
+    if not isinstance(t, TensorType):
+        return
+    static = [d for d in t.shape if isinstance(d, int)]
+    if int(np.prod(static, dtype=object)) > MAX_TENSOR_ELEMENTS:
+        dims = ", ".join(str(d) for d in t.shape)
+        raise FrontendError(f"{where}: '{name}' has shape [{dims}]: over "
+                            f"{MAX_TENSOR_ELEMENTS:,} elements (the model-size budget, "
+                            "docs/compile.md)")
 
 
 def _attributes(node: onnx.NodeProto, where: str) -> dict[str, Any]:
@@ -167,6 +184,7 @@ def _import_graph(graph: onnx.GraphProto, opset: _Opset,
         if vi.name in env:  # old-style models list initializers as inputs too
             continue
         env[vi.name] = b.param(vi.name, _input_type(vi, shapes.get(vi.name)))
+        _check_size(f"graph input '{vi.name}'", vi.name, env[vi.name])
 
     for index, node in enumerate(graph.node):
         label = node.name or f"#{index}"
@@ -199,6 +217,7 @@ def _import_graph(graph: onnx.GraphProto, opset: _Opset,
             raise FrontendError(f"{where}: {e}") from None
         for out_name, value in zip(node.output, results, strict=False):
             if out_name:
+                _check_size(where, out_name, value)
                 env[out_name] = value
         dropped = [n for n in node.output[len(results):] if n]
         if dropped:
