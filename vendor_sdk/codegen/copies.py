@@ -113,17 +113,18 @@ def constants_first(stmts: tuple[Stmt, ...], activations: frozenset[str]) -> lis
     stores that the first load of its output carries (vsdk_dram_fence)."""
     def rank(x: Stmt) -> int | None:
         nest = copy_nest(x) if isinstance(x, For) else None
-        if nest is None or nest[1].body.buffer.scope == "global":  # type: ignore[union-attr]
+        st = nest[1].body if nest is not None else None
+        if not isinstance(st, Store) or st.buffer.scope == "global":
             return None
-        reads = {ld.buffer.name for ld in loads_of(nest[1].body.value)}  # type: ignore[union-attr]
+        reads = {ld.buffer.name for ld in loads_of(st.value)}
         return 1 if reads & activations else 0
 
     out: list[Stmt] = []
     run: list[tuple[int, Stmt]] = []
     for x in (*stmts, None):
         r = rank(x) if x is not None else None
-        if r is not None:
-            run.append((r, x))  # type: ignore[arg-type]
+        if r is not None and x is not None:
+            run.append((r, x))
             continue
         out += [y for _, y in sorted(run, key=lambda p: p[0])]
         run = []

@@ -34,10 +34,11 @@ from core.tir.visit import substitute
 from vendor_sdk.codegen.cexpr import CodegenError, c_expr
 from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
-from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to, window_dict
+from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to
 from vendor_sdk.codegen.memories import memory_of
 from vendor_sdk.codegen.nest import NestEmitter, Requant
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_add_multipliers
+from vendor_sdk.codegen.windows import window_dict
 from vendor_sdk.target import Target
 from vendor_sdk.target.lowering import Lowering, Tensorize
 from vendor_sdk.target.templates import OperandView

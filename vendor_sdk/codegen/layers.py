@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.graph import Attrs, Call, Constant, Function, Var
+from core.graph import Call, Constant, Function, Var
 from core.lower.build import nest
 from core.tir.expr import Bin, Const, Expr, Load, binop, cast, const, logical_and
 from core.tir.expr import select as sel
@@ -31,6 +31,7 @@ from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.requant import FixedPoint, fixed_point, ort_scale
 from vendor_sdk.codegen.tiling import Tiling
+from vendor_sdk.codegen.windows import window_1d, window_dict
 from vendor_sdk.target.lowering import Lowering
 
 GEMM_OPS = ("Conv", "MatMul", "Gemm")  # composites whose core is one GEMM-shaped layer
@@ -130,7 +131,7 @@ def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
     sx, zx = float(xq.scale[0]), int(xq.zero_point[0])
     if cc.op == "Conv":
         if wv.ndim == 3:  # Conv1d: a 2-D conv over a height-1 image (the NPU layout is NLC)
-            conv = _window_1d(cc.attrs, int(wv.shape[2]), f.name)
+            conv = window_1d(cc.attrs, int(wv.shape[2]), f.name)
             wv = wv[:, :, None, :]
         elif wv.ndim == 4:
             conv = window_dict(cc.attrs, wv.shape[2:], "Conv", f.name)
@@ -162,11 +163,13 @@ def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
         raise CodegenError(f"{f.name}: folded bias exceeds int32")
     fps = [fixed_point(ort_scale(sx, float(w), y_scale)) for w in sw]  # onnxruntime's float32
     fps += [FixedPoint(0, 0)] * (packed.shape[1] - co)
-    x_type, out_var = x.type, f.outputs[0]
+    out_var = f.outputs[0]
+    if not isinstance(out_var, Var):
+        raise CodegenError(f"{f.name}: its output is a constant, not a computed tensor")
     # A Gemm (transA = 0, alpha = beta = 1) is X W + b: the same integer layer as MatMul.
     op = "MatMul" if cc.op == "Gemm" else cc.op
     return Layer(f.name, str(f.attrs.get("pattern", "")), lowering,
-                 cname, op, tuple(x_type.shape), tuple(out_var.type.shape), zx,  # type: ignore[union-attr]
+                 cname, op, tuple(x.tensor_type.shape), tuple(out_var.tensor_type.shape), zx,
                  packed.astype(np.int8), bias.astype(np.int32), tuple(fps), y_zp, ep.lo, ep.hi,
                  conv)
 
@@ -229,30 +232,6 @@ def _check_channel_axis(dq: Call, cc: Call, where: str) -> None:
     if axis != want:
         raise CodegenError(f"{where}: per-channel weight scales along axis {axis}, "
                            f"expected the output channels (axis {want})")
-
-
-def window_dict(attrs: Attrs, kernel: tuple[int, int] | None, op: str,
-                where: str) -> dict:
-    """Kernel, strides, dilations, pads of a 2-D window with ONNX defaults resolved."""
-    from core.ops.window import window_of
-
-    win = window_of(attrs, kernel, 2, op)
-    if win.auto_pad not in ("NOTSET", "VALID"):
-        raise CodegenError(f"{where}: {op} with auto_pad {win.auto_pad}")
-    return {"kernel": win.kernel, "strides": win.strides, "dilations": win.dilations,
-            "pads": win.pads, "ceil_mode": win.ceil_mode}
-
-
-def _window_1d(attrs: Attrs, k: int, where: str) -> dict:
-    """A 1-D conv window as the 2-D window of a height-1 image."""
-    from core.ops.window import window_of
-
-    win = window_of(attrs, (k,), 1, "Conv")
-    if win.auto_pad not in ("NOTSET", "VALID"):
-        raise CodegenError(f"{where}: Conv with auto_pad {win.auto_pad}")
-    return {"kernel": (1, win.kernel[0]), "strides": (1, win.strides[0]),
-            "dilations": (1, win.dilations[0]), "pads": (0, win.pads[0], 0, win.pads[1]),
-            "ceil_mode": win.ceil_mode}
 
 
 def conv_shape(shape: tuple) -> tuple:

@@ -64,7 +64,7 @@ def _restricted(target: Target, lowering: Lowering) -> Target:
 
 def _is_conv1d(comp: Function) -> bool:
     return any(c.op == "Conv" and isinstance(c.args[0], Var)
-               and len(c.args[0].type.shape) == 3 for c in _calls(comp))  # type: ignore[union-attr]
+               and len(c.args[0].tensor_type.shape) == 3 for c in _calls(comp))
 
 
 def _conv1d_values(module: Module, region: Function) -> frozenset[str]:
@@ -88,8 +88,9 @@ def _check_conv1d_layout(comp: Function, values: list[Var], nlc: frozenset[str])
 
 
 def _composite_error(comp: Function, reason: str) -> CompositeError:
+    found = comp.attrs.get("nodes", ())
     nodes = tuple(str(n).partition("=")[2] or str(n)
-                  for n in comp.attrs.get("nodes", ()))  # type: ignore[union-attr]
+                  for n in (found if isinstance(found, tuple) else (found,)))
     return CompositeError(comp.name, nodes, reason)
 
 
@@ -100,7 +101,7 @@ def _no_scalars(module: Module, region: Function) -> None:
         for b in blk.bindings:
             if isinstance(b.value, CallFunc):
                 for v in (*b.value.args, b.var):
-                    if isinstance(v, Var) and not tuple(v.type.shape):  # type: ignore[union-attr]
+                    if isinstance(v, Var) and not tuple(v.tensor_type.shape):
                         raise _composite_error(module[b.value.func], f"{v.name} is a scalar: "
                                                "the NPU layers read rows of channels")
 
@@ -115,7 +116,7 @@ def region_code(module: Module, region: Function, target: Target,
 
     def slot(v: Var) -> Slot:
         if v.name not in slots:
-            shape = tuple(v.type.shape)  # type: ignore[union-attr]
+            shape = tuple(v.tensor_type.shape)
             npu = nhwc_shape(conv_shape(shape) if v.name in nlc else shape, tiling.channels)
             slots[v.name] = Slot(v.name, shape, npu)
         return slots[v.name]
@@ -141,7 +142,7 @@ def region_code(module: Module, region: Function, target: Target,
             fn = c_name(comp.name)
             lowering = _lowering(target, comp)
             args = [a for a in b.value.args if isinstance(a, Var)]
-            batch_dim = args[0].type.shape[0]  # type: ignore[union-attr]
+            batch_dim = args[0].tensor_type.shape[0]
             batch = _dim_expr(batch_dim)
             if isinstance(batch, TVar) and batch.name not in sizes:
                 sizes.append(batch.name)

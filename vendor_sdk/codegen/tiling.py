@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from vendor_sdk.codegen.cexpr import CodegenError
+from vendor_sdk.intrinsics.semantics import Semantics
 from vendor_sdk.target import Target
 
 ACTIVATION_ROLES = ("input", "accumulator", "output")
@@ -34,12 +35,12 @@ class Tiling:
     channels: int       # DRAM channel padding of activations (and of weight K / N)
 
 
-def _fixed(sem: object, axis: str) -> int | None:
-    ax = sem.axes.get(axis)  # type: ignore[attr-defined]
+def _fixed(sem: Semantics, axis: str) -> int | None:
+    ax = sem.axes.get(axis)
     return ax.max if ax is not None and ax.min == ax.max else None
 
 
-def gemm_intrinsic(target: Target) -> object | None:
+def gemm_intrinsic(target: Target) -> Semantics | None:
     """The target's reducing intrinsic (semantics), or None when it has none."""
     sems = target.semantics
     return next((s for _, s in sorted(sems.items()) if s.loop_nest("").reduce), None)
@@ -58,27 +59,27 @@ def tiling_of(target: Target) -> Tiling:
     return t
 
 
-_MEMO: dict[int, tuple[object, Tiling]] = {}
+_MEMO: dict[int, tuple[Target, Tiling]] = {}
 
 
 def _derive(target: Target) -> Tiling:
     mems = target.memories
     rows = [m.row_elems for m in mems.values() if m.role in ACTIVATION_ROLES]
     if not rows:
-        raise CodegenError(f"target {getattr(target, 'name', '?')} has no memory with role "
+        raise CodegenError(f"target {target.name} has no memory with role "
                            f"{' / '.join(ACTIVATION_ROLES)}: activations have no row width")
     k = n = rows[0]
     weight_nk = False
     sem = gemm_intrinsic(target)
     if sem is not None:
-        nest = sem.loop_nest("")  # type: ignore[attr-defined]
+        nest = sem.loop_nest("")
         kname = str(nest.reduce[0])
-        out = next(iter(sem.outputs))  # type: ignore[attr-defined]
+        out = next(iter(sem.outputs))
         nname = out.shape[-1] if out.shape else ""
         k = _fixed(sem, kname) or k
         n = _fixed(sem, nname) or n
         # the weight: the input indexed by both the reduction and the output lanes
-        weight = next((o for o in sem.inputs  # type: ignore[attr-defined]
+        weight = next((o for o in sem.inputs
                        if o.kind == "input" and kname in o.shape and nname in o.shape), None)
         if weight is not None and len(weight.shape) == 2:
             weight_nk = weight.shape[0] == nname

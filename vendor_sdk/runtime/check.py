@@ -131,7 +131,7 @@ def output_kinds(module: Module) -> list[OutputKind]:
                 lsb, quantized = float(v.args[1].value.reshape(-1)[0]), not softmax
             a = v.args[0]
             v = defs.get(a.name) if isinstance(a, Var) else None
-        shape = o.type.shape if isinstance(o, Var) else ()  # type: ignore[union-attr]
+        shape = o.tensor_type.shape if isinstance(o, Var) else ()
         rank2 = len(shape) == 2 and not (isinstance(shape[1], int) and shape[1] <= 1)
         out.append(OutputKind(lsb, softmax, quantized, softmax or rank2))
     return out
