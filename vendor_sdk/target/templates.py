@@ -109,18 +109,30 @@ def _deadline() -> Iterator[None]:
 
 
 # A directive that makes the C compiler read a file: #include / #include_next / #embed
-# (or the %: digraph), after line splices are joined. Its operand must be a literal,
-# relative header name without `..`; a computed (macro) operand is refused too.
-_DIRECTIVE = re.compile(r"^[ \t]*(?:#|%:)[ \t]*(include_next|include|embed|import)\b(.*)$",
-                        re.MULTILINE)
+# (or the %: digraph, the ??= trigraph), after line splices are joined. Its operand must
+# be a literal, relative header name without `..`; a computed (macro) operand is refused.
+_DIRECTIVE = re.compile(r"^[ \t]*(?:#|%:|\?\?=)[ \t]*(include_next|include|embed|import)\b"
+                        r"(.*)$", re.MULTILINE)
 _HEADER = re.compile(r'\s*(?:"([^"\n]*)"|<([^>\n]*)>)')
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 
 def check_includes(text: str) -> None:
-    """Raise TemplateBudgetError when C ``text`` would read a file outside the build."""
+    """Raise TemplateBudgetError when C ``text`` would read a file outside the build.
+
+    Scanned as written and with /* */ comments blanked (the preprocessor reads
+    `#/**/include` as `#include`; a "/*" inside a string literal must not hide one)."""
     joined = text.replace("\\\n", "")
-    for m in _DIRECTIVE.finditer(joined):
-        line = joined.count("\n", 0, m.start()) + 1
+    for variant in (joined, _COMMENT.sub(" ", joined)):
+        _check_directives(variant)
+    if ".incbin" in joined:
+        raise TemplateBudgetError("the output uses .incbin (reads a file into the object); "
+                                  "generated C may not read files")
+
+
+def _check_directives(text: str) -> None:
+    for m in _DIRECTIVE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
         h = _HEADER.match(m.group(2))
         name = (h.group(1) if h.group(1) is not None else h.group(2)) if h else None
         if name is None:
@@ -131,9 +143,6 @@ def check_includes(text: str) -> None:
             raise TemplateBudgetError(f"line {line} of the output: #{m.group(1)} {name!r} "
                                       "reaches outside the build; name headers relative to "
                                       "runtime.include directories")
-    if ".incbin" in joined:
-        raise TemplateBudgetError("the output uses .incbin (reads a file into the object); "
-                                  "generated C may not read files")
 
 
 class BoundedTemplate(Template):
@@ -157,7 +166,8 @@ class BoundedTemplate(Template):
                 raise TemplateBudgetError("recursion too deep (a macro calling itself "
                                           "without end?)") from None
             except MemoryError:
-                raise TemplateBudgetError("out of memory while rendering") from None
+                raise TemplateBudgetError(f"out of memory while rendering (the template budget: "
+                                          f"{MAX_MEMORY >> 20:,} MiB)") from None
             # anything else a template can raise (OverflowError from range() over the
             # sandbox's 100,000, ZeroDivisionError, TypeError, ...) is the template's mistake
             except Exception as e:
