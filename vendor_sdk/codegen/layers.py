@@ -115,8 +115,9 @@ def analyze(f: Function, ch: int, lowering: Lowering) -> Layer:
         raise CodegenError(f"{f.name}: needs a variable input and constant weights")
     if len(xq.scale) != 1 or np.any(wq.zero_point != 0):
         raise CodegenError(f"{f.name}: needs a per-tensor input scale and symmetric weights")
-    if len(wq.scale) > 1:
-        _check_channel_axis(calls[cc.args[1].name], cc, f.name)  # type: ignore[union-attr]
+    w_dq = cc.args[1]  # a DequantizeLinear output (_dq above)
+    if len(wq.scale) > 1 and isinstance(w_dq, Var):
+        _check_channel_axis(calls[w_dq.name], cc, f.name)
     bias_arg: object = cc.args[2] if cc.op in ("Conv", "Gemm") and len(cc.args) > 2 else None
     ep = epilogue(f, calls, cname, cc.op, bias=True)
     if len(ep.bias) + (bias_arg is not None) > 1:

@@ -28,7 +28,7 @@ from vendor_sdk.target.lowering import Lowering, Template, Tensorize
 
 QDQ = ("QuantizeLinear", "DequantizeLinear")  # a composite's plumbing, folded by analysis
 BIAS = "Add"  # between a GEMM and its activation: the GEMM's bias (codegen.epilogue)
-TEMPLATE_OPS = ("MatMul", "Gemm")  # region.layer_code renders kernels for MatMul layers
+TEMPLATE_OPS = ("MatMul", "Gemm")  # lower_gemm.layer_code renders kernels for MatMul layers
 # The ALU steps of element-wise layers (elementwise._add): (op, immediate, why).
 ALU_STEPS = {"+imm": ("+", True, "subtract an input's zero point"),
              "*": ("*", False, "scale an input by its multiplier (scales that differ)"),
@@ -54,8 +54,8 @@ class _View:
 
 def kind_of(ops: set[str]) -> str:
     """The code generator's dispatch on a composite's ops: gemm | eltwise | activation |
-    "" (nothing it lowers). region._composite dispatches with it; analyze_elementwise
-    then takes ELT_OPS before a lone activation."""
+    "" (nothing it lowers). region.region_code dispatches with it (lowerers.LOWERERS);
+    analyze_elementwise then takes ELT_OPS before a lone activation."""
     if ops & set(GEMM_OPS):
         return "gemm"
     if ops & set(ELT_OPS):
