@@ -20,8 +20,10 @@ no package can silently take over another's target (reference_npu included).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,37 +93,58 @@ def _seconds() -> float:
         return LOAD_SECONDS
 
 
+# Resolved paths of installed distributions' entry points, per process: `compile` and
+# `run` resolve the default target on every call, and a child costs ~0.1 s. Errors are
+# not kept (a fixed plugin loads on the next try), nor entry points without an
+# installed distribution's location to key them by.
+_resolved: dict[tuple[str, str, str], Path] = {}
+
+
+def _key(ep: EntryPoint) -> tuple[str, str, str] | None:
+    where = getattr(ep.dist, "_path", None)  # the .dist-info directory
+    return (ep.name, ep.value, str(where)) if where is not None else None
+
+
 def _resolve_paths(eps: Sequence[EntryPoint]) -> list[Path | str]:
     """Each entry point's target path (or the error, a str), from child interpreters that
     run concurrently under one deadline and see this process's sys.path."""
+    cached = {id(ep): _resolved[k] for ep in eps if (k := _key(ep)) in _resolved}
+    todo = [ep for ep in eps if id(ep) not in cached]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    # each in its own session, so a timeout kills whatever the plugin started too (a
+    # grandchild holding the pipe open would otherwise keep communicate() waiting)
     children = [subprocess.Popen([sys.executable, "-c", _CHILD, ep.name, ep.value],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=env, text=True, errors="replace")
-                for ep in eps]
+                                 stderr=subprocess.PIPE, env=env, text=True, errors="replace",
+                                 start_new_session=True)
+                for ep in todo]
     deadline = time.monotonic() + _seconds()
-    out: list[Path | str] = []
-    for child in children:
-        try:
-            stdout, stderr = child.communicate(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
-            out.append(f"did not load within {_seconds():g} s (blocked at import?)")
-            continue
-        answers = [line for line in stdout.split("\n") if line.startswith(_MARK)]
-        if not answers:
-            last = (stderr.strip().splitlines() or ["no output"])[-1]
-            out.append(f"the plugin's process exited with code {child.returncode} "
-                       f"while loading ({last})")
-            continue
-        answer = json.loads(answers[-1].removeprefix(_MARK))
-        if "path" in answer:
-            path = Path(answer["path"])
-            out.append(path / "target.yaml" if path.is_dir() else path)
-        else:
-            out.append(str(answer.get("error", "no answer")))
-    return out
+    fresh: dict[int, Path | str] = {}
+    for ep, child in zip(todo, children, strict=True):
+        got = fresh[id(ep)] = _answer(child, deadline)
+        if isinstance(got, Path) and (k := _key(ep)) is not None:
+            _resolved[k] = got
+    return [cached.get(id(ep)) or fresh[id(ep)] for ep in eps]
+
+
+def _answer(child: subprocess.Popen[str], deadline: float) -> Path | str:
+    try:
+        stdout, stderr = child.communicate(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return f"did not load within {_seconds():g} s (blocked at import?)"
+    answers = [line for line in stdout.split("\n") if line.startswith(_MARK)]
+    if not answers:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        return (f"the plugin's process exited with code {child.returncode} while loading "
+                f"({last})")
+    answer = json.loads(answers[-1].removeprefix(_MARK))
+    if "path" in answer:
+        path = Path(answer["path"])
+        return path / "target.yaml" if path.is_dir() else path
+    return str(answer.get("error", "no answer"))
 
 
 def _plugin(ep: EntryPoint, resolved: Path | str) -> PluginTarget:
