@@ -4,6 +4,7 @@ package's target name."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -118,11 +119,26 @@ def test_targets_stays_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     once."""
     for i in range(4):
         install(tmp_path / f"site{i}", monkeypatch, f"ok{i}-npu", GOOD, entry=f"ok{i}")
-    install(tmp_path / "siteb", monkeypatch, "slow-npu", "import time\ntime.sleep(600)\n",
-            entry="slow")
+    # it also starts a grandchild holding the pipe: killed with it, not waited for
+    pidfile = tmp_path / "grandchild.pid"
+    install(tmp_path / "siteb", monkeypatch, "slow-npu",
+            "import pathlib, subprocess, sys, time\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+            f"pathlib.Path({str(pidfile)!r}).write_text(str(p.pid))\n"
+            "time.sleep(600)\n", entry="slow")
     monkeypatch.setenv("VENDOR_SDK_PLUGIN_SECONDS", "3")
     start = time.monotonic()
     out = cli("targets", cwd=tmp_path)
     assert time.monotonic() - start < 12
     assert out.code == 0 and all(out.names(f"ok{i}") for i in range(4)), out.text
     assert out.names("slow", "did not load within 3 s"), out.text
+    pid = int(pidfile.read_text())
+    for _ in range(50):  # SIGKILL is asynchronous: give the kernel a moment to reap it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)  # the grandchild this test started; do not leave it behind
+        raise AssertionError("the plugin's grandchild survived the timeout")
