@@ -142,3 +142,18 @@ def test_targets_stays_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     else:
         os.kill(pid, 9)  # the grandchild this test started; do not leave it behind
         raise AssertionError("the plugin's grandchild survived the timeout")
+
+
+@pytest.mark.parametrize("command", ["compile", "run", "check-intrinsics"])
+def test_a_broken_plugin_by_name_is_the_same_error_in_every_command(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        models: dict[str, Path]) -> None:
+    install(tmp_path / "site", monkeypatch, "evil-npu", "import sys\nsys.exit(3)\n")
+    args: list[str | Path] = {
+        "compile": ["compile", models["int8"], "--target", "evil_npu", "-o", tmp_path / "b"],
+        "run": ["run", models["int8"], "--target", "evil_npu"],
+        "check-intrinsics": ["check-intrinsics", "evil_npu"]}[command]
+    out = cli(*args, cwd=tmp_path)
+    assert out.code == 2, out.text
+    assert out.names("evil_npu", "is broken", "sys.exit(3)", "evil-npu"), out.text
+    assert not (tmp_path / "b").exists()
