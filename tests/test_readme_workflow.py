@@ -5,7 +5,9 @@ fails here. Only `model.onnx` is supplied (the README leaves it to the reader): 
 float CNN. `a|b` in the README is a choice; the test takes every one: in `init` each
 starting point (`--from reference_npu|example_npu`, both bundled NPUs) is a workflow of its
 own from a fresh directory, elsewhere (`--backend fsim|rtl`) each alternative is one more
-command of the same workflow.
+command of the same workflow. `pip install` installs into a fresh venv that sees this
+environment's packages (offline, fast); from then on every `vendor-sdk` command runs in that
+venv, so `targets` and `run --target NAME` see the target only if the wheel works installed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -67,18 +70,44 @@ def test_readme_lists_the_whole_workflow_for_both_bundled_npus() -> None:
     for start in readme_starts():
         verbs = [c[1] for c in readme_workflow(start)]
         for verb in ("init", "validate", "check-intrinsics", "partition", "quantize",
-                     "compile", "run", "package"):
-            assert verb in verbs, f"README workflow lacks vendor-sdk {verb}"
-        assert sum(v == "run" for v in verbs) == 2  # fsim and rtl
+                     "compile", "run", "package", "install", "targets"):
+            assert verb in verbs, f"README workflow lacks {verb}"
+        assert sum(v == "run" for v in verbs) == 4  # fsim and rtl, from the tree and installed
+        assert verbs.index("install") < verbs.index("targets")
+
+
+def _fresh_venv(root: Path) -> Path:
+    """A venv seeing this environment's packages through a .pth hook; the plugin wheel
+    alone is installed into it."""
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                              "['purelib'])"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    Path(purelib, "_parent_env.pth").write_text(
+        f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    return py
 
 
 @pytest.mark.parametrize("start", readme_starts())
 def test_readme_workflow_literally(start: str, tmp_path: Path) -> None:
     cnn(tmp_path / "model.onnx")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "120"}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "300"}
+    venv: Path | None = None  # after `pip install`: the venv the wheel went into
     for words in readme_workflow(start):
-        assert words[0] == "vendor-sdk", words
-        proc = subprocess.run(words, cwd=tmp_path, env=env, capture_output=True, text=True,
+        assert words[0] in ("vendor-sdk", "pip"), words
+        cmd = list(words)
+        if words[0] == "pip":
+            assert words[1] == "install", words
+            wheels = [str(w) for pat in words[2:] for w in sorted(tmp_path.glob(pat))]
+            assert wheels, f"`{' '.join(words)}` matches no wheel"
+            venv = _fresh_venv(tmp_path)
+            cmd = [sys.executable, "-m", "pip", "--python", str(venv), "install", "-q",
+                   "--no-deps", "--no-index", *wheels]
+        elif venv is not None:
+            cmd = [str(venv), "-c", "from vendor_sdk.cli import main; main()", *words[1:]]
+        proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900)
         out = proc.stdout + proc.stderr
         shown = " ".join(words)
@@ -92,6 +121,9 @@ def test_readme_workflow_literally(start: str, tmp_path: Path) -> None:
             assert off and int(off[1]) >= 3, f"`{shown}` ran nothing on the NPU:\n{out[-3000:]}"
             assert re.search(r"check layers: [1-9]\d* NPU layers bit for bit .*?: all agree",
                              flat), out[-3000:]
+        if words[1] == "targets":  # the installed wheel, loaded from the fresh venv
+            row = next((ln for ln in out.splitlines() if "acme_npu" in ln), "")
+            assert " ok " in row and "acme-npu" in row and "site-packages" in row, out[-3000:]
         if words[1] == "check-intrinsics":
             # The default workdir is relative to the current directory; every case ran.
             assert re.search(r"\d+ cases: all passed", out), out[-2000:]
