@@ -155,7 +155,8 @@ def test_a_bundled_npu_naming_files_outside_itself_is_refused(blank: Path) -> No
     text = yaml_path.read_text().replace('"fsim/*.c"]', '"fsim/*.c", "../shared.c"]')
     yaml_path.write_text(text)
     answers = {"vendor": "V", "target_name": "v_npu", "package_name": "v_npu"}
-    with pytest.raises(WizardError, match=r"runtime\.sources\[2\]: \.\./shared\.c"):
+    with pytest.raises(WizardError,
+                       match=r"runtime\.sources\[2\]: .?\.\./shared\.c.? lies outside"):
         Bundled("fake", yaml_path).files(answers)
     yaml_path.write_text(text.replace(', "../shared.c"]', "]"))
     files = Bundled("fake", yaml_path).files(answers)

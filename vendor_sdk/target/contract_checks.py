@@ -66,6 +66,11 @@ def _files(base: Path, pattern: str) -> list[Path]:
     return sorted(p for p in base.glob(pattern) if p.is_file())
 
 
+def _missing(base: Path, pattern: str, why: str) -> str:
+    return f"{pattern!r} lies outside the target" if outside(base, pattern) else \
+        f"{pattern!r} {why}"
+
+
 def _where(base: Path, pattern: str) -> str:
     if outside(base, pattern):
         return (f"paths are relative to {base} and stay inside it (the package ships that "
@@ -81,7 +86,7 @@ def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
         if not outside(base, d) and (base / d).is_dir():
             dirs.append(base / d)
         else:
-            err(("runtime", "include", i), f"include directory {d!r} does not exist",
+            err(("runtime", "include", i), _missing(base, d, "is not a directory"),
                 _where(base, d))
     if not any((d / rt.header).is_file() for d in [base, *dirs]):
         err(("runtime", "header"), f"header {rt.header!r} is in none of the include "
@@ -90,7 +95,7 @@ def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
             "under runtime.include")
     for i, pattern in enumerate(rt.sources):
         if not any(p.suffix == ".c" for p in _files(base, pattern)):
-            err(("runtime", "sources", i), f"{pattern!r} matches no C file",
+            err(("runtime", "sources", i), _missing(base, pattern, "matches no C file"),
                 _where(base, pattern))
     if rt.library is not None and (outside(base, rt.library) or
                                    not (base / rt.library).is_file()):
@@ -165,9 +170,9 @@ def _rtl(spec: TargetSpec, base: Path, err: Report) -> None:
     for key in ("harness", "lint"):
         for i, pattern in enumerate(getattr(rtl, key)):
             if not _files(base, pattern):
-                err(("sim", "rtl", key, i), f"{pattern!r} matches no file",
+                err(("sim", "rtl", key, i), _missing(base, pattern, "matches no file"),
                     _where(base, pattern))
     for i, d in enumerate(rtl.include):
         if outside(base, d) or not (base / d).is_dir():
-            err(("sim", "rtl", "include", i), f"include directory {d!r} does not exist",
+            err(("sim", "rtl", "include", i), _missing(base, d, "is not a directory"),
                 _where(base, d))
