@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.emit import CModel
-from vendor_sdk.sim.build import cached_build
+from vendor_sdk.sim.build import cache_root, cached_build, disk_full
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.runtime_build import build_runtime, include_dirs
 
@@ -28,16 +28,28 @@ def _errors(stderr: str) -> str:
     return "\n".join(lines[:20]) or stderr.strip()[-3000:]
 
 
+def runtime_rpath(runtime: Path) -> str:
+    """Where lib<model>.so finds the runtime library: relative to itself when both are in
+    the cache (a copied or moved cache still loads), else the runtime's directory."""
+    try:
+        rel = runtime.parent.relative_to(cache_root())
+    except ValueError:
+        return str(runtime.parent)
+    return f"$ORIGIN/../../{rel}"
+
+
 def build_library(cm: CModel, target: Target, flags: tuple[str, ...] = CFLAGS) -> Path:
     """Path of lib<model>.so built from the generated C (cached by content: the C, the
     headers it can include, the runtime library it links)."""
     runtime = build_runtime(target)
     dirs = include_dirs(target)
     digest = hashlib.sha256()
-    # By content, not by where the target lives: a copy of a target in a fresh directory
-    # (a benchmark's temporary DIM variant, a wizard package) hits the cache. The runtime's
-    # path stays: the library's rpath points at it.
-    for item in (CC, " ".join(flags), str(runtime)):
+    # By content, not by where the target or the cache lives: a copy of a target in a fresh
+    # directory (a benchmark's temporary DIM variant, a wizard package) and a copied cache
+    # hit. A runtime in the cache is found $ORIGIN-relative (models/<key>/ ->
+    # runtime/<key>/), a prebuilt one by its absolute path, which is then part of the key.
+    rpath = runtime_rpath(runtime)
+    for item in (CC, " ".join(flags), rpath, runtime.name):
         digest.update(item.encode() + b"\0")
     digest.update(runtime.read_bytes())  # a prebuilt `library:` may change under its name
     for h in sorted({h for d in dirs for h in d.glob("*.h")}):
@@ -51,8 +63,11 @@ def build_library(cm: CModel, target: Target, flags: tuple[str, ...] = CFLAGS) -
         for n, t in cm.files.items():
             (tmp / n).write_text(t)
         done = subprocess.run([CC, *flags, *(f"-I{d}" for d in dirs), "-I.", *sources,
-                               str(runtime), f"-Wl,-rpath,{runtime.parent}", "-o", lib],
+                               f"-L{runtime.parent}", f"-l:{runtime.name}",
+                               f"-Wl,-rpath,{rpath}", "-o", lib],
                               cwd=tmp, capture_output=True, text=True, check=False)
+        if (full := disk_full(done.stderr, tmp)) is not None:
+            raise full
         if done.returncode != 0:
             raise CodegenError(f"generated C for {cm.model} does not compile against the "
                                f"runtime of {target.name} ({target.path}):\n"

@@ -15,7 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from vendor_sdk.sim.build import cached_build
+from vendor_sdk.sim.build import cached_build, disk_full
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.model import RuntimeSpec
 
@@ -108,6 +108,8 @@ def build_runtime(target: Target) -> Path:
         cmd = [CC, *CFLAGS, *(f"-I{d}" for d in dirs), *rt.cflags, *map(str, sources),
                "-o", str(tmp / name), *rt.ldflags]
         done = subprocess.run(cmd, cwd=base, capture_output=True, text=True, check=False)
+        if (full := disk_full(done.stderr, tmp)) is not None:
+            raise full
         if done.returncode != 0:
             raise RuntimeBuildError(
                 f"{target.path}: runtime: the runtime library of {target.name} does not "
