@@ -107,7 +107,9 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         """List installed targets (entry points `vendor_sdk.targets`) and their status."""
         from vendor_sdk.plugins import discover
 
-        table = Table("target", "version", "package", "status", "detail")
+        table = Table("target", "version", "package", "status")
+        # a broken plugin's reason is the point of the listing: wrapped, never cut to "…"
+        table.add_column("detail", overflow="fold")
         for p in discover():
             status = "[green]ok[/]" if p.status == "ok" else "[red]broken[/]"
             detail = str(p.path) if p.status == "ok" else p.error

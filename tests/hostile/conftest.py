@@ -27,8 +27,9 @@ class Outcome:
     text: str  # stdout and stderr, line breaks and rich's wrapping undone
 
     def names(self, *parts: str) -> bool:
-        """Each part occurs, ignoring whitespace (rich wraps long paths anywhere)."""
-        flat = re.sub(r"\s+", "", self.text)
+        """Each part occurs, ignoring whitespace and table borders (rich wraps long paths
+        anywhere, and folds a long table cell over several rows of the table)."""
+        flat = re.sub(r"[\s│┃]+", "", self.text)
         return all(re.sub(r"\s+", "", p) in flat for p in parts)
 
 
