@@ -47,9 +47,9 @@ def cache_problem(e: OSError, path: pathlib.Path) -> CacheError:
     """A CacheError for an OSError met while writing the cache at `path`."""
     where = e.filename or path
     if e.errno == errno.ENOSPC:
-        return CacheError(f"{where}: no space left on device while building into the cache "
-                          f"(hint: free space there, or set VENDOR_SDK_CACHE to a directory "
-                          f"on another disk)")
+        return CacheError(f"no space left on device writing {where} in the build cache "
+                          f"{cache_root()} (hint: free space there, or set VENDOR_SDK_CACHE "
+                          f"to a directory on another disk)")
     return CacheError(f"build cache {cache_root()}: cannot write {where}: "
                       f"{e.strerror or e} (hint: set VENDOR_SDK_CACHE to a writable "
                       f"directory)")
