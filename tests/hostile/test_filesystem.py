@@ -73,7 +73,12 @@ def test_full_disk_while_linking(models: dict[str, Path], tmp_path: Path,
     monkeypatch.setenv("VENDOR_SDK_CACHE", str(root))
     real = subprocess.run
 
+    temps: list[Path] = []
+
     def full_disk(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        # gcc's own temporaries go to the build's directory, which a kill -9 leaves for
+        # the next build to clean (not to /tmp, where nothing would)
+        temps.append(Path(kw["env"]["TMPDIR"]))  # type: ignore[index]
         real(cmd, **kw)  # type: ignore[call-overload]
         return subprocess.CompletedProcess(cmd, 1, "", "/usr/bin/ld: final link failed: "
                                            "No space left on device\ncollect2: error: ld "
@@ -84,6 +89,7 @@ def test_full_disk_while_linking(models: dict[str, Path], tmp_path: Path,
     assert out.code == 2, out.text
     assert out.names("no space left on device", str(root / "models"), "VENDOR_SDK_CACHE")
     assert "does not compile" not in out.text
+    assert [t.parent for t in temps] == [root / "models"]
     # the runtime built; nothing of the model library is left, not even its temporary dir
     assert [p.name for p in (root / "models").iterdir() if not p.name.endswith(".lock")] == []
     assert any((root / "runtime").glob("*/*.so"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.emit import CModel
-from vendor_sdk.sim.build import cache_root, cached_build, disk_full
+from vendor_sdk.sim.build import build_env, cache_root, cached_build, disk_full
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.runtime_build import build_runtime, include_dirs
 
@@ -65,7 +65,8 @@ def build_library(cm: CModel, target: Target, flags: tuple[str, ...] = CFLAGS) -
         done = subprocess.run([CC, *flags, *(f"-I{d}" for d in dirs), "-I.", *sources,
                                f"-L{runtime.parent}", f"-l:{runtime.name}",
                                f"-Wl,-rpath,{rpath}", "-o", lib],
-                              cwd=tmp, capture_output=True, text=True, check=False)
+                              cwd=tmp, env=build_env(tmp), capture_output=True, text=True,
+                              check=False)
         if (full := disk_full(done.stderr, tmp)) is not None:
             raise full
         if done.returncode != 0:

@@ -63,6 +63,12 @@ def disk_full(stderr: str, path: pathlib.Path) -> CacheError | None:
     return cache_problem(OSError(errno.ENOSPC, "No space left on device", str(path)), path)
 
 
+def build_env(tmp: pathlib.Path) -> dict[str, str]:
+    """The environment of a compiler run building into tmp: its own temporary files go
+    there too, so a build killed with -9 leaves them where the next build cleans up."""
+    return {**os.environ, "TMPDIR": str(tmp)}
+
+
 def source_hash(paths: Iterable[pathlib.Path], *extra: str) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -115,8 +121,8 @@ def _clean_stale(kind_dir: pathlib.Path, own: str, now: float) -> None:
 def run_verilator(args: list[str], cwd: pathlib.Path, what: str) -> None:
     """Runs Verilator (with --build, also make and the C++ compiler); SimError on failure."""
     cmd = [str(verilator_root() / "bin" / "verilator"), *args]
-    result = subprocess.run(cmd, cwd=cwd, env=verilator_env(), capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(cmd, cwd=cwd, env={**verilator_env(), "TMPDIR": str(cwd)},
+                            capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = result.stdout + result.stderr
         if (full := disk_full(output, cwd)) is not None:

@@ -15,7 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from vendor_sdk.sim.build import cached_build, disk_full
+from vendor_sdk.sim.build import build_env, cached_build, disk_full
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.model import RuntimeSpec
 
@@ -107,7 +107,8 @@ def build_runtime(target: Target) -> Path:
     def build(tmp: Path) -> None:
         cmd = [CC, *CFLAGS, *(f"-I{d}" for d in dirs), *rt.cflags, *map(str, sources),
                "-o", str(tmp / name), *rt.ldflags]
-        done = subprocess.run(cmd, cwd=base, capture_output=True, text=True, check=False)
+        done = subprocess.run(cmd, cwd=base, env=build_env(tmp), capture_output=True,
+                              text=True, check=False)
         if (full := disk_full(done.stderr, tmp)) is not None:
             raise full
         if done.returncode != 0:
