@@ -121,12 +121,26 @@ def test_printed_command_reruns_exactly_that_case(mutated: Run) -> None:
     assert f"FAIL {case}" in result.output and "1 cases: 1 failed" in result.output
 
 
-def test_dropped_dependency_mask_is_caught_on_the_rtl(tmp_path: pathlib.Path) -> None:
-    """fsim runs in order, so a GEMM snippet that drops {{ deps }} still computes the
-    right values there; on the RTL the GEMM no longer waits for the load unit and reads
-    rows that have not arrived. Only running both catches it."""
+def test_a_snippet_without_deps_is_refused_before_it_runs(tmp_path: pathlib.Path) -> None:
+    """With runtime.sync: tokens, a snippet that never mentions {{ deps }} cannot carry the
+    glue's tokens: validate (and so check-intrinsics) refuses it at the snippet."""
     path = mutated_target(tmp_path / "t", [("npu_gemm({{ ctx }}, {{ deps }},",
                                             "npu_gemm({{ ctx }}, 0,")])
+    result = CliRunner().invoke(app, ["check-intrinsics", str(path), "--only",
+                                      "gemm_i8_i32.init", "--workdir", str(tmp_path / "w")],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "intrinsics.gemm_i8_i32.emit" in flat and "does not use {{ deps }}" in flat, flat
+
+
+def test_dropped_dependency_mask_is_caught_on_the_rtl(tmp_path: pathlib.Path) -> None:
+    """fsim runs in order, so a GEMM snippet that drops the dependency bits still computes
+    the right values there; on the RTL the GEMM no longer waits for the load unit and reads
+    rows that have not arrived. Only running both catches it. (The snippet mentions deps,
+    so the static check above passes it: it is dropped at render time.)"""
+    path = mutated_target(tmp_path / "t", [("npu_gemm({{ ctx }}, {{ deps }},",
+                                            "npu_gemm({{ ctx }}, {{ deps if false else 0 }},")])
     work = tmp_path / "w"
     result = CliRunner().invoke(app, ["check-intrinsics", str(path), "--only",
                                       "gemm_i8_i32.init", "--workdir", str(work)],

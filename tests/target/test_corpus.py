@@ -52,6 +52,8 @@ MUTATIONS: list[tuple[str, str, str, bool]] = [
     ('  sources: ["driver/*.c"]', '  sources: ["drv/*.c"]', "runtime.sources[0]", True),
     ("  glue: runtime.c.j2", "  glue: glue.c.j2", "runtime.glue", True),
     ("  sync: tokens", "  sync: semaphores", "runtime.sync", True),
+    ("      npu_gemm({{ ctx }}, {{ deps }},", "      npu_gemm({{ ctx }}, 0,",
+     "intrinsics.gemm_i8_i32.emit", False),
     ("  store: [acc, out]", "  store: [acc]", "movement.store", True),
     ("  load: [inp, wgt, acc, qp, lut]", "  load: [inp, wgt, acc, qp, lutt]", "movement.load[4]",
      True),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from jinja2 import TemplateError
+from jinja2 import TemplateError, meta
 
 from vendor_sdk.intrinsics.check import eval_const
 from vendor_sdk.intrinsics.lang import ExprError
@@ -45,6 +45,7 @@ def check_contract(spec: TargetSpec, base: Path, err: Report) -> None:
         _runtime(spec, base, err)
         _movement(spec, err)
         _counters(spec, err)
+        _sync(spec, err)
     elif spec.movement is not None or spec.counters:
         err(("movement",) if spec.movement is not None else ("counters",),
             "`movement:` / `counters:` without `runtime:`",
@@ -162,6 +163,26 @@ def _counters(spec: TargetSpec, err: Report) -> None:
         return
     if peak < 1:
         err(("peak_macs_per_cycle",), f"must be at least 1, is {peak}", "")
+
+
+def _sync(spec: TargetSpec, err: Report) -> None:
+    """With `sync: tokens` the glue's vsdk_exec returns the dependency bits each compute
+    instruction must carry: an emit snippet that drops `{{ deps }}` issues instructions that
+    never wait (fsim, in order, still agrees; the RTL computes on stale data)."""
+    assert spec.runtime is not None
+    if spec.runtime.sync != "tokens":
+        return
+    env = environment()
+    for name, intr in spec.intrinsics.items():
+        try:
+            used = meta.find_undeclared_variables(env.parse(intr.emit))
+        except TemplateError:
+            continue  # reported by the snippet's own check
+        if "deps" not in used:
+            err(("intrinsics", name, "emit"), f"emit snippet of {name} does not use "
+                "{{ deps }}, but runtime.sync is tokens",
+                "pass {{ deps }} where the instruction takes its dependency flags: the "
+                "glue's tokens reach the hardware only through it")
 
 
 def _rtl(spec: TargetSpec, base: Path, err: Report) -> None:
