@@ -32,11 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 from jinja2 import TemplateError
 
+from vendor_sdk.codegen.build import runtime_rpath
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.emit import render_glue
 from vendor_sdk.codegen.memories import mem_c
 from vendor_sdk.intrinsics.semantics import Semantics
-from vendor_sdk.sim.build import cached_build, source_hash
+from vendor_sdk.sim.build import build_env, cached_build, disk_full, source_hash
 from vendor_sdk.target import Target
 from vendor_sdk.target.runtime_build import build_runtime, include_dirs
 from vendor_sdk.target.source import read_source
@@ -234,17 +235,24 @@ class CheckLibrary:
 def compile_intrinsic(target: Target, sem: Semantics, tools: Toolchain) -> CheckLibrary:
     """Render and compile (cached) one intrinsic's check functions."""
     text = render_c(target, sem)
-    key = hashlib.sha256(f"{tools.key}\0{text}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{tools.key}\0{runtime_rpath(tools.runtime)}\0{text}".encode()
+                         ).hexdigest()[:20]
     c_file = f"check_{sem.name}.c"
     lib_name = f"libcheck_{sem.name}.so"
 
     def build(tmp: pathlib.Path) -> None:
         (tmp / "check.h").write_text(tools.header_text)
         (tmp / c_file).write_text(text)
+        # linked as the model libraries are (codegen/build.py): by file name, found
+        # $ORIGIN-relative in the cache, so a copied or moved cache still loads
         done = subprocess.run([CC, *CFLAGS, "-shared", *(f"-I{d}" for d in tools.includes),
-                               "-I.", c_file, str(tools.glue), str(tools.runtime),
-                               f"-Wl,-rpath,{tools.runtime.parent}", "-o", lib_name],
-                              cwd=tmp, capture_output=True, text=True, check=False)
+                               "-I.", c_file, str(tools.glue),
+                               f"-L{tools.runtime.parent}", f"-l:{tools.runtime.name}",
+                               f"-Wl,-rpath,{runtime_rpath(tools.runtime)}", "-o", lib_name],
+                              cwd=tmp, env=build_env(tmp), capture_output=True, text=True,
+                              check=False)
+        if (full := disk_full(done.stderr, tmp)) is not None:
+            raise full
         if done.returncode != 0:
             raise EmitError(f"{sem.name}: the emit snippet does not compile against "
                             f"{_runtime_header(target)} and vsdk_glue.h:\n"
