@@ -17,10 +17,10 @@ import re
 import shlex
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
+from venvs import fresh_venv
 
 from vendor_sdk.runtime.examples import cnn
 
@@ -76,20 +76,6 @@ def test_readme_lists_the_whole_workflow_for_both_bundled_npus() -> None:
         assert verbs.index("install") < verbs.index("targets")
 
 
-def _fresh_venv(root: Path) -> Path:
-    """A venv seeing this environment's packages through a .pth hook; the plugin wheel
-    alone is installed into it."""
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    py = venv / "bin" / "python"
-    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()"
-                              "['purelib'])"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-    Path(purelib, "_parent_env.pth").write_text(
-        f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
-    return py
-
-
 @pytest.mark.parametrize("start", readme_starts())
 def test_readme_workflow_literally(start: str, tmp_path: Path) -> None:
     cnn(tmp_path / "model.onnx")
@@ -102,7 +88,7 @@ def test_readme_workflow_literally(start: str, tmp_path: Path) -> None:
             assert words[1] == "install", words
             wheels = [str(w) for pat in words[2:] for w in sorted(tmp_path.glob(pat))]
             assert wheels, f"`{' '.join(words)}` matches no wheel"
-            venv = _fresh_venv(tmp_path)
+            venv = fresh_venv(tmp_path)
             cmd = [sys.executable, "-m", "pip", "--python", str(venv), "install", "-q",
                    "--no-deps", "--no-index", *wheels]
         elif venv is not None:

@@ -9,11 +9,11 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
+from venvs import fresh_venv
 
 from vendor_sdk.runtime.examples import cnn
 from vendor_sdk.sim.rtl import rtl_design
@@ -80,20 +80,6 @@ def test_validate_compile_and_run_on_fsim_and_rtl(work: Path) -> None:
                                  "--backend", backend)))
 
 
-def _fresh_venv(root: Path) -> Path:
-    """A venv that sees this environment's vendor-sdk and dependencies through a .pth
-    hook (fast, offline); only the plugin wheel is installed into it."""
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    py = venv / "bin" / "python"
-    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()"
-                              "['purelib'])"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-    Path(purelib, "_parent_env.pth").write_text(
-        f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
-    return py
-
-
 def test_package_install_and_run_by_the_installed_name(work: Path) -> None:
     out = ok(cli(work, "package", "acme", "--outdir", "dist"))
     wheel = next((work / "dist").glob(f"{PKG}-0.1.0-*.whl"))
@@ -107,7 +93,7 @@ def test_package_install_and_run_by_the_installed_name(work: Path) -> None:
             assert f"{PKG}/{n.path.relative_to(base).as_posix()}" in names, n
     assert not [n for n in names if "__pycache__" in n]
 
-    py = _fresh_venv(work)
+    py = fresh_venv(work)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q",
                     "--no-deps", "--no-index", str(wheel)], check=True)
     listing = ok(cli(work, "targets", python=py))
