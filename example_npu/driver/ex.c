@@ -108,6 +108,7 @@ ex_ctx *ex_open(const char *backend, const char *options) {
     ctx->cfg = (ex_config){EX_DEFAULT_N, EX_DEFAULT_K, EX_DEFAULT_ACT_ROWS, EX_DEFAULT_WTS_ROWS,
                            EX_DEFAULT_PSUM_ROWS, EX_DEFAULT_RES_ROWS, EX_DEFAULT_PRM_ROWS,
                            DEFAULT_DRAM_BYTES};
+    ctx->max_cycles = RTL_MAX_CYCLES;
     char rtl_lib[1024] = "", item[1200];
     for (const char *p = options ? options : ""; *p;) {
         size_t len = strcspn(p, ",");
@@ -117,6 +118,14 @@ ex_ctx *ex_open(const char *backend, const char *options) {
         if (!len) continue;
         if (!eq) return ex_fail(NULL, "option '%s' is not key=value", item), ex_close(ctx), NULL;
         *eq = 0;
+        if (!strcmp(item, "max_cycles")) { /* the SDK's watchdog for an RTL run */
+            char *end;
+            ctx->max_cycles = strtoull(eq + 1, &end, 0);
+            if (*end || !eq[1] || !ctx->max_cycles)
+                return ex_fail(NULL, "option max_cycles=%s is not a positive number", eq + 1),
+                       ex_close(ctx), NULL;
+            continue;
+        }
         if (set_option(&ctx->cfg, rtl_lib, sizeof rtl_lib, item, eq + 1))
             return ex_fail(NULL, "option %s=%s is not a number", item, eq + 1), ex_close(ctx), NULL;
     }
@@ -174,9 +183,11 @@ int ex_read(ex_ctx *ctx, uint32_t addr, void *dst, uint64_t bytes) {
 
 int ex_run_program(ex_ctx *ctx, const uint64_t *prog, uint32_t n_insns, ex_status *status) {
     int rc = ctx->rtl_run
-        ? ctx->rtl_run(prog, n_insns, ctx->dram, ctx->cfg.dram_bytes, RTL_MAX_CYCLES, status)
+        ? ctx->rtl_run(prog, n_insns, ctx->dram, ctx->cfg.dram_bytes, ctx->max_cycles, status)
         : ex_fsim_run(&ctx->cfg, prog, n_insns, ctx->dram, status);
-    if (rc == -2) return ex_fail(ctx, "the RTL ran %llu cycles without finishing", RTL_MAX_CYCLES), -1;
+    if (rc == -2)
+        return ex_fail(ctx, "the RTL ran %llu cycles without finishing (watchdog, option "
+                       "max_cycles=)", (unsigned long long)ctx->max_cycles), -1;
     if (rc == -3) return ex_fail(ctx, "the RTL accessed DRAM outside the range it checked "
                                  "(an RTL bug)"), -1;
     if (rc) return ex_fail(ctx, "the %s backend could not run (rc %d)",

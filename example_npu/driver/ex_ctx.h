@@ -14,6 +14,7 @@ struct ex_ctx {
     uint32_t n_prog, cap_prog;
     void *rtl_handle;              /* dlopen handle of the rtl backend, NULL for fsim */
     ex_rtl_run_fn rtl_run;
+    uint64_t max_cycles;           /* rtl watchdog (option max_cycles=, vsdk_device.h) */
     char error[512];
 };
 

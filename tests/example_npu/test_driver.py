@@ -198,3 +198,15 @@ def test_snap_writes_the_counter_record_of_the_work_before_it(backend: str) -> N
     assert second["dma_wr_bytes"] == 0 and final["dma_wr_bytes"] == 0  # SNAP is no STORE
     assert 0 < first["cycles"] < second["cycles"] < final["cycles"]
     assert final["insns"] == 4
+
+
+def test_rtl_watchdog_is_the_max_cycles_option() -> None:
+    """check-intrinsics bounds each RTL case with max_cycles= (vsdk_device.h); a program
+    longer than the budget stops with the watchdog's reason, not after 4e9 cycles."""
+    a = np.zeros((64, K), dtype=np.int8)
+    with Device("rtl", option_string=options("rtl") + ",max_cycles=20") as dev:
+        assert queue(dev, "load", MEM["ACT"], 0, put(dev, a), 64, 0) == 0
+        result = run_queued(dev)
+        assert result.rc != 0 and "watchdog" in device_error(dev), device_error(dev)
+    with pytest.raises(DeviceError, match="max_cycles=0 is not a positive number"):
+        Device("rtl", option_string=options("rtl") + ",max_cycles=0")
