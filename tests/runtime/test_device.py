@@ -157,7 +157,7 @@ def _toy(tmp_path: Path, c_source: str = TOY_C, yaml: str = TOY_YAML) -> Path:
 def test_any_target_runtime_builds_and_runs(tmp_path: Path) -> None:
     target = load_target(_toy(tmp_path))
     lib = build_runtime(target)
-    assert lib.name == "libtoy_runtime.so" and build_runtime(target) == lib  # cached
+    assert lib.name.startswith("libtoy_runtime_") and build_runtime(target) == lib  # cached
     with Device(target) as dev:
         assert dev.options == "scale=3"  # params in lower case
         dev.put(np.array([42], np.uint8))
@@ -209,3 +209,15 @@ def test_runtime_sources_gone_after_validate(tmp_path: Path) -> None:
     (tmp_path / "src" / "toy.c").unlink()
     with pytest.raises(RuntimeBuildError, match=r"runtime.sources\[0\]: 'src/\*.c' matches"):
         build_runtime(target)
+
+
+def test_two_builds_of_one_target_never_share_a_library_name(tmp_path: Path) -> None:
+    """Model libraries name their runtime by file name and the loader binds a name to the
+    first library loaded under it: an edited driver (same target name, new sources) must get
+    a new name, or a model built against it would run against the old one in-process."""
+    first = build_runtime(load_target(_toy(tmp_path / "a")))
+    path = _toy(tmp_path / "b")
+    src = path.parent / "src" / "toy.c"
+    src.write_text(src.read_text() + "\n/* edited */\n")
+    second = build_runtime(load_target(path))
+    assert first.name != second.name and first.name.startswith("libtoy_runtime_")

@@ -96,13 +96,18 @@ def build_runtime(target: Target) -> Path:
         return lib
     dirs = include_dirs(target)
     sources = runtime_sources(target)
-    name = f"lib{target.name}_runtime.so"
     digest = hashlib.sha256()
-    # The file name too: a copied target (same sources, its own name) gets its own entry.
-    for item in (name, CC, _compiler_version(CC), *CFLAGS, *rt.cflags, "|", *rt.ldflags):
+    for item in (target.name, CC, _compiler_version(CC), *CFLAGS, *rt.cflags, "|",
+                 *rt.ldflags):
         digest.update(item.encode() + b"\0")
     for p in (*sources, *_headers(dirs)):
         digest.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    key = digest.hexdigest()[:20]
+    # The key is in the file name: model libraries name their runtime by file name, and the
+    # dynamic loader binds a name to the first library loaded under it. Two builds of one
+    # target in one process (an edited driver, a renamed copy) must not share a name, or the
+    # second model would run against the first runtime.
+    name = f"lib{target.name}_runtime_{key}.so"
 
     def build(tmp: Path) -> None:
         cmd = [CC, *CFLAGS, *(f"-I{d}" for d in dirs), *rt.cflags, *map(str, sources),
@@ -117,4 +122,4 @@ def build_runtime(target: Target) -> Path:
                 f"compile:\n{_errors(done.stderr)}\n(hint: the sources implement "
                 f"vsdk_device.h from {CONTRACT_DIR})")
 
-    return cached_build("runtime", digest.hexdigest()[:20], build, name)
+    return cached_build("runtime", key, build, name)
