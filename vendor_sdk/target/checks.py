@@ -25,6 +25,7 @@ from vendor_sdk.intrinsics.check import (
 from vendor_sdk.intrinsics.lang import ExprError
 from vendor_sdk.intrinsics.semantics import Semantics, SemanticsError, build_semantics
 from vendor_sdk.patterns.constraint import ConstraintError, parse_constraint, parse_op
+from vendor_sdk.target.contract_checks import outside
 from vendor_sdk.target.errors import Diagnostic
 from vendor_sdk.target.model import (
     IntOrExpr,
@@ -295,8 +296,7 @@ class _Checker:
             return
         rtl = self.spec.sim.rtl
         for i, pattern in enumerate(rtl.sources):
-            p = Path(pattern)
-            if p.is_absolute() or ".." in p.parts:
+            if outside(pattern):
                 self.err(("sim", "rtl", "sources", i), f"{pattern!r} lies outside the target",
                          f"paths are relative to {self.base} and stay inside it (the package "
                          "ships that directory): copy the sources into the package")

@@ -54,7 +54,7 @@ def check_contract(spec: TargetSpec, base: Path, err: Report) -> None:
         _rtl(spec, base, err)
 
 
-def outside(base: Path, pattern: str) -> bool:
+def outside(pattern: str) -> bool:
     """A path or glob that is absolute or climbs out of the target's directory: the
     package would not ship it, and Path.glob refuses absolute patterns."""
     p = Path(pattern)
@@ -62,18 +62,18 @@ def outside(base: Path, pattern: str) -> bool:
 
 
 def _files(base: Path, pattern: str) -> list[Path]:
-    if outside(base, pattern):
+    if outside(pattern):
         return []
     return sorted(p for p in base.glob(pattern) if p.is_file())
 
 
 def _missing(base: Path, pattern: str, why: str) -> str:
-    return f"{pattern!r} lies outside the target" if outside(base, pattern) else \
+    return f"{pattern!r} lies outside the target" if outside(pattern) else \
         f"{pattern!r} {why}"
 
 
 def _where(base: Path, pattern: str) -> str:
-    if outside(base, pattern):
+    if outside(pattern):
         return (f"paths are relative to {base} and stay inside it (the package ships that "
                 "directory): copy the file into the package")
     return f"globs are relative to {base}"
@@ -84,7 +84,7 @@ def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
     assert rt is not None
     dirs = []
     for i, d in enumerate(rt.include):
-        if not outside(base, d) and (base / d).is_dir():
+        if not outside(d) and (base / d).is_dir():
             dirs.append(base / d)
         else:
             err(("runtime", "include", i), _missing(base, d, "is not a directory"),
@@ -98,7 +98,7 @@ def _runtime(spec: TargetSpec, base: Path, err: Report) -> None:
         if not any(p.suffix == ".c" for p in _files(base, pattern)):
             err(("runtime", "sources", i), _missing(base, pattern, "matches no C file"),
                 _where(base, pattern))
-    if rt.library is not None and (outside(base, rt.library) or
+    if rt.library is not None and (outside(rt.library) or
                                    not (base / rt.library).is_file()):
         err(("runtime", "library"), f"runtime library {rt.library!r} does not exist",
             f"a prebuilt shared library implementing vsdk_device.h, relative to {base}")
@@ -194,6 +194,6 @@ def _rtl(spec: TargetSpec, base: Path, err: Report) -> None:
                 err(("sim", "rtl", key, i), _missing(base, pattern, "matches no file"),
                     _where(base, pattern))
     for i, d in enumerate(rtl.include):
-        if outside(base, d) or not (base / d).is_dir():
+        if outside(d) or not (base / d).is_dir():
             err(("sim", "rtl", "include", i), _missing(base, d, "is not a directory"),
                 _where(base, d))
