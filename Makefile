@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CONSTRAINTS := constraints.txt
 LOCK_VENV := build/lock-venv
 
-.PHONY: demo test typecheck lint install clean lock upgrade
+.PHONY: demo test typecheck lint install clean lock upgrade browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vendor-sdk demo
 
+# Headless Chromium from the distribution's packages: tests/report load the HTML report in
+# a real browser (DOM after its script ran, a screenshot). We are root in CI and dev.
+browser:
+	command -v chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 # The type checker first: seconds, incremental (.mypy_cache), before minutes of tests.
-test: typecheck
+test: typecheck browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 -q
 
