@@ -44,7 +44,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         from vendor_sdk.check.report import print_table
         from vendor_sdk.check.run import CheckOptions, check_intrinsics
         from vendor_sdk.check.staging import CheckError
-        from vendor_sdk.cli_target import target_errors
+        from vendor_sdk.cli.target import target_errors
         from vendor_sdk.plugins import resolve_target
         from vendor_sdk.runtime.device import DeviceError
         from vendor_sdk.sim.errors import SimError

@@ -35,7 +35,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
     ) -> None:
         """Partition a model into NPU regions and a host remainder; say why ops stay on host."""
         from core.ops import OPS
-        from vendor_sdk.cli_target import target_errors
+        from vendor_sdk.cli.target import target_errors
         from vendor_sdk.frontend.onnx import from_onnx
         from vendor_sdk.patterns.errors import PartitionError
         from vendor_sdk.patterns.from_target import patterns_of
