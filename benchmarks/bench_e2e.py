@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import reference_npu
-from vendor_sdk.cli_e2e import print_layers
+from vendor_sdk.cli.e2e import print_layers
 from vendor_sdk.compile import compile_model
 from vendor_sdk.plugins import resolve_target
 from vendor_sdk.runtime.compare import model_inputs, run_compiled

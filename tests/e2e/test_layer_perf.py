@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 import reference_npu
 from reference_npu.isa.encoding import INSN_BYTES, MemId, Store, Sync, decode_program
-from vendor_sdk import cli_e2e
 from vendor_sdk.cli import app
+from vendor_sdk.cli import e2e as cli_e2e
 from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.perf import PERF_SNAP_TEMPLATE, perf_snap_c
 from vendor_sdk.compile import Compiled, compile_model
