@@ -1,0 +1,177 @@
+"""The HTML page: summary, legend, the graph, the sortable per-layer table.
+
+Self-contained (inline CSS, SVG and a small script; no CDN), so it opens from file://
+and can be mailed. The script does two things: sort the table when a header is clicked
+and recolour the graph's nodes by the chosen overlay (target, cycles, utilization).
+A page opened as ``report.html#sort=cycles:desc`` starts sorted that way (bookmarkable,
+and how the browser test checks the sort).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from vendor_sdk.report.graph import Graph
+from vendor_sdk.report.layers import SCHEMA, LayerRow, Summary
+from vendor_sdk.report.svg import HOST_FILL, colours, to_svg
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:16px;color:#222}
+h1{font-size:20px;margin:0 0 8px}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
+.card{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:150px}
+.card b{display:block;font-size:22px}
+.card span{font-size:12px;color:#555}
+.legend span{padding:2px 8px;margin-right:6px;border:1px solid #999;border-radius:3px}
+.main{display:flex;gap:16px;align-items:flex-start}
+.graph{overflow:auto;border:1px solid #ccc;max-height:92vh;flex:0 1 auto}
+.layers{overflow:auto;max-height:92vh;flex:1 1 auto}
+table{border-collapse:collapse;font-size:12px}
+th,td{border-bottom:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
+th{position:sticky;top:0;background:#f4f4f4;cursor:pointer;user-select:none}
+td.l,th.l{text-align:left}
+tr.host td{color:#666}
+th[data-dir=asc]::after{content:" \\25B2"} th[data-dir=desc]::after{content:" \\25BC"}
+.node:hover rect{stroke:#000;stroke-width:2}
+tr.hl td{background:#fff3b0}
+"""
+
+JS = """
+(function(){
+const table=document.getElementById('layers');
+const body=table.tBodies[0];
+function key(tr,col){const v=tr.children[col].dataset.v;
+  return v===undefined?tr.children[col].textContent:(v===''?null:parseFloat(v));}
+function sortBy(name,dir){
+  const ths=[...table.tHead.rows[0].cells];
+  const col=ths.findIndex(th=>th.dataset.col===name); if(col<0)return;
+  const rows=[...body.rows];
+  rows.sort((a,b)=>{const x=key(a,col),y=key(b,col);
+    if(x===y)return 0; if(x===null)return 1; if(y===null)return -1;
+    const c=(typeof x==='number'&&typeof y==='number')?x-y:String(x).localeCompare(String(y));
+    return dir==='desc'?-c:c;});
+  rows.forEach(r=>body.appendChild(r));
+  ths.forEach(th=>th.removeAttribute('data-dir')); ths[col].dataset.dir=dir;
+  table.dataset.sorted=name+':'+dir;
+}
+window.vsdkSort=sortBy;
+table.tHead.addEventListener('click',e=>{const th=e.target.closest('th'); if(!th)return;
+  sortBy(th.dataset.col, th.dataset.dir==='desc'?'asc':'desc');});
+function heat(t){const r=Math.round(255),g=Math.round(245-200*t),b=Math.round(235-215*t);
+  return 'rgb('+r+','+g+','+b+')';}
+function overlay(mode){
+  const nodes=[...document.querySelectorAll('#graph .node')];
+  const max=Math.max(1,...nodes.map(n=>parseFloat(n.dataset.cycles||0)));
+  nodes.forEach(n=>{const r=n.querySelector('rect');
+    if(!r.dataset.fill)r.dataset.fill=r.getAttribute('fill');
+    let f=r.dataset.fill;
+    if(mode==='cycles'&&n.dataset.cycles)f=heat(parseFloat(n.dataset.cycles)/max);
+    if(mode==='util'&&n.dataset.util){const u=Math.min(1,parseFloat(n.dataset.util));
+      f='rgb('+Math.round(230-180*u)+','+Math.round(120+80*u)+','+Math.round(110-40*u)+')';}
+    r.setAttribute('fill',f);});
+  document.body.dataset.overlay=mode;
+}
+window.vsdkOverlay=overlay;
+document.querySelectorAll('input[name=overlay]').forEach(i=>
+  i.addEventListener('change',()=>overlay(i.value)));
+document.querySelectorAll('#graph .node').forEach(n=>n.addEventListener('click',()=>{
+  document.querySelectorAll('tr.hl').forEach(t=>t.classList.remove('hl'));
+  const tr=document.querySelector('tr[data-node="'+n.dataset.node+'"]');
+  if(tr){tr.classList.add('hl');tr.scrollIntoView({block:'center'});}}));
+const m=/sort=([A-Za-z_]+):(asc|desc)/.exec(location.hash);
+if(m)sortBy(m[1],m[2]);
+const o=/overlay=(target|cycles|util)/.exec(location.hash);
+if(o){overlay(o[1]);const i=document.querySelector('input[value='+o[1]+']');if(i)i.checked=true;}
+document.body.dataset.ready='1';
+})();
+"""
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v: float | None, digits: int = 0) -> str:
+    return "-" if v is None else f"{v:,.{digits}f}"
+
+
+def _cards(s: Summary) -> str:
+    cards = [(_pct(s.mac_share), f"of MACs on the NPU ({s.macs_npu:,} of {s.macs_total:,})"),
+             (f"{s.ops_offloaded}/{s.ops_total}", "compute ops offloaded")]
+    if s.cycles is not None:
+        how = "estimate" if s.estimated else "measured" if s.backend == "rtl" else "exact"
+        cards += [(f"{s.cycles:,}", f"NPU cycles on {s.backend} ({how})"),
+                  (_pct(s.utilization), "utilization (ideal / cycles)"
+                   + (f", peak {s.peak} MACs/cycle" if s.peak else ""))]
+    else:
+        cards.append(("-", "cycles: compile only (run with --report for cycles)"))
+    return '<div class="cards" id="summary">' + "".join(
+        f'<div class="card"><b>{html.escape(a)}</b><span>{html.escape(b)}</span></div>'
+        for a, b in cards) + "</div>"
+
+
+COLUMNS = (("index", "#"), ("op", "op"), ("onnx_nodes", "ONNX node(s)"), ("where", "where"),
+           ("region", "region"), ("macs", "MACs"), ("cycles", "cycles"), ("share", "share"),
+           ("ideal", "ideal"), ("utilization", "util"), ("bound_by", "bound by"),
+           ("dram_read_bytes", "DRAM rd"), ("dram_write_bytes", "DRAM wr"),
+           ("host_reason", "host reason"))
+TEXT = frozenset({"op", "onnx_nodes", "where", "region", "bound_by", "host_reason"})
+
+
+def _table(rows: Sequence[LayerRow]) -> str:
+    total = sum(r.cycles or 0 for r in rows)
+    head = "".join(f'<th data-col="{c}"{" class=l" if c in TEXT else ""}>{html.escape(t)}</th>'
+                   for c, t in COLUMNS)
+    out = [f'<table id="layers"><thead><tr>{head}</tr></thead><tbody>']
+    for r in rows:
+        share = r.cycles / total if r.cycles is not None and total else None
+        cells = {
+            "index": (r.index, str(r.index)), "macs": (r.macs, f"{r.macs:,}"),
+            "cycles": (r.cycles, _num(r.cycles)), "share": (share, _pct(share)),
+            "ideal": (r.ideal, _num(r.ideal)), "utilization": (r.utilization,
+                                                                _pct(r.utilization)),
+            "dram_read_bytes": (r.dram_read_bytes, _num(r.dram_read_bytes)),
+            "dram_write_bytes": (r.dram_write_bytes, _num(r.dram_write_bytes))}
+        tds = []
+        for c, _ in COLUMNS:
+            if c in TEXT:
+                v = ", ".join(r.onnx_nodes) if c == "onnx_nodes" else str(getattr(r, c))
+                if c == "bound_by" and r.bound_share is not None:
+                    v += f" {100 * r.bound_share:.0f}%"
+                tds.append(f'<td class="l">{html.escape(v)}</td>')
+            else:
+                num, text = cells[c]
+                tds.append(f'<td data-v="{"" if num is None else num}">{text}</td>')
+        out.append(f'<tr class="{r.where}" data-node="{html.escape(r.node)}">'
+                   + "".join(tds) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow]) -> str:
+    colour = colours(sorted({n.target for n in graph.nodes if n.target}))
+    legend = "".join(f'<span style="background:{c}">{html.escape(t)}</span>'
+                     for t, c in colour.items())
+    legend += f'<span style="background:{HOST_FILL}">host</span>'
+    overlays = "" if s.cycles is None else (
+        ' &nbsp; colour nodes by: ' + "".join(
+            f'<label><input type="radio" name="overlay" value="{v}"'
+            f'{" checked" if v == "target" else ""}> {t}</label> '
+            for v, t in (("target", "target"), ("cycles", "cycles"),
+                         ("util", "utilization"))))
+    title = f"{s.model}: " + (f"compiled for {', '.join(s.targets)}" if s.cycles is None else
+                               f"run on {s.backend}")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<meta name='generator' content='vendor-sdk ({SCHEMA})'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{_cards(s)}"
+        f'<p class="legend">{legend}{overlays}</p>'
+        "<p style='font-size:12px;color:#555'>One node per layer: Q/DQ and constant chains "
+        "are folded into the op that reads them; bands are NPU regions; edge labels are "
+        "tensor shapes; the red bar is a layer's cycles relative to the slowest; hover for "
+        "details, click a node to find its row. Click a column header to sort.</p>"
+        f'<div class="main"><div class="graph">{to_svg(graph, rows)}</div>'
+        f'<div class="layers">{_table(rows)}</div></div>'
+        f"<script>{JS}</script></body></html>\n")
