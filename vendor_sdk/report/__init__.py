@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vendor_sdk.report.graph import fold
-from vendor_sdk.report.layers import SCHEMA, rows, summarize, to_csv, to_json
+from vendor_sdk.report.layers import SCHEMA, rows, summarize, target_peak, to_csv, to_json
 from vendor_sdk.report.page import to_html
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ def write_report(out: Path, *, model_path: Path, compiled: Compiled,
     batch = next(iter(env.values()), 1) if len(env) == 1 else env.get("N", 1)
     graph = fold(compiled.partition, compiled.report, env)
     layer_rows = rows(graph, compiled, result, batch)
-    summary = summarize(layer_rows, compiled, result, name=compiled.name or model_path.stem)
+    summary = summarize(layer_rows, compiled.report, compiled.name or model_path.stem, result,
+                        target_peak(compiled) if result is None else None)
     out = Path(out)
     paths = [out, out.with_suffix(".csv"), out.with_suffix(".json")]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from vendor_sdk.report.graph import Graph, Node
 
 if TYPE_CHECKING:
     from vendor_sdk.compile import Compiled
+    from vendor_sdk.patterns.report import Report
     from vendor_sdk.runtime.compare import RunResult
     from vendor_sdk.runtime.perf import LayerStats
 
@@ -72,17 +73,19 @@ class Summary:
         return self.macs_npu / self.macs_total if self.macs_total else 0.0
 
 
-def rows(graph: Graph, compiled: Compiled, result: RunResult | None = None,
+def rows(graph: Graph, compiled: Compiled | None = None, result: RunResult | None = None,
          batch: int = 1) -> list[LayerRow]:
-    """A row per compute node of ``graph`` (inputs and outputs left out)."""
+    """A row per compute node of ``graph`` (inputs and outputs left out); without
+    ``compiled`` (a partition only) an NPU node's MACs are the graph's."""
     layer_of: dict[str, tuple[str, object]] = {}  # binding -> (function, LayerCode)
-    for r in compiled.cmodel.regions:
+    for r in compiled.cmodel.regions if compiled is not None else ():
         for lc in r.layers:
             for b in lc.nodes:
                 layer_of[b] = (lc.function, lc)
     stats: dict[str, LayerStats] = {ls.function: ls for _, ls in (result.layers or [])} \
         if result is not None else {}
-    peak = result.peak if result is not None else target_peak(compiled)
+    peak = result.peak if result is not None else \
+        target_peak(compiled) if compiled is not None else None
     out: list[LayerRow] = []
     for n in graph.nodes:
         if n.kind not in ("npu", "host"):
@@ -130,20 +133,19 @@ def target_peak(compiled: Compiled) -> int | None:
         return None
 
 
-def summarize(layer_rows: Sequence[LayerRow], compiled: Compiled, result: RunResult | None,
-              name: str = "") -> Summary:
-    off, total = compiled.report.coverage
+def summarize(layer_rows: Sequence[LayerRow], report: Report, name: str,
+              result: RunResult | None = None, peak: int | None = None) -> Summary:
+    """Totals: ops from the partition report, MACs from the rows, cycles from the run;
+    ``peak`` gives a compile-only report its ideal cycles."""
+    off, total = report.coverage
     npu = sum(r.macs for r in layer_rows if r.where == "npu")
     host = sum(r.macs for r in layer_rows if r.where == "host")
-    name = name or compiled.name
     if result is None:
-        peak = target_peak(compiled)
-        return Summary(name, compiled.report.targets, "", False, off, total, npu,
-                       npu + host, None, npu / peak if peak else None, None, peak)
+        return Summary(name, report.targets, "", False, off, total, npu, npu + host, None,
+                       npu / peak if peak else None, None, peak)
     ideal = result.ideal if result.peak else None
-    return Summary(name, compiled.report.targets, result.backend,
-                   any(s.estimate for s in result.stats), off, total, npu, npu + host,
-                   result.cycles, ideal,
+    return Summary(name, report.targets, result.backend, any(s.estimate for s in result.stats),
+                   off, total, npu, npu + host, result.cycles, ideal,
                    ideal / result.cycles if ideal is not None and result.cycles else None,
                    result.peak)
 

@@ -149,7 +149,9 @@ def _table(rows: Sequence[LayerRow]) -> str:
     return "".join(out)
 
 
-def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow]) -> str:
+def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow], title: str = "",
+            text: str = "") -> str:
+    """The page; ``text`` (a partition report) goes below, folded."""
     colour = colours(sorted({n.target for n in graph.nodes if n.target}))
     legend = "".join(f'<span style="background:{c}">{html.escape(t)}</span>'
                      for t, c in colour.items())
@@ -160,8 +162,10 @@ def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow]) -> str:
             f'{" checked" if v == "target" else ""}> {t}</label> '
             for v, t in (("target", "target"), ("cycles", "cycles"),
                          ("util", "utilization"))))
-    title = f"{s.model}: " + (f"compiled for {', '.join(s.targets)}" if s.cycles is None else
-                               f"run on {s.backend}")
+    title = title or f"{s.model}: " + (f"compiled for {', '.join(s.targets)}"
+                                       if s.cycles is None else f"run on {s.backend}")
+    extra = f"<details><summary>partition report</summary><pre>{html.escape(text)}</pre>" \
+        "</details>" if text else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<meta name='generator' content='vendor-sdk ({SCHEMA})'>"
@@ -174,4 +178,4 @@ def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow]) -> str:
         "details, click a node to find its row. Click a column header to sort.</p>"
         f'<div class="main"><div class="graph">{to_svg(graph, rows)}</div>'
         f'<div class="layers">{_table(rows)}</div></div>'
-        f"<script>{JS}</script></body></html>\n")
+        f"{extra}<script>{JS}</script></body></html>\n")

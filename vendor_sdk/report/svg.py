@@ -18,7 +18,7 @@ from vendor_sdk.report.layers import LayerRow
 from vendor_sdk.report.layout import Box, Layout, layered
 
 PALETTE = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5")
-HOST_FILL = "#e3e3e3"
+HOST_FILL = "#d9d9d9"
 NODE_W, NODE_H, IO_W, IO_H = 164, 38, 128, 24
 PAD = 8
 
@@ -92,7 +92,7 @@ def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str
     attrs = f'data-node="{html.escape(n.id)}" data-kind="{n.kind}"'
     if n.region:
         attrs += f' data-region="{html.escape(n.region)}"'
-        tip.append(f"{n.region} ({n.target}), pattern {n.pattern}")
+        tip.append(f"{n.region}, pattern {n.pattern}, target {n.target}")
     if n.reason:
         tip.append(f"host: {n.reason}")
         line2 = "host: " + n.reason
