@@ -111,7 +111,22 @@ class IntrinsicWriter(CWriter):
         self.out("    const uint32_t mark_ = vsdk_mark(rt);")
         self.out(f"    {snippet}")
         self.out("    vsdk_check(rt, mark_);")
+        site = name if what == name else f"{name} ({what})"
+        self.out(f"    VSDK_SITE_({c_string(site)}, mark_);")
         self.out("}")
+
+
+def c_string(text: str) -> str:
+    """A C string literal of ``text`` (printable ASCII as is, anything else octal-escaped)."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~" and ch != "?":  # '?' would start trigraphs in old dialects
+            out.append(ch)
+        else:
+            out.extend(f"\\{b:03o}" for b in ch.encode())
+    return '"' + "".join(out) + '"'
 
 
 @functools.lru_cache(maxsize=512)

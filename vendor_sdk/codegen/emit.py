@@ -122,6 +122,8 @@ def emit_c(module: Module, regions: list[str], target: Target, model: str,
                              runtime_header=runtime_header(target)),
              f"{model_c}_runtime.c": render_glue(target, version=version, model=model_c,
                                                  header=header, perf_snap=snap)}
+    files[f"{model_c}_fault.c"] = _render("fault.c.j2", version=version, model=model_c,
+                                          target=tname, header=header)
     for r, info in zip(codes, infos, strict=True):
         files[f"{model_c}_{c_name(r.name)}.c"] = _render(
             "region.c.j2", version=version, name=info["name"], model=model_c, target=tname,

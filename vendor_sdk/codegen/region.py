@@ -20,6 +20,7 @@ from core.tir.expr import Var as TVar
 from vendor_sdk.codegen.cexpr import CodegenError, c_name
 from vendor_sdk.codegen.code import CompositeError, LayerCode, RegionCode, Slot
 from vendor_sdk.codegen.consts import Consts
+from vendor_sdk.codegen.cwriter import c_string
 from vendor_sdk.codegen.intrinsic_roles import restrict
 from vendor_sdk.codegen.layer_job import LayerJob
 from vendor_sdk.codegen.layers import conv_shape, nhwc_shape
@@ -170,6 +171,7 @@ def region_code(module: Module, region: Function, target: Target,
                                  const_bytes=consts.size - const0))
             ins = ", ".join(a.name for a in args)
             calls.append(f"    /* {b.var.name} = {comp.attrs.get('pattern')}({ins}) */\n"
+                         f"    VSDK_LAYER_({c_string(fn)});\n"
                          f"    {call}\n    vsdk_layer_end(rt);")
     records = len(calls) - 1 if supports_perf_snap(target) else None
     record = record_bytes(target)

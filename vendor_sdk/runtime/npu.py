@@ -26,6 +26,7 @@ from vendor_sdk.codegen.cexpr import c_name
 from vendor_sdk.codegen.code import RegionCode, Slot
 from vendor_sdk.codegen.perf import record_bytes
 from vendor_sdk.runtime.device import BACKENDS, Device
+from vendor_sdk.runtime.fault import locate
 from vendor_sdk.runtime.perf import CounterRoles, LayerStats, RegionStats, add, layer_deltas
 from vendor_sdk.target.load import Target
 
@@ -131,9 +132,13 @@ class NpuSession:
                            f"({rc}): {self.device.error() or 'no reason given'}")
         result = self.device.run()
         if result.error_code != 0:
+            reason = self.device.error() or "no reason given"
+            site = locate(self.lib, r, result.error_insn,
+                          lambda: fn(ctypes.c_void_p(self.device.context), arr,
+                                     *(ctypes.c_int64(s) for s in sizes)))
             raise RunError(f"{name}: the {self.target.name} NPU ({self.backend}) stopped with "
                            f"error {result.error_code} at instruction {result.error_insn}: "
-                           f"{self.device.error() or 'no reason given'}")
+                           f"{reason}\n  {site.describe()}")
         st = self.stats[name]
         st.calls += 1
         st.counters = add(st.counters, result.counters)

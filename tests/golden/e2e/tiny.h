@@ -19,6 +19,27 @@ static inline int64_t vsdk_fdiv(int64_t a, int64_t b) {
 }
 static inline int64_t vsdk_fmod(int64_t a, int64_t b) { return a - vsdk_fdiv(a, b) * b; }
 
+/* Which layer and emit site queued a faulting instruction (vendor_sdk/runtime/fault.py).
+ * After the device reports an error at instruction `insn`, the SDK arms this and queues
+ * the region once more without running it: each layer and each intrinsic call that
+ * starts at or before `insn` records itself, so the last ones recorded queued it.
+ * Unarmed, a call costs one load and branch. Indices are vsdk_mark()'s, which the glue
+ * keeps in the device's error_insn numbering (vsdk_glue.h). */
+typedef struct vsdk_fault_state {
+    uint32_t armed, insn;        /* set by the SDK */
+    uint32_t site_first, site_end; /* [first, end) instructions of the recorded site */
+    const char *layer, *site;    /* recorded: layer function, intrinsic call */
+} vsdk_fault_state;
+/* One per model library, found by the SDK with dlsym on that library's handle. */
+extern vsdk_fault_state vsdk_fault;
+#define VSDK_LAYER_(name) do { \
+    if (vsdk_fault.armed && vsdk_mark(rt) <= vsdk_fault.insn) { \
+        vsdk_fault.layer = (name); vsdk_fault.site = 0; } } while (0)
+#define VSDK_SITE_(what, first) do { \
+    if (vsdk_fault.armed && (first) <= vsdk_fault.insn) { \
+        vsdk_fault.site = (what); vsdk_fault.site_first = (first); \
+        vsdk_fault.site_end = vsdk_mark(rt); } } while (0)
+
 /* reference_npu_region0: 2 layer(s)
  * DRAM addresses: x_QuantizeLinear_Output ['N', '16'], mm0_QuantizeLinear_Output ['N', '8'], mm0_QuantizeLinear_Output__acc32 ['N', '32'], y_QuantizeLinear_Output ['N', '8'], counter records [1 x 72 bytes]. ctx: vsdk_device_context().
  * Returns 0, or the first failure the glue recorded. */

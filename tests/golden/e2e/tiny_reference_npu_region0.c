@@ -64,6 +64,7 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
                 const uint32_t mark_ = vsdk_mark(rt);
                 npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
                 vsdk_check(rt, mark_);
+                VSDK_SITE_("requant_i32_i8_pc (S_store)", mark_);
             }
         }
         /* store S_store: S_acc (out) -> Y */
@@ -105,6 +106,7 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             const uint32_t mark_ = vsdk_mark(rt);
             npu_alu(vsdk_ctx(rt), deps, NPU_ALU_ADD, 1, (uint32_t)(0), 0, (uint32_t)(512), 1, 1, 0, 0, 0, -15);
             vsdk_check(rt, mark_);
+            VSDK_SITE_("alu_add_imm", mark_);
         }
         /* stage A_scale: Mr -> RM (acc) */
         /* fill A_scale: Mr (acc row 2046..) -> RM, broadcast by alu_mov */
@@ -116,6 +118,7 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
                 const uint32_t mark_ = vsdk_mark(rt);
                 npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
                 vsdk_check(rt, mark_);
+                VSDK_SITE_("alu_mov (A_scale)", mark_);
             }
         }
         { /* alu_mul */
@@ -125,6 +128,7 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             const uint32_t mark_ = vsdk_mark(rt);
             npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MUL, 0, (uint32_t)(0), (uint32_t)(1024), (uint32_t)(512), 1, 1, 0, 1, 0, 0);
             vsdk_check(rt, mark_);
+            VSDK_SITE_("alu_mul", mark_);
         }
         /* stage B_load: Bc -> RB (acc) */
         /* fill B_load: Bc (acc row 2045..) -> RB, broadcast by alu_mov */
@@ -136,6 +140,7 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
                 const uint32_t mark_ = vsdk_mark(rt);
                 npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
                 vsdk_check(rt, mark_);
+                VSDK_SITE_("alu_mov (B_load)", mark_);
             }
         }
         { /* alu_add */
@@ -145,6 +150,7 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             const uint32_t mark_ = vsdk_mark(rt);
             npu_alu(vsdk_ctx(rt), deps, NPU_ALU_ADD, 0, (uint32_t)(0), (uint32_t)(512), (uint32_t)(512), 1, 1, 0, 1, 0, 0);
             vsdk_check(rt, mark_);
+            VSDK_SITE_("alu_add", mark_);
         }
         /* requantize Y_store: 1 x 8 channels */
         {
@@ -156,6 +162,7 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
                 const uint32_t mark_ = vsdk_mark(rt);
                 npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
                 vsdk_check(rt, mark_);
+                VSDK_SITE_("requant_i32_i8 (Y_store)", mark_);
             }
         }
         /* store Y_store: RA (out) -> Y */
@@ -172,10 +179,12 @@ int reference_npu_region0(void *ctx, const uint32_t *addr, int64_t N) {
     vsdk_rt *rt = vsdk_open(ctx);
     if (!rt) return -1;
     /* mm0_QuantizeLinear_Output = dense_bias(x_QuantizeLinear_Output) */
+    VSDK_LAYER_("reference_npu_region0_0_dense_bias");
     reference_npu_region0_0_dense_bias(rt, N, addr[1], addr[2], addr[0], addr[3]);
     vsdk_layer_end(rt);
     vsdk_perf_snap(rt, addr[5] + 0u); /* counters at the end of reference_npu_region0_0_dense_bias */
     /* y_QuantizeLinear_Output = add(mm0_QuantizeLinear_Output) */
+    VSDK_LAYER_("reference_npu_region0_1_add");
     reference_npu_region0_1_add(rt, N, addr[2], 0, addr[4], addr[0]);
     vsdk_layer_end(rt);
     return vsdk_close(rt);
