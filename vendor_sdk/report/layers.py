@@ -40,7 +40,7 @@ class LayerRow:
     macs: int
     cycles: int | None           # None: not run, or a host op (no cycle model)
     ideal: float | None          # MACs / peak MACs per cycle
-    utilization: float | None    # ideal / cycles, 0..1
+    utilization: float | None    # ideal / cycles, 0..1; None without MACs (a pool, an add)
     bound_by: str                # the unit busy longest in the layer ("" unknown)
     bound_share: float | None    # its busy cycles / the layer's cycles
     busy: tuple[tuple[str, int], ...]  # (unit, busy cycles)
@@ -114,7 +114,8 @@ def _row(index: int, n: Node, hit: tuple[str, object] | None,
     unit = max(busy, key=lambda u: busy[u]) if busy and max(busy.values()) > 0 else ""
     return LayerRow(
         index, n.id, function, n.label, n.sources, n.kind, n.region, n.target, n.pattern,
-        ls.macs, cycles, ideal, ideal / cycles if ideal is not None and cycles else None,
+        ls.macs, cycles, ideal,
+        ideal / cycles if ideal is not None and cycles and ls.macs else None,
         unit, busy[unit] / cycles if unit and cycles else None, tuple(busy.items()),
         ls.counters.get(roles.dram_read, 0) if roles.dram_read else None,
         ls.counters.get(roles.dram_write, 0) if roles.dram_write else None, None, None,

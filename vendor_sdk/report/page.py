@@ -25,8 +25,8 @@ h1{font-size:20px;margin:0 0 8px}
 .card span{font-size:12px;color:#555}
 .legend span{padding:2px 8px;margin-right:6px;border:1px solid #999;border-radius:3px}
 .main{display:flex;gap:16px;align-items:flex-start}
-.graph{overflow:auto;border:1px solid #ccc;max-height:92vh;flex:0 1 auto}
-.layers{overflow:auto;max-height:92vh;flex:1 1 auto}
+.graph{overflow:auto;border:1px solid #ccc;max-height:92vh;flex:0 0 auto;max-width:60%}
+.layers{overflow:auto;max-height:92vh;flex:1 1 0;min-width:0}
 table{border-collapse:collapse;font-size:12px}
 th,td{border-bottom:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{position:sticky;top:0;background:#f4f4f4;cursor:pointer;user-select:none}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from vendor_sdk.report.graph import Graph, Node
 from vendor_sdk.report.layers import LayerRow
@@ -23,8 +23,8 @@ NODE_W, NODE_H, IO_W, IO_H = 164, 38, 128, 24
 PAD = 8
 
 
-def colours(targets: Sequence[str]) -> dict[str, str]:
-    return {t: PALETTE[k % len(PALETTE)] for k, t in enumerate(sorted(targets))}
+def colours(targets: Iterable[str]) -> dict[str, str]:
+    return {t: PALETTE[k % len(PALETTE)] for k, t in enumerate(sorted(set(targets)))}
 
 
 def place(graph: Graph) -> Layout:
