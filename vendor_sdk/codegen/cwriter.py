@@ -14,42 +14,78 @@ from jinja2 import Template as JinjaTemplate
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from core.tir.expr import Const, Expr, Var
-from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from core.schedule.common import to_dim
+from core.symbolic import Dim
+from core.symbolic_ranges import Interval
+from core.tir.expr import Const, Expr, Var, binop
+from vendor_sdk.codegen.cexpr import CodegenError, Facts, c_expr, c_name, c_text
 from vendor_sdk.codegen.memories import mem_c
 from vendor_sdk.codegen.sram import SramPlan
 from vendor_sdk.target.templates import OperandView, environment
 
 
 class CWriter:
-    """C lines of a function body; ``loops`` are the open blocks (their depth indents)."""
+    """C lines of a function body at the depth of its open blocks, and what the open
+    loops tell about their variables (:class:`Facts`): every index expression is printed
+    simplified on them. ``loops`` are the enclosing loops (the samples of the copy
+    checks draw from them)."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.loops: list[tuple[Var, Expr]] = []
+        self.depth = 0
+        self._ranges: dict[str, Interval] = {}
+        self._limits: dict[str, Dim] = {}
+        self.facts = Facts(self._ranges, self._limits)
+        self._printed: list[bool] = []  # per open loop: whether it is a C loop
+
+    def c(self, e: Expr) -> str:
+        """An index expression, simplified where it is printed, embeddable anywhere."""
+        return c_expr(e, self.facts)
+
+    def ct(self, e: Expr) -> str:
+        """The same without outer parentheses (an argument, a condition)."""
+        return c_text(e, self.facts)
 
     def out(self, text: str) -> None:
-        pad = "    " * (len(self.loops) + 1)
+        pad = "    " * (self.depth + 1)
         self.lines.extend(pad + ln if ln else ln for ln in text.split("\n"))
 
     def open_loop(self, var: Var, extent: Expr, note: str = "") -> None:
-        v = c_name(var.name)
-        self.out(f"for (int64_t {v} = 0; {v} < {c_expr(extent)}; {v}++) {{{note}")
+        """``for var in range(extent)``; a loop of one iteration prints nothing (its
+        variable is 0 in every expression printed inside it)."""
+        n = to_dim(extent)
         self.loops.append((var, extent))
+        if isinstance(n, int) and n >= 1:
+            self._ranges[var.name] = (0, n - 1)
+        elif n is not None and not isinstance(n, int):
+            self._ranges[var.name], self._limits[var.name] = (0, math.inf), n
+        printed = n != 1
+        self._printed.append(printed)
+        if printed:
+            v = c_name(var.name)
+            self.open_block(f"for (int64_t {v} = 0; {v} < {self.ct(extent)}; {v}++) {{{note}")
 
     def close_loop(self) -> None:
-        self.loops.pop()
-        self.out("}")
+        var, _ = self.loops.pop()
+        self._ranges.pop(var.name, None)
+        self._limits.pop(var.name, None)
+        if self._printed.pop():
+            self.close_blocks(1)
 
-    def open_rows(self, opened: list[str]) -> None:
-        """Open C blocks (row loops, guards) that indent what follows."""
-        for ln in opened:
-            self.out(ln)
-            self.loops.append((Var("_"), Const(1)))
+    def printed(self, n: int) -> bool:
+        """Whether one of the ``n`` innermost open loops is a C loop (a block of its own
+        for what is declared in it)."""
+        return any(self._printed[-n:]) if n else False
 
-    def close_rows(self, n: int) -> None:
+    def open_block(self, header: str) -> None:
+        """A C block (a guard, a scope) that indents what follows."""
+        self.out(header)
+        self.depth += 1
+
+    def close_blocks(self, n: int) -> None:
         for _ in range(n):
-            self.loops.pop()
+            self.depth -= 1
             self.out("}")
 
 
@@ -62,15 +98,17 @@ class IntrinsicWriter(CWriter):
         self.target = sram.target
         self.env = environment()
 
-    def render_call(self, name: str, views: Mapping[str, tuple[str, str, int]],
-                    fixed: Mapping[str, OperandView | str], iters: str, variant: str,
+    def render_call(self, name: str, views: Mapping[str, tuple[str, Expr, int]],
+                    fixed: Mapping[str, OperandView | str], iters: Expr | int, variant: str,
                     what: str) -> None:
         """Render one intrinsic call: ``views`` are on-chip operands (scope, first row,
-        row stride), ``fixed`` descriptor indices (str) or immediates (OperandView)."""
+        row stride), ``fixed`` descriptor indices (str) or immediates (OperandView),
+        ``iters`` the streamed rows."""
+        n_iter = Const(iters) if isinstance(iters, int) else iters
         sem = self.target.semantics[name]
         spec = self.target.spec.intrinsics[name]
         ctx: dict[str, object] = {"ctx": "vsdk_ctx(rt)", "deps": "deps", "variant": variant,
-                                  "iter_out": f"(uint32_t)({iters})", "iter_in": "1",
+                                  "iter_out": f"(uint32_t)({self.ct(n_iter)})", "iter_in": "1",
                                   "params": dict(self.target.params)}
         access = []
         for n, op in sem.operands.items():
@@ -91,13 +129,16 @@ class IntrinsicWriter(CWriter):
             # axes (tile index = row / that), e.g. k rows of n lanes, or n rows of k
             weight = role == "weight"
             tile = math.prod(sem.axes[a].max for a in op.shape[:-1]) if weight else 1
-            rows = f"(({iters}) - 1) * {stride} + 1" if stride else str(tile)
+            rows = binop("+", binop("*", binop("-", n_iter, Const(1)), Const(stride)),
+                         Const(1)) if stride else Const(tile)
             per = tile if weight else self.sram.lanes(scope)
-            ctx[n] = OperandView(f"(uint32_t)({row})", f"(uint32_t)(({row}) / {per})",
+            first = f"(uint32_t)({self.ct(row)})"
+            # rows are never negative: floor division is C's
+            ctx[n] = OperandView(first, f"(uint32_t)({self.ct(binop('//', row, Const(per)))})",
                                  str(stride), "0", "0")
             rd, wr = int(op.kind in ("input", "inout")), int(op.kind in ("output", "inout"))
-            access.append(f"{{{mem_c(self.target, scope)}, (uint32_t)({row}), "
-                          f"(uint32_t)({rows}), {rd}, {wr}}}")
+            access.append(f"{{{mem_c(self.target, scope)}, {first}, "
+                          f"(uint32_t)({self.ct(rows)}), {rd}, {wr}}}")
         try:
             snippet = _compiled(self.env, spec.emit).render(ctx).strip()
         except Exception as e:  # a vendor snippet: name it, with the template's own message

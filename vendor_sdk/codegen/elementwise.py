@@ -31,7 +31,7 @@ from core.tir.expr import Bin, Const, Expr, Load, binop, const, logical_and, sel
 from core.tir.expr import Var as TVar
 from core.tir.stmt import Block, Buffer, For, IterVar, Stmt, Store
 from core.tir.visit import substitute
-from vendor_sdk.codegen.cexpr import CodegenError, c_expr
+from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.epilogue import epilogue
 from vendor_sdk.codegen.intrinsic_roles import RequantForm, find_alu
 from vendor_sdk.codegen.layers import QParams, _bindings, _dq, nhwc_shape, pad_to
@@ -186,14 +186,14 @@ class _Layer:
     def alloc(self, buf: Buffer, shadow: bool = False) -> None:
         self.em.sram.allocate(buf, shadow)
 
-    def row(self, buf: Buffer) -> str:
-        return c_expr(self.em.sram.row(buf, (Const(0), Const(0))))
+    def row(self, buf: Buffer) -> Expr:
+        return self.em.sram.row(buf, (Const(0), Const(0)))
 
     def alu(self, name: str, views: Mapping[str, Buffer], rows: int,
             imm: Mapping[str, int] | None = None) -> None:
         fixed = {k: OperandView("0", "0", "0", "0", str(v)) for k, v in (imm or {}).items()}
         vs = {k: (b.scope, self.row(b), 1) for k, b in views.items()}
-        self.em.render_call(name, vs, fixed, str(rows), "", name)
+        self.em.render_call(name, vs, fixed, rows, "", name)
 
     def loop(self, var: TVar, extent: Expr) -> None:
         self.em.open_loop(var, extent)

@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from core.tir.expr import Bin, Const, Expr, Load, Var, binop
+from core.tir.expr import Bin, Const, Expr, Load, binop
 from core.tir.stmt import Buffer
 from core.tir.visit import substitute
-from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from vendor_sdk.codegen.cexpr import CodegenError, decide
 from vendor_sdk.codegen.copies import Loops, names_of
 from vendor_sdk.codegen.intrinsic_roles import find_move
 from vendor_sdk.codegen.memories import load_rows_c, mem_c, memory_of
@@ -81,26 +81,20 @@ def emit_requant(em: NestEmitter, loops: Loops, lane: int, src: Load, channel: E
                         load_rows_c(em.target, qp.name, "0", rq.qp_dram,
                                     rq.blocks * QP_ROWS_PER_DESCRIPTOR)]
     em.out(f"/* requantize {name}: {blocks} x {lanes} channels */")
-    em.out("{")
-    em.loops.append((Var("_"), Const(1)))
-    chan0 = substitute(channel, zero)  # first output channel of the tile
-    em.out(f"const int64_t blk0 = vsdk_fdiv({c_expr(chan0)}, {lanes});")
+    blk0 = binop("//", substitute(channel, zero), Const(lanes))  # the tile's first block
     for b in range(blocks):
+        blk = binop("+", blk0, Const(b))
         if not resident and b % slots == 0:  # the next group of descriptors that fits
             n = min(slots, blocks - b)
-            first = f"(blk0 + {b})" if b else "blk0"
-            em.out(load_rows_c(em.target, qp.name, "0", f"{rq.qp_dram} + {first} * {desc_bytes}",
+            em.out(load_rows_c(em.target, qp.name, "0",
+                               f"{rq.qp_dram} + {em.c(blk)} * {desc_bytes}",
                                QP_ROWS_PER_DESCRIPTOR * n))
         i = (*out_idx[:-1], binop("+", out_idx[-1], Const(b * lanes)))
-        xrow = c_expr(em.sram.row(src.buffer, i))
-        yrow = c_expr(em.sram.row(src.buffer, i, em.sram.shadow[src.buffer.name],
-                                  em.out_mem))
+        xrow = em.sram.row(src.buffer, i)
+        yrow = em.sram.row(src.buffer, i, em.sram.shadow[src.buffer.name], em.out_mem)
         views = {rq.x: (em.acc, xrow, stride), rq.y: (em.out_mem, yrow, stride)}
-        desc = f"(uint32_t)(blk0 + {b})" if resident else str(b % slots)
-        em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, c_expr(rext), "",
-                       name)
-    em.loops.pop()
-    em.out("}")
+        desc = f"(uint32_t)({em.ct(blk)})" if resident else str(b % slots)
+        em.render_call(rq.intrinsic, views, {p: desc for p in rq.descriptor}, rext, "", name)
 
 
 def _hoisted_rows(em: NestEmitter, buf: Buffer, acc: str) -> int | None:
@@ -169,38 +163,59 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
     per_row = [g for g in guards if rvar.name in names_of(g[0])]
     whole = [c for c, _ in guards if rvar.name not in names_of(c)]
     lvar, lext = loops[lane]
-    lv, rv = c_name(lvar.name), c_name(rvar.name)
-    row_loop = f"for (int64_t {rv} = 0; {rv} < {c_expr(rext)}; {rv}++) {{"
-    pad_row = c_expr(em.sram.row(dst, idx))
     em.out(f"/* fill {name}: {src.buffer.name} ({acc} row {base}..) -> {dst.name}, "
            f"broadcast by {intrin} */")
-    step = em.sram.lanes(acc)
-    em.open_rows([f"for (int64_t {lv} = 0; {lv} < {c_expr(lext)}; {lv} += {step}) {{",
-                  *((f"if ({c_expr(pred)}) {{",) if pred is not None else ())])
+    em.open_loop(lvar, lext)  # over row blocks (vendor_sdk.codegen.rows.by_blocks)
+    if pred is not None and decide(pred, em.facts) is False:
+        em.close_loop()
+        return True
+    guarded = pred is not None and decide(pred, em.facts) is None
+    if guarded and pred is not None:
+        em.open_block(f"if ({em.ct(pred)}) {{")
+    whole = [c for c in whole if decide(c, em.facts) is not True]
+    never = any(decide(c, em.facts) is False for c in whole)
+    if whole and not never:
+        em.open_block(f"if ({' && '.join(em.ct(c) for c in whole)}) {{")
+    if not never:
+        d_row = em.sram.row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx))
+        s_row = em.sram.row(src.buffer, src.indices, base, acc)
+        em.render_call(intrin, {d_op: (acc, d_row, stride), s_op: (acc, s_row, 0)}, {},
+                       int(rext.value), "", name)
+        if per_row:
+            em.open_loop(rvar, rext)
+            for b in _pad_rows(em, mem_c(em.target, acc), em.sram.row(dst, idx), per_row):
+                em.out(b)
+            em.close_loop()
     if whole:
-        em.open_rows([f"if ({' && '.join(f'({c_expr(c)})' for c in whole)}) {{"])
-    d_row = c_expr(em.sram.row(dst, tuple(substitute(i, {rvar.name: Const(0)}) for i in idx)))
-    s_row = c_expr(em.sram.row(src.buffer, src.indices, base, acc))
-    em.render_call(intrin, {d_op: (acc, d_row, stride), s_op: (acc, s_row, 0)}, {},
-                   str(int(rext.value)), "", name)
-    if per_row:
-        body: list[str] = []
-        for cond, value in reversed(per_row):  # the first failing guard's pad value
-            pad = f"vsdk_pad_row(rt, {mem_c(em.target, acc)}, (uint32_t){pad_row}, {value});"
-            body = ([f"if (!({c_expr(cond)})) {pad}"] if not body else
-                    [f"if ({c_expr(cond)}) {{", *("    " + b for b in body), "} else {",
-                     f"    {pad}", "}"])
-        em.open_rows([row_loop])
-        for b in body:
+        if not never:
+            em.close_blocks(1)
+            em.open_block("} else {")
+        em.open_loop(rvar, rext)
+        for b in em.row_copy(mem_c(em.target, acc), em.sram.row(dst, idx), src, guards, 0,
+                             None, scoped=not never or em.printed(2)):
             em.out(b)
-        em.close_rows(1)
-    if whole:
-        em.loops.pop()
-        em.out("} else {")
-        em.loops.append((Var("_"), Const(1)))
-        em.open_rows([row_loop])
-        for b in em.row_copy(mem_c(em.target, acc), pad_row, src, guards, 0, None):
-            em.out(b)
-        em.close_rows(2)
-    em.close_rows(1 + (pred is not None))
+        em.close_loop()
+        if not never:
+            em.close_blocks(1)
+    if guarded:
+        em.close_blocks(1)
+    em.close_loop()
     return True
+
+
+def _pad_rows(em: NestEmitter, mem: str, row: Expr, per_row: list[tuple[Expr, int]]
+              ) -> list[str]:
+    """C lines padding one filled row where its guards fail (the first failing guard's
+    pad value); guards the loops decide are dropped or end the chain."""
+    at = f"(uint32_t){em.c(row)}"
+    body: list[str] = []
+    for cond, value in reversed(per_row):
+        truth = decide(cond, em.facts)
+        pad = f"vsdk_pad_row(rt, {mem}, {at}, {value});"
+        if truth is False:
+            body = [pad]
+        elif truth is None:
+            body = ([f"if (!({em.ct(cond)})) {pad}"] if not body else
+                    [f"if ({em.ct(cond)}) {{", *("    " + b for b in body), "} else {",
+                     f"    {pad}", "}"])
+    return body

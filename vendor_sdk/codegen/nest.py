@@ -23,7 +23,7 @@ from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
 from core.types import itemsize
-from vendor_sdk.codegen.cexpr import CodegenError, c_expr, c_name
+from vendor_sdk.codegen.cexpr import CodegenError, decide
 from vendor_sdk.codegen.copies import (
     Loops,
     check_lanes,
@@ -34,6 +34,7 @@ from vendor_sdk.codegen.copies import (
 from vendor_sdk.codegen.cwriter import IntrinsicWriter
 from vendor_sdk.codegen.hoist import emit_fill, emit_requant
 from vendor_sdk.codegen.memories import mem_c, scope_of, widen_c
+from vendor_sdk.codegen.rows import by_blocks, name_indices, sub_all
 from vendor_sdk.codegen.sram import SramPlan
 from vendor_sdk.target import Target
 
@@ -80,7 +81,12 @@ class NestEmitter(IntrinsicWriter):
         where = base or self.dram.get(buf.name)
         if where is None:
             raise CodegenError(f"buffer '{buf.name}' has no DRAM address")
-        return f"(uint32_t)({where} + {size} * {c_expr(flat)})"
+        offset = self.ct(binop("*", flat, Const(size)))  # bytes: the element size folded in
+        if offset == "0":
+            return f"(uint32_t)({where})"
+        # a leading minus binds to the first term only: ``X - 16 * a + b`` is X + (-16a + b)
+        sep = " - " if offset.startswith("-") else " + "
+        return f"(uint32_t)({where}{sep}{offset.removeprefix('-')})"
 
     # ---- statements ----
     def emit(self, s: Stmt) -> None:
@@ -133,16 +139,17 @@ class NestEmitter(IntrinsicWriter):
                                f"{lanes} elements")
         return pos
 
-    def _row_loops(self, loops: list[tuple[Var, Expr]], lane: int, lanes: int) -> list[str]:
-        """C loops over rows: the lane loop outermost in steps of a row (SRAM order)."""
-        order = [lane] + [k for k in range(len(loops)) if k != lane]
-        opened = []
-        for k in order:
-            var, ext = loops[k]
-            v = c_name(var.name)
-            step = f"{v} += {lanes}" if k == lane else f"{v}++"
-            opened.append(f"for (int64_t {v} = 0; {v} < {c_expr(ext)}; {step}) {{")
-        return opened
+    def _open_rows(self, loops: Loops, lane: int) -> bool:
+        """C loops over rows (``loops`` with the lane loop over blocks of a row, see
+        :func:`by_blocks`): the lane loop outermost (SRAM order). Whether one is a C loop
+        (a block of this copy's own)."""
+        for k in [lane] + [k for k in range(len(loops)) if k != lane]:
+            self.open_loop(*loops[k])
+        return self.printed(len(loops))
+
+    def _close_rows(self, loops: Loops) -> None:
+        for _ in loops:
+            self.close_loop()
 
     def _check_lanes(self, loops: Loops, lane: int, exprs: list[Expr], last: Expr,
                      lanes: int, what: str) -> None:
@@ -162,33 +169,55 @@ class NestEmitter(IntrinsicWriter):
             self._check_lanes(loops, lane, [*src.indices[:-1], *(c for c, _ in guards),
                                             *((pred,) if pred is not None else ())],
                               src.indices[-1], lanes, f"copy {name}")
-            if acc and not widen and emit_fill(self, loops, lane, dst, idx, src, guards, pred,
-                                               name):
-                return
+        loops, env = by_blocks(loops, lane, lanes)
+        idx, guards = sub_all(idx, env), [(substitute(c, env), v) for c, v in guards]
+        src = Load(src.buffer, sub_all(src.indices, env)) if src is not None else None
+        pred = substitute(pred, env) if pred is not None else None
+        if src is not None and acc and not widen and emit_fill(self, loops, lane, dst, idx, src,
+                                                               guards, pred, name):
+            return
         mem_id = widen_c(self.target, mem) if widen else mem_c(self.target, mem)
         if src is not None and src.buffer.name in self.activations:
             self.out(f"vsdk_dram_fence(rt, {mem_id});")
-        opened = self._row_loops(loops, lane, lanes)
-        self.open_rows(opened)
-        body = self.row_copy(mem_id, c_expr(self.sram.row(dst, idx)), src, guards, pad, pred)
-        for b in body:
+        scoped = self._open_rows(loops, lane)
+        for b in self.row_copy(mem_id, self.sram.row(dst, idx), src, guards, pad, pred,
+                               scoped):
             self.out(b)
-        self.close_rows(len(opened))
+        self._close_rows(loops)
 
-    def row_copy(self, mem_id: str, row: str, src: Load | None, guards: list[tuple[Expr, int]],
-                 pad: int, pred: Expr | None) -> list[str]:
+    def row_copy(self, mem_id: str, row: Expr, src: Load | None,
+                 guards: list[tuple[Expr, int]], pad: int, pred: Expr | None,
+                 scoped: bool) -> list[str]:
         """C lines staging one SRAM row: the source row, or the pad value of the first
-        failing guard; nothing when ``pred`` fails."""
+        failing guard; nothing when ``pred`` fails. Guards the enclosing loops decide are
+        dropped (always true) or end the chain (always false: that pad value); source
+        indices used by a guard and by the address are named once (``iy``, ``ix``), in a
+        block of their own unless ``scoped`` (the lines go in a block of this copy's)."""
+        at = f"(uint32_t){self.c(row)}"
+        if pred is not None and decide(pred, self.facts) is False:
+            return []
+        kept: list[tuple[Expr, int]] = []
+        for cond, value in guards:
+            truth = decide(cond, self.facts)
+            if truth is False:  # the earlier guards, then always this pad value
+                src, pad = None, value
+                break
+            if truth is None:
+                kept.append((cond, value))
+        named: list[str] = []
         if src is not None:
-            body = [f"vsdk_load_row(rt, {mem_id}, (uint32_t){row}, "
+            src, kept, named = name_indices(self, src, kept)
+            body = [f"vsdk_load_row(rt, {mem_id}, {at}, "
                     f"{self.dram_addr(src.buffer, src.indices)});"]
-            for cond, value in reversed(guards):  # innermost guard last in, first out
-                body = [f"if ({c_expr(cond)}) {{", *("    " + x for x in body), "} else {",
-                        f"    vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {value});", "}"]
         else:
-            body = [f"vsdk_pad_row(rt, {mem_id}, (uint32_t){row}, {pad});"]
-        if pred is not None:
-            body = [f"if ({c_expr(pred)}) {{", *("    " + b for b in body), "}"]
+            body = [f"vsdk_pad_row(rt, {mem_id}, {at}, {pad});"]
+        for cond, value in reversed(kept):  # innermost guard last in, first out
+            body = [f"if ({self.ct(cond)}) {{", *("    " + x for x in body), "} else {",
+                    f"    vsdk_pad_row(rt, {mem_id}, {at}, {value});", "}"]
+        if named:
+            body = named + body if scoped else ["{", *("    " + b for b in named + body), "}"]
+        if pred is not None and decide(pred, self.facts) is None:
+            body = [f"if ({self.ct(pred)}) {{", *("    " + b for b in body), "}"]
         return body
 
     def _emit_store(self, loops: list[tuple[Var, Expr]], dst: Buffer, idx: tuple[Expr, ...],
@@ -203,13 +232,17 @@ class NestEmitter(IntrinsicWriter):
             emit_requant(self, loops, lane, src, idx[-1], name)
             mem, base, esize, where = self.out_mem, self.sram.shadow[src.buffer.name], 1, rq.dram
         self.out(f"/* store {name}: {src.buffer.name} ({mem}) -> {dst.name} */")
-        opened = self._row_loops(loops, lane, lanes)
-        self.open_rows(opened)
-        row = c_expr(self.sram.row(src.buffer, src.indices, base, mem))
-        call = (f"vsdk_store_row(rt, {mem_c(self.target, mem)}, (uint32_t){row}, "
-                f"{self.dram_addr(dst, idx, where, esize)});")
-        self.out(f"if ({c_expr(pred)}) {call}" if pred is not None else call)
-        self.close_rows(len(opened))
+        loops, env = by_blocks(loops, lane, lanes)
+        src, idx = Load(src.buffer, sub_all(src.indices, env)), sub_all(idx, env)
+        pred = substitute(pred, env) if pred is not None else None
+        self._open_rows(loops, lane)
+        if pred is None or decide(pred, self.facts) is not False:
+            row = self.c(self.sram.row(src.buffer, src.indices, base, mem))
+            call = (f"vsdk_store_row(rt, {mem_c(self.target, mem)}, (uint32_t){row}, "
+                    f"{self.dram_addr(dst, idx, where, esize)});")
+            guarded = pred is not None and decide(pred, self.facts) is None
+            self.out(f"if ({self.ct(pred)}) {call}" if guarded and pred is not None else call)
+        self._close_rows(loops)
 
     # ---- intrinsic calls ----
     def emit_intrin(self, call: IntrinCall) -> None:
@@ -218,21 +251,21 @@ class NestEmitter(IntrinsicWriter):
         sem = self.target.semantics[name]
         streamed = {a.name for a in sem.axes.values() if a.min != a.max}
         names = [p.name for p in call.intrin.desc.params]
-        views: dict[str, tuple[str, str, int]] = {}
+        views: dict[str, tuple[str, Expr, int]] = {}
         iters: Expr | None = None
         for n, reg in zip(names, call.args, strict=True):
             shape = sem.operands[n].shape
             buf = reg.buffer
             if buf.scope == "global":
                 raise CodegenError(f"{name}: operand {n} is not staged on chip")
-            row = c_expr(self.sram.row(buf, tuple(reg.starts)))
+            row = self.sram.row(buf, tuple(reg.starts))
             dims = range(buf.rank - len(shape), buf.rank)
             stride = 0
             for d, axis in zip(dims, shape, strict=True):
                 if axis in streamed and d < buf.rank - 1:
                     stride, iters = self.sram.row_stride(buf, d), reg.extents[d]
             views[n] = (buf.scope, row, stride)
-        self.render_call(name, views, {}, c_expr(iters) if iters is not None else "1", variant,
+        self.render_call(name, views, {}, iters if iters is not None else 1, variant,
                          call.intrin.name)
 
 
