@@ -102,8 +102,9 @@ def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str
             line2 = line2 or f"{_fmt(row.macs)} MACs"
         if row.cycles is not None:
             util = f"{100 * row.utilization:.0f}%" if row.utilization is not None else "-"
-            bound = f" \u00b7 {row.bound_by}" if row.bound_by else ""
-            line2 = f"{_fmt(row.cycles)} cyc \u00b7 {util}{bound}"
+            line2 = " \u00b7 ".join([f"{_fmt(row.cycles)} cyc",
+                                      *([util] if row.utilization is not None else []),
+                                      *([row.bound_by] if row.bound_by else [])])
             tip.append(f"cycles {row.cycles:,}, utilization {util}, bound by "
                        f"{row.bound_by or '-'}")
             attrs += f' data-cycles="{row.cycles}"'
