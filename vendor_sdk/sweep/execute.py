@@ -1,0 +1,129 @@
+"""Where the points run: in this process, one after another, or as Ray tasks.
+
+Both hand each record to ``done`` as the point finishes (Ray: in completion order). A point
+that raises something other than its own stage errors (vendor_sdk.sweep.point) is tried
+once more; a second failure, or a Ray worker lost twice (``max_retries=1``), is recorded
+as ``failed`` with the reason, and the sweep goes on.
+
+On Ray a task gets the model's bytes (put in the object store once per model), writes
+them into the worker machine's build cache under their hash, and configures the target
+there too, so a cluster needs no shared filesystem: only the same vendor-sdk and target
+plugin installed on every node (docs/sweep.md). The builds a point makes (configured
+target, RTL, runtime, model library) are cached by content on each node, and a node's
+later points of the same configuration reuse them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vendor_sdk.sweep.grid import Model, Point
+from vendor_sdk.sweep.point import Record, base_record, run_point
+
+Done = Callable[[Record], None]
+PointFn = Callable[[Point, Path | None, tuple[str, ...]], Record]
+ATTEMPTS = 2  # a point's first run and its one retry
+
+
+def _run_local(point: Point, model: Path | None, only: tuple[str, ...]) -> Record:
+    return run_point(point, model, None, only)
+
+
+def lost(point: Point, why: str) -> Record:
+    rec = base_record(point)
+    rec["reason"] = why
+    return rec
+
+
+def run_in_process(points: Sequence[Point], done: Done, only: tuple[str, ...] = (),
+                   fn: PointFn = _run_local) -> None:
+    """Each point here, in grid order; a crash of the C code under test ends the process
+    with it (the Ray executor isolates points in workers)."""
+    for point in points:
+        model = point.model.path if point.model else None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                rec = fn(point, model, only)
+                break
+            except Exception as e:  # an SDK bug or the machine: retried once, then recorded
+                rec = lost(point, f"failed on both attempts; last: {type(e).__name__}: {e}")
+                if attempt == ATTEMPTS:
+                    break
+        done(rec)
+
+
+@dataclass(frozen=True, slots=True)
+class RayOptions:
+    address: str | None = None   # ray://host:10001, host:6379 or "auto"; None: RAY_ADDRESS
+    num_cpus: int | None = None  # of a local cluster this sweep starts (None: all cores)
+
+
+def _model_file(model: Model, data: bytes) -> Path:
+    from vendor_sdk.sim.build import cached_build
+
+    def write(tmp: Path) -> None:
+        (tmp / f"{model.name}.onnx").write_bytes(data)
+
+    return cached_build("sweep-models", model.sha256[:20], write, f"{model.name}.onnx")
+
+
+def _ray_task(point: Point, data: bytes | None, only: tuple[str, ...],
+              fn: PointFn) -> Record:
+    model = _model_file(point.model, data) if point.model and data is not None else None
+    return fn(point, model, only)
+
+
+def connect(options: RayOptions) -> bool:
+    """Join the cluster at options.address or $RAY_ADDRESS, or start a local one; True when
+    this call started Ray (the caller shuts it down). A Ray already initialised in this
+    process is used as it is."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = options.address or os.environ.get("RAY_ADDRESS") or None
+    kwargs: dict[str, Any] = {"logging_level": "WARNING", "log_to_driver": False}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=options.num_cpus, include_dashboard=False, **kwargs)
+    return True
+
+
+def run_on_ray(points: Sequence[Point], done: Done, only: tuple[str, ...] = (),
+               options: RayOptions = RayOptions(), fn: PointFn = _run_local) -> None:
+    """One task per point (1 CPU each); records come back as tasks finish."""
+    import ray
+    from ray.exceptions import RayError
+
+    started = connect(options)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=ATTEMPTS - 1,
+                          retry_exceptions=True)(_ray_task)
+        blobs: Mapping[str, Any] = {m.sha256: ray.put(m.path.read_bytes()) for m in
+                                    {p.model.sha256: p.model for p in points if p.model}
+                                    .values()}
+        pending = {task.remote(p, blobs[p.model.sha256] if p.model else None, only, fn): p
+                   for p in points}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                point = pending.pop(ref)
+                try:
+                    rec = ray.get(ref)
+                except RayError as e:
+                    rec = lost(point, f"failed on both attempts on Ray; last: "
+                               f"{type(e).__name__}: {_first_line(e)}")
+                done(rec)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [ln for ln in str(e).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(e).__name__
