@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the emitter calls into this module
     from vendor_sdk.codegen.cwriter import CWriter
 
 # Axis names of a rank-4 DRAM tensor: the code generator lays activations out
-# channel-last (codegen.layers.nhwc_shape).
+# channel-last (codegen.layers.nhwc_shape); a rank-2 one is rows of lanes.
 NHWC = ("n", "y", "x", "c")
 
 
@@ -43,7 +43,8 @@ def name_indices(w: CWriter, src: Load, guards: list[tuple[Expr, int]]
     """Name the source indices a guard checks: (the load and guards reading the names,
     the C declarations). Only compound indices are named (a loop variable reads as
     itself)."""
-    axes = NHWC if src.buffer.rank == 4 else tuple(f"{k}" for k in range(src.buffer.rank))
+    axes = {4: NHWC, 2: ("row", "lane")}.get(src.buffer.rank,
+                                             tuple(f"{k}" for k in range(src.buffer.rank)))
     names: dict[Expr, Var] = {}
     for d, i in enumerate(src.indices):
         if isinstance(i, Var | Const) or i in names:

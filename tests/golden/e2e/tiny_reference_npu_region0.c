@@ -5,7 +5,13 @@
  * output wait for its stores, everything else overlaps):
  *   reference_npu_region0_0_dense_bias: MatMul 'mm0' (dense_bias)
  *   reference_npu_region0_1_add: Add 'y_QuantizeLinear_Input' (add)
- * DRAM: addr[0] = constants (576 bytes), addr[1] = x_QuantizeLinear_Output ['N', '16'], addr[2] = mm0_QuantizeLinear_Output ['N', '8'], addr[3] = mm0_QuantizeLinear_Output__acc32 ['N', '32'], addr[4] = y_QuantizeLinear_Output ['N', '8'], addr[5] = counter records [1 x 72 bytes].
+ * DRAM:
+ *   addr[0] = constants (576 bytes)
+ *   addr[1] = x_QuantizeLinear_Output ['N', '16']
+ *   addr[2] = mm0_QuantizeLinear_Output ['N', '8']
+ *   addr[3] = mm0_QuantizeLinear_Output__acc32 ['N', '32']
+ *   addr[4] = y_QuantizeLinear_Output ['N', '8']
+ *   addr[5] = counter records [1 x 72 bytes]
  */
 #include <stdint.h>
 
@@ -45,34 +51,19 @@ static void reference_npu_region0_0_dense_bias(vsdk_rt *rt, int64_t N, uint32_t 
     for (int64_t t_m = 0; t_m < N; t_m++) {
         /* S_acc: int32[1, 8] in acc rows 0..+1 */
         /* stage S_load: S -> S_acc (acc) */
-        for (int64_t e_n = 0; e_n < 8; e_n += 8) {
-            for (int64_t e_m = 0; e_m < 1; e_m++) {
-                if (((t_m + e_m) < N)) {
-                    vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)(vsdk_fdiv(e_n, 8) + e_m), (uint32_t)(S + 4 * (((t_m + e_m) * 8) + e_n)));
-                } else {
-                    vsdk_pad_row(rt, NPU_MEM_ACC, (uint32_t)(vsdk_fdiv(e_n, 8) + e_m), 0);
-                }
-            }
-        }
+        vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)0, (uint32_t)(S + 32 * t_m));
         /* requantize S_store: 1 x 8 channels */
-        {
-            const int64_t blk0 = vsdk_fdiv(0, 8);
-            { /* S_store */
-                const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((1) - 1) * 1 + 1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(((1) - 1) * 1 + 1), 0, 1}};
-                vsdk_flush(rt);
-                uint32_t deps = vsdk_exec(rt, 2, acc_);
-                const uint32_t mark_ = vsdk_mark(rt);
-                npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
-                vsdk_check(rt, mark_);
-                VSDK_SITE_("requant_i32_i8_pc (S_store)", mark_);
-            }
+        { /* S_store */
+            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(1), 0, 1}};
+            vsdk_flush(rt);
+            uint32_t deps = vsdk_exec(rt, 2, acc_);
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(0), (uint32_t)(1), 1, 1, 0, 1, 0, 1, 0);
+            vsdk_check(rt, mark_);
+            VSDK_SITE_("requant_i32_i8_pc (S_store)", mark_);
         }
         /* store S_store: S_acc (out) -> Y */
-        for (int64_t e_n = 0; e_n < 8; e_n += 8) {
-            for (int64_t e_m = 0; e_m < 1; e_m++) {
-                if (((t_m + e_m) < N)) vsdk_store_row(rt, NPU_MEM_OUT, (uint32_t)(vsdk_fdiv(e_n, 8) + e_m), (uint32_t)(Y + 1 * (((t_m + e_m) * 8) + e_n)));
-            }
-        }
+        vsdk_store_row(rt, NPU_MEM_OUT, (uint32_t)0, (uint32_t)(Y + 8 * t_m));
     }
     vsdk_flush(rt);
 }
@@ -87,20 +78,19 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
     for (uint32_t r_ = 0; r_ < (uint32_t)(1); r_++) vsdk_load_row(rt, NPU_MEM_ACC, (uint32_t)(2045) + r_, (uint32_t)((c + 512u)) + r_ * 32u);
     /* requantization descriptors of every output channel, loaded once: 1 */
     for (uint32_t r_ = 0; r_ < (uint32_t)(3); r_++) vsdk_load_row(rt, NPU_MEM_QP, (uint32_t)(0) + r_, (uint32_t)((c + 320u)) + r_ * 32u);
-    for (int64_t t_r = 0; t_r < vsdk_fdiv((N + 511), 512); t_r++) {
+    for (int64_t t_r = 0; t_r < vsdk_fdiv(N + 511, 512); t_r++) {
         /* stage A_load: A -> RA (acc) */
         vsdk_dram_fence(rt, NPU_MEM_ACC8);
-        for (int64_t e_l = 0; e_l < 8; e_l += 8) {
-            for (int64_t e_r = 0; e_r < 512; e_r++) {
-                if ((((t_r * 512) + e_r) < N)) {
-                    vsdk_load_row(rt, NPU_MEM_ACC8, (uint32_t)((vsdk_fdiv(e_l, 8) * 512) + e_r), (uint32_t)(X0 + 1 * ((((t_r * 512) + e_r) * 8) + e_l)));
-                } else {
-                    vsdk_pad_row(rt, NPU_MEM_ACC8, (uint32_t)((vsdk_fdiv(e_l, 8) * 512) + e_r), 0);
-                }
+        for (int64_t e_r = 0; e_r < 512; e_r++) {
+            const int64_t irow = 512 * t_r + e_r;
+            if (irow < N) {
+                vsdk_load_row(rt, NPU_MEM_ACC8, (uint32_t)e_r, (uint32_t)(X0 + 8 * irow));
+            } else {
+                vsdk_pad_row(rt, NPU_MEM_ACC8, (uint32_t)e_r, 0);
             }
         }
         { /* alu_add_imm */
-            const vsdk_access acc_[1] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 1}};
+            const vsdk_access acc_[1] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(512), 1, 1}};
             vsdk_flush(rt);
             uint32_t deps = vsdk_exec(rt, 1, acc_);
             const uint32_t mark_ = vsdk_mark(rt);
@@ -110,19 +100,17 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
         }
         /* stage A_scale: Mr -> RM (acc) */
         /* fill A_scale: Mr (acc row 2046..) -> RM, broadcast by alu_mov */
-        for (int64_t e_l = 0; e_l < 8; e_l += 8) {
-            { /* A_scale */
-                const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
-                vsdk_flush(rt);
-                uint32_t deps = vsdk_exec(rt, 2, acc_);
-                const uint32_t mark_ = vsdk_mark(rt);
-                npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)((1024 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2046 + (vsdk_fdiv(e_l, 8) * 2))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
-                vsdk_check(rt, mark_);
-                VSDK_SITE_("alu_mov (A_scale)", mark_);
-            }
+        { /* A_scale */
+            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(2046), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)(1024), (uint32_t)(512), 0, 1}};
+            vsdk_flush(rt);
+            uint32_t deps = vsdk_exec(rt, 2, acc_);
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)(1024), (uint32_t)(2046), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
+            vsdk_check(rt, mark_);
+            VSDK_SITE_("alu_mov (A_scale)", mark_);
         }
         { /* alu_mul */
-            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(1024), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 1}};
+            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(1024), (uint32_t)(512), 1, 0}, {NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(512), 1, 1}};
             vsdk_flush(rt);
             uint32_t deps = vsdk_exec(rt, 2, acc_);
             const uint32_t mark_ = vsdk_mark(rt);
@@ -132,19 +120,17 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
         }
         /* stage B_load: Bc -> RB (acc) */
         /* fill B_load: Bc (acc row 2045..) -> RB, broadcast by alu_mov */
-        for (int64_t e_l = 0; e_l < 8; e_l += 8) {
-            { /* B_load */
-                const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
-                vsdk_flush(rt);
-                uint32_t deps = vsdk_exec(rt, 2, acc_);
-                const uint32_t mark_ = vsdk_mark(rt);
-                npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)((512 + (vsdk_fdiv(e_l, 8) * 512))), (uint32_t)((2045 + vsdk_fdiv(e_l, 8))), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
-                vsdk_check(rt, mark_);
-                VSDK_SITE_("alu_mov (B_load)", mark_);
-            }
+        { /* B_load */
+            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(2045), (uint32_t)(1), 1, 0}, {NPU_MEM_ACC, (uint32_t)(512), (uint32_t)(512), 0, 1}};
+            vsdk_flush(rt);
+            uint32_t deps = vsdk_exec(rt, 2, acc_);
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_alu(vsdk_ctx(rt), deps, NPU_ALU_MOV, 0, (uint32_t)(512), (uint32_t)(2045), (uint32_t)(512), 1, 1, 0, 0, 0, 0);
+            vsdk_check(rt, mark_);
+            VSDK_SITE_("alu_mov (B_load)", mark_);
         }
         { /* alu_add */
-            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(512), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 1}};
+            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(512), (uint32_t)(512), 1, 0}, {NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(512), 1, 1}};
             vsdk_flush(rt);
             uint32_t deps = vsdk_exec(rt, 2, acc_);
             const uint32_t mark_ = vsdk_mark(rt);
@@ -153,23 +139,18 @@ static void reference_npu_region0_1_add(vsdk_rt *rt, int64_t N, uint32_t X0, uin
             VSDK_SITE_("alu_add", mark_);
         }
         /* requantize Y_store: 1 x 8 channels */
-        {
-            const int64_t blk0 = vsdk_fdiv(0, 8);
-            { /* Y_store */
-                const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(((512) - 1) * 1 + 1), 0, 1}};
-                vsdk_flush(rt);
-                uint32_t deps = vsdk_exec(rt, 2, acc_);
-                const uint32_t mark_ = vsdk_mark(rt);
-                npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(blk0 + 0), (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
-                vsdk_check(rt, mark_);
-                VSDK_SITE_("requant_i32_i8 (Y_store)", mark_);
-            }
+        { /* Y_store */
+            const vsdk_access acc_[2] = {{NPU_MEM_ACC, (uint32_t)(0), (uint32_t)(512), 1, 0}, {NPU_MEM_OUT, (uint32_t)(0), (uint32_t)(512), 0, 1}};
+            vsdk_flush(rt);
+            uint32_t deps = vsdk_exec(rt, 2, acc_);
+            const uint32_t mark_ = vsdk_mark(rt);
+            npu_requant(vsdk_ctx(rt), deps, (uint32_t)(0), (uint32_t)(0), (uint32_t)(0), (uint32_t)(512), 1, 1, 0, 1, 0, 0, 0);
+            vsdk_check(rt, mark_);
+            VSDK_SITE_("requant_i32_i8 (Y_store)", mark_);
         }
         /* store Y_store: RA (out) -> Y */
-        for (int64_t e_l = 0; e_l < 8; e_l += 8) {
-            for (int64_t e_r = 0; e_r < 512; e_r++) {
-                if ((((t_r * 512) + e_r) < N)) vsdk_store_row(rt, NPU_MEM_OUT, (uint32_t)((vsdk_fdiv(e_l, 8) * 512) + e_r), (uint32_t)(Y + 1 * ((((t_r * 512) + e_r) * 8) + e_l)));
-            }
+        for (int64_t e_r = 0; e_r < 512; e_r++) {
+            if (512 * t_r + e_r < N) vsdk_store_row(rt, NPU_MEM_OUT, (uint32_t)e_r, (uint32_t)(Y + 4096 * t_r + 8 * e_r));
         }
     }
     vsdk_flush(rt);
