@@ -83,6 +83,11 @@ class CWriter:
         self.out(header)
         self.depth += 1
 
+    def else_block(self) -> None:
+        """``} else {`` of the innermost open block (an ``if``)."""
+        self.depth -= 1
+        self.open_block("} else {")
+
     def close_blocks(self, n: int) -> None:
         for _ in range(n):
             self.depth -= 1

@@ -188,8 +188,7 @@ def emit_fill(em: NestEmitter, loops: Loops, lane: int, dst: Buffer, idx: tuple[
             em.close_loop()
     if whole:
         if not never:
-            em.close_blocks(1)
-            em.open_block("} else {")
+            em.else_block()
         em.open_loop(rvar, rext)
         for b in em.row_copy(mem_c(em.target, acc), em.sram.row(dst, idx), src, guards, 0,
                              None, scoped=not never or em.printed(2)):
