@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -96,10 +97,35 @@ def device_options(target: Target, backend: str, rtl_lib: Path | None = None,
     return ",".join(f"{k}={v}" for k, v in opts.items())
 
 
+def interruptible(call: Callable[[], int]) -> int:
+    """``call()`` (a foreign call that may run for minutes: an RTL simulation) on a worker
+    thread while the main thread waits in short slices. Python handles signals only on
+    the main thread between bytecodes, so a Ctrl-C during a ctypes call would wait for the
+    call to return; here it raises KeyboardInterrupt within a slice, and the worker (a
+    daemon thread) ends with the process."""
+    out: list[int] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            out.append(call())
+        except BaseException as e:  # handed to the caller's thread
+            failed.append(e)
+
+    worker = threading.Thread(target=work, name="vsdk-device-run", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if failed:
+        raise failed[0]
+    return out[0]
+
+
 class Device:
     """One open device of a target's runtime library: DRAM, queued work, runs."""
 
     _dev: int | None = None  # so close() works when __init__ failed
+    _running = False          # a run is inside the library (on a worker thread)
 
     def __init__(self, target: Target, backend: str = "fsim",
                  options: Mapping[str, object] | None = None):
@@ -126,9 +152,12 @@ class Device:
         return f"{self.target.name} runtime ({self.library.name}, backend {self.backend})"
 
     def close(self) -> None:
-        if self._dev is not None:
+        if self._dev is not None and not self._running:
             self._lib.vsdk_device_close(self._dev)
-            self._dev = None
+        # A run interrupted by Ctrl-C is still inside the library on its thread: freeing
+        # the device under it would crash the process it is about to leave; the handle is
+        # dropped instead and the process exit ends the run.
+        self._dev = None
 
     def __enter__(self) -> Device:
         return self
@@ -189,7 +218,11 @@ class Device:
         n = len(self.counter_names)
         values = (ctypes.c_uint64 * max(n, 1))()
         raw = _RunResultC(ctypes.cast(values, ctypes.POINTER(ctypes.c_uint64)), n, 0, 0, 0)
-        if self._lib.vsdk_device_run(self.handle, ctypes.byref(raw)) < 0:
+        handle = self.handle
+        self._running = True
+        rc = interruptible(lambda: int(self._lib.vsdk_device_run(handle, ctypes.byref(raw))))
+        self._running = False  # not reached on Ctrl-C: see close()
+        if rc < 0:
             raise self._fail("run")
         return RunResult(dict(zip(self.counter_names, (int(v) for v in values[:n]),
                                   strict=True)),
