@@ -19,7 +19,7 @@ from vendor_sdk.report.layout import Box, Layout, layered
 
 PALETTE = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5")
 HOST_FILL = "#d9d9d9"
-NODE_W, NODE_H, IO_W, IO_H = 164, 38, 128, 24
+NODE_W, NODE_H, IO_W, IO_H = 164, 38, 150, 24
 PAD = 8
 
 
