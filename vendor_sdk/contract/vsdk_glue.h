@@ -49,7 +49,9 @@ void vsdk_flush(vsdk_rt *rt);
  * snippet receives as {{ deps }} (the reference NPU's token bits; 0 if unused). */
 uint32_t vsdk_exec(vsdk_rt *rt, uint32_t n, const vsdk_access *acc);
 /* Around an emit snippet: mark before, check after (a snippet that queued nothing
- * failed, e.g. a field out of range). */
+ * failed, e.g. a field out of range). vsdk_mark returns the index the next queued
+ * instruction will have, in the numbering of vsdk_run_result.error_insn: the SDK maps a
+ * faulting instruction back to its layer and intrinsic call with it. */
 uint32_t vsdk_mark(vsdk_rt *rt);
 void vsdk_check(vsdk_rt *rt, uint32_t mark);
 
