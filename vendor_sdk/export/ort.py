@@ -20,8 +20,11 @@ import atexit
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import onnx
@@ -34,7 +37,7 @@ from vendor_sdk.export.ops import ATTRIBUTES, DOMAIN, DTYPES, OP_PREFIX, Signatu
 from vendor_sdk.export.package import Package, cached_library, load_package
 from vendor_sdk.runtime.npu import NpuSession
 
-__all__ = ["open_model", "session_options"]
+__all__ = ["open_model", "recording", "session_options"]
 
 _PY_TYPES = {3: PyCustomOpDef.dt_int8, 2: PyCustomOpDef.dt_uint8}
 
@@ -52,6 +55,19 @@ _OPEN: dict[tuple[str, str], _Open] = {}     # (export id, backend) -> open devi
 _DIRS: dict[str, Path] = {}                  # export id -> its package, by session_options
 _BACKEND: dict[str, str] = {}                # export id -> backend chosen at session time
 _GUARD = threading.Lock()
+_RECORD: list[list[tuple[str, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]] = []
+
+
+@contextmanager
+def recording(calls: list[tuple[str, tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]
+              ) -> Iterator[None]:
+    """Append every region call (region, inputs, outputs as the NPU gave them) to ``calls``
+    while inside (vendor_sdk.export.verify)."""
+    _RECORD.append(calls)
+    try:
+        yield
+    finally:
+        _RECORD.remove(calls)
 
 
 def _open(export_id: str, package: str, backend: str, target: str) -> _Open:
@@ -104,19 +120,23 @@ def _kernel(sig: Signature):  # type: ignore[no-untyped-def]  # onnx_op's untype
             target: str) -> np.ndarray | tuple[np.ndarray, ...]:
         try:
             op = _open(export_id, package, backend, target)
+            ins = tuple(map(_to_npu, xs))
             with op.lock:
-                ys = op.session.run_region(region, *map(_to_npu, xs))
+                ys = op.session.run_region(region, *ins)
         except Exception as e:  # noqa: BLE001 — raising here aborts the process (module doc)
             _fail(region, e)
         outs = ys if isinstance(ys, tuple) else (ys,)
+        for calls in _RECORD:
+            calls.append((region, tuple(x.copy() for x in ins), tuple(y.copy() for y in outs)))
         outs = tuple(_from_npu(y, out_dtype) for y in outs)
         return outs if len(outs) > 1 else outs[0]
 
     return run
 
 
-def _fail(region: str, e: Exception) -> None:
-    print(f"error: NPU region {region}: {e}", file=sys.stderr, flush=True)
+def _fail(region: str, e: Exception) -> NoReturn:
+    text = e.describe() if isinstance(e, ExportError) else str(e)
+    print(f"error: NPU region {region}: {text}", file=sys.stderr, flush=True)
     if not isinstance(e, ExportError):
         print("    hint: open the session with vendor_sdk.export.ort.session_options(MODEL) "
               "to have such errors raised before the run", file=sys.stderr, flush=True)
