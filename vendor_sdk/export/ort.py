@@ -20,7 +20,7 @@ import atexit
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +29,21 @@ from typing import NoReturn
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnxruntime_extensions import PyCustomOpDef, get_library_path, onnx_op
+from onnxruntime_extensions import (  # type: ignore[import-untyped]  # no stubs
+    PyCustomOpDef,
+    get_library_path,
+    onnx_op,
+)
 
 from vendor_sdk.export.errors import ExportError
-from vendor_sdk.export.ops import ATTRIBUTES, DOMAIN, DTYPES, OP_PREFIX, Signature, \
-    all_signatures
+from vendor_sdk.export.ops import (
+    ATTRIBUTES,
+    DOMAIN,
+    DTYPES,
+    OP_PREFIX,
+    Signature,
+    all_signatures,
+)
 from vendor_sdk.export.package import Package, cached_library, load_package
 from vendor_sdk.runtime.npu import NpuSession
 
@@ -113,7 +123,7 @@ def _from_npu(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return (y.astype(np.int16) + 128).astype(np.uint8) if dtype == np.uint8 else y
 
 
-def _kernel(sig: Signature):  # type: ignore[no-untyped-def]  # onnx_op's untyped callable
+def _kernel(sig: Signature) -> Callable[..., np.ndarray | tuple[np.ndarray, ...]]:
     out_dtype = DTYPES[sig.outputs][1]
 
     def run(*xs: np.ndarray, region: str, package: str, export_id: str, backend: str,
@@ -123,7 +133,7 @@ def _kernel(sig: Signature):  # type: ignore[no-untyped-def]  # onnx_op's untype
             ins = tuple(map(_to_npu, xs))
             with op.lock:
                 ys = op.session.run_region(region, *ins)
-        except Exception as e:  # noqa: BLE001 — raising here aborts the process (module doc)
+        except Exception as e:  # any: raising here aborts the process (module doc)
             _fail(region, e)
         outs = ys if isinstance(ys, tuple) else (ys,)
         for calls in _RECORD:

@@ -111,7 +111,7 @@ def load_package(root: Path, expected_id: str) -> Package:
     if not library.is_file():
         raise ExportError(str(library), "the compiled NPU library is missing", move)
     try:
-        regions = pickle.loads((root / REGIONS).read_bytes())  # noqa: S301 (trusted, above)
+        regions = pickle.loads((root / REGIONS).read_bytes())  # trusted: module doc
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
         raise ExportError(str(root / REGIONS), f"cannot be read ({type(e).__name__}: {e})",
                           move) from None
