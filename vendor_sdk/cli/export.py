@@ -75,32 +75,36 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             _verify(e, model, inputs, seed, sizes, user_errors)
 
 
+def _say(text: str, style: str = "") -> None:
+    """One line, literal (no markup), unwrapped: a tensor name or path may hold '['."""
+    console.print(Text(text, style), soft_wrap=True)
+
+
 def _print(e: object) -> None:
     from vendor_sdk.export import Exported
 
     assert isinstance(e, Exported)
     off, total = e.coverage
     target = e.compiled.target.name
+    reasons = sorted(e.compiled.host_reasons.items())
     if not e.regions:
-        console.print(Text(f"nothing offloaded to {target} (0/{total} compute ops): wrote "
-                           f"{e.model} as the model is; it runs on onnxruntime alone"))
-        for comp, why in sorted(e.compiled.host_reasons.items()):
-            console.print(Text(f"  host fallback {comp}: {why}", "dim"))
+        _say(f"nothing offloaded to {target} (0/{total} compute ops): wrote {e.model} as the "
+             "model is; it runs on onnxruntime alone")
+        for comp, why in reasons:
+            _say(f"  host fallback {comp}: {why}", "dim")
         return
     replaced = sum(r.onnx_nodes for r in e.regions)
-    console.print(Text(f"wrote {e.model}: {len(e.regions)} NPU region nodes replace {replaced} "
-                       f"ONNX nodes ({off}/{total} compute ops on {target}); export "
-                       f"{e.export_id}"))
-    assert e.package is not None
-    console.print(Text(f"  package {e.package}/ (the compiled library, regions.pkl, "
-                       "export.json): keep it beside the model"))
+    _say(f"wrote {e.model}: {len(e.regions)} NPU region nodes replace {replaced} ONNX nodes "
+         f"({off}/{total} compute ops on {target}); export {e.export_id}")
+    _say(f"  package {e.package}/ (the compiled library, regions.pkl, export.json): keep it "
+         "beside the model")
     for r in e.regions:
-        console.print(Text(f"  {r.name}: {r.op_type}({', '.join(r.inputs)}) -> "
-                           f"{', '.join(r.outputs)}  [{r.onnx_nodes} ONNX nodes]"))
-    for comp, why in sorted(e.compiled.host_reasons.items()):
-        console.print(Text(f"  host fallback {comp}: {why}", "dim"))
-    console.print(Text(f"  run it: import vendor_sdk.export.ort as npu; onnxruntime."
-                       f"InferenceSession('{e.model}', npu.session_options('{e.model}'))"))
+        _say(f"  {r.name}: {r.op_type}({', '.join(r.inputs)}) -> {', '.join(r.outputs)}  "
+             f"[{r.onnx_nodes} ONNX nodes]")
+    for comp, why in reasons:
+        _say(f"  host fallback {comp}: {why}", "dim")
+    _say(f"  run it: import vendor_sdk.export.ort as npu; onnxruntime.InferenceSession("
+         f"'{e.model}', npu.session_options('{e.model}'))")
 
 
 def _verify(e: object, model: Path, inputs: Path | None, seed: int, sizes: dict[str, int],
@@ -114,15 +118,15 @@ def _verify(e: object, model: Path, inputs: Path | None, seed: int, sizes: dict[
         feeds = model_inputs(model, sizes.get("N", 1), seed, inputs)
         v = verify(e, model, feeds)
     for name, diff in v.outputs:
-        console.print(Text(f"  {name}: onnxruntime session vs vendor-sdk run on {v.backend}: "
-                           + ("bit-identical" if diff == 0 else f"{diff} elements differ"),
-                           "green" if diff == 0 else "bold red"))
-    console.print(Text(f"  region calls: {v.calls}; {v.same_inputs} read identical inputs in "
-                       f"both, {v.same_outputs} of them gave identical outputs"))
+        _say(f"  {name}: onnxruntime session vs vendor-sdk run on {v.backend}: "
+             + ("bit-identical" if diff == 0 else f"{diff} elements differ"),
+             "green" if diff == 0 else "bold red")
+    _say(f"  region calls: {v.calls}; {v.same_inputs} read identical inputs in both, "
+         f"{v.same_outputs} of them gave identical outputs")
     if v.first_host_difference:
-        console.print(Text(f"  note: the host parts differ before {v.first_host_difference} "
-                           "(onnxruntime's kernels vs the SDK's host code)", "yellow"))
+        _say(f"  note: the host parts differ before {v.first_host_difference} (onnxruntime's "
+             "kernels vs the SDK's host code)", "yellow")
     for n in v.notes:
-        console.print(Text(f"  note: {n}", "yellow"))
+        _say(f"  note: {n}", "yellow")
     if not (v.identical and v.regions_ok):
         raise typer.Exit(1)

@@ -86,6 +86,7 @@ def export_model(path: Path, output: Path, target: str | Target = DEFAULT_TARGET
     if output.is_dir():
         raise ExportError(f"-o {output}", "is a directory; -o names the .onnx file to write")
     c = compile_model(path, target, sizes, progress=progress)
+    output.parent.mkdir(parents=True, exist_ok=True)
     (progress or (lambda _s: None))("export")
     source = _load(path)
     types = _element_types(source)
