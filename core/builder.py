@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import VendorSdkError
 from core.graph import (
     Arg,
     Attrs,
@@ -28,7 +29,7 @@ from core.ops.registry import OpError
 from core.types import TensorType
 
 
-class BuildError(Exception):
+class BuildError(VendorSdkError):
     """A binding could not be typed; the message names the binding and its source."""
 
 

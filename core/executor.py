@@ -16,6 +16,7 @@ import numpy as np
 
 from core import symbolic as sym
 from core.builder import sanitize
+from core.errors import VendorSdkError
 from core.graph import (
     Arg,
     Call,
@@ -36,7 +37,7 @@ Value = np.ndarray | tuple[np.ndarray, ...]
 Extern = Callable[..., Value]
 
 
-class ExecutionError(Exception):
+class ExecutionError(VendorSdkError):
     """Running a module failed; the message names the function and binding."""
 
 

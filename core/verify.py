@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.errors import VendorSdkError
 from core.graph import Call, Constant, Function, Module, TupleGetItem, Var, args_of
 from core.infer import infer_expr
 from core.ops import get_op
@@ -9,7 +10,7 @@ from core.ops.registry import OpError
 from core.types import same_type
 
 
-class VerifyError(Exception):
+class VerifyError(VendorSdkError):
     """The module is malformed; ``problems`` lists every finding, each naming its binding."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -8,13 +8,14 @@ import build
 from build.env import DefaultIsolatedEnv
 from pyproject_hooks import quiet_subprocess_runner
 
+from core.errors import VendorSdkError
 from vendor_sdk.target import Target, load_target
 from vendor_sdk.wizard.named import check_inside, missing_from_wheel
 
 _SKIP = {".venv", "venv", "build", "dist", ".git", "node_modules"}
 
 
-class PackagingError(Exception):
+class PackagingError(VendorSdkError):
     """The package cannot be built (no target.yaml, no pyproject.toml, backend failure)."""
 
 

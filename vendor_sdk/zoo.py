@@ -15,13 +15,15 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from core.errors import VendorSdkError
+
 LIGHT_MODELS = (
     "resnet50", "squeezenet", "inception_v1", "inception_v2", "densenet121",
     "shufflenet", "vgg19", "bvlc_alexnet", "zfnet512",
 )  # fmt: skip
 
 
-class ZooError(Exception):
+class ZooError(VendorSdkError):
     """A model name the zoo does not have."""
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from core.errors import VendorSdkError
 from core.tir.expr import Bin, Const, Expr, Var, from_dim
 from core.tir.stmt import Block, Buffer, For, IterVar, Stmt, Store, seq
 from core.types import TensorType
 
 
-class LowerError(Exception):
+class LowerError(VendorSdkError):
     """An op (or an attribute of it) that has no loop-nest lowering."""
 
 

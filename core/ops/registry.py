@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from core import symbolic as sym
+from core.errors import VendorSdkError
 from core.graph import Attrs
 from core.symbolic import Dim
 from core.types import TensorType, Type
 
 
-class OpError(Exception):
+class OpError(VendorSdkError):
     """Type inference or attribute validation failed for one op application."""
 
 

@@ -8,6 +8,7 @@ the loop or block, the condition that failed and what would fix it.
 from __future__ import annotations
 
 from core import symbolic as sym
+from core.errors import VendorSdkError
 from core.tir.expr import Bin, Const, Expr, Var, from_dim
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, For, PrimFunc, Stmt
@@ -15,7 +16,7 @@ from core.tir.verify import size_vars
 from core.tir.visit import find_block, find_loop, map_stmt, walk_expr, walk_stmt
 
 
-class ScheduleError(Exception):
+class ScheduleError(VendorSdkError):
     """A schedule primitive's precondition failed."""
 
     def __init__(self, primitive: str, where: str, condition: str, fix: str) -> None:

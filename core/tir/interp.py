@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import VendorSdkError
 from core.tir.expr import Bin, Cast, Const, Expr, Load, RShiftRound, Select, Unary, Var
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 
 
-class InterpError(Exception):
+class InterpError(VendorSdkError):
     """Running a tensor program failed; the message names the statement."""
 
 

@@ -20,6 +20,7 @@ What is checked, and why each matters downstream:
 
 from __future__ import annotations
 
+from core.errors import VendorSdkError
 from core.tir.expr import (
     COMPARE,
     LOGIC,
@@ -39,7 +40,7 @@ from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Se
 from core.tir.visit import walk_expr
 
 
-class VerifyError(Exception):
+class VerifyError(VendorSdkError):
     """A malformed tensor program; ``problems`` lists every finding."""
 
     def __init__(self, func: str, problems: list[str]) -> None:

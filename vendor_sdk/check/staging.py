@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 
+from core.errors import VendorSdkError
 from vendor_sdk.intrinsics.lang import Access
 from vendor_sdk.intrinsics.semantics import Case, Semantics
 from vendor_sdk.target import Target
@@ -42,7 +43,7 @@ DESCRIPTOR_DEFAULTS = (0, -128, 127)  # zp, lo, hi: a descriptor that changes no
 Kind = Literal["data", "descriptor", "immediate"]
 
 
-class CheckError(Exception):
+class CheckError(VendorSdkError):
     """An intrinsic that check-intrinsics cannot exercise, or a failed check step."""
 
 

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import VendorSdkError
+
 MAX_SHIFT = 63
 
 
-class RequantError(ValueError):
+class RequantError(VendorSdkError, ValueError):
     """A scale ratio the NPU's (mult, shift) requantization cannot represent."""
 
 

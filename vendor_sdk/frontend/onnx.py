@@ -20,6 +20,7 @@ from onnx import helper, numpy_helper
 
 from core import symbolic as sym
 from core.builder import BuildError, FunctionBuilder, sanitize
+from core.errors import VendorSdkError
 from core.graph import Arg, Constant, Module, Var
 from core.ops import OPS
 from core.ops.registry import OpError
@@ -41,7 +42,7 @@ SUPPORTED_DOMAINS = ("", "ai.onnx")
 CONTROL_FLOW = frozenset({"If", "Loop", "Scan"})
 
 
-class FrontendError(Exception):
+class FrontendError(VendorSdkError):
     """The model uses something the importer does not support; says where and what instead."""
 
 

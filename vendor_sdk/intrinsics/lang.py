@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.errors import VendorSdkError
+
 # Casts wrap (two's complement) to the named type; the names double as dtypes.
 CASTS: dict[str, str] = {
     "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
@@ -37,7 +39,7 @@ ROUNDING_MODES = ("floor", "trunc", "half_up", "half_down", "half_even", "half_a
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
 
-class ExprError(Exception):
+class ExprError(VendorSdkError):
     """A mistake in an expression, at a 1-based column of the expression text."""
 
     def __init__(self, message: str, col: int, hint: str = "") -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import VendorSdkError
 from vendor_sdk.intrinsics.check import Axis, Operand, check_compute
 from vendor_sdk.intrinsics.lang import Assign, ExprError, parse_compute
 from vendor_sdk.intrinsics.loopnest import LoopNest, loop_nest
@@ -24,7 +25,7 @@ OVERFLOW_RULES = ("wrap", "saturate")
 STIMULUS_EXTENT_CAP = 16
 
 
-class SemanticsError(Exception):
+class SemanticsError(VendorSdkError):
     """Mistakes in one intrinsic's statements: (field, error) with field
     "compute" or "variants.<name>" and a column inside that string."""
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.errors import VendorSdkError
 from core.tir.expr import Bin, Cast, Const, Expr, Load, RShiftRound, Select, Var, binop, const
 from core.tir.expr import cast as tcast
 from core.tir.stmt import Block, Buffer, For, IterVar, PrimFunc, Stmt, Store, TensorIntrin
@@ -50,7 +51,7 @@ if TYPE_CHECKING:  # vendor_sdk.target imports this package: no cycle at run tim
 RING = ("+", "-", "*")
 
 
-class IntrinsicFormError(Exception):
+class IntrinsicFormError(VendorSdkError):
     """A statement that has no loop-nest description (e.g. a sum inside a clamp)."""
 
 

@@ -16,13 +16,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.errors import VendorSdkError
+
 _TOKEN = re.compile(r"\s*(?:(?P<num>-?\d+)|(?P<word>[A-Za-z_][\w.]*)|(?P<op><=|>=|==|!=|<|>)"
                     r"|(?P<punct>[{},()=|]))")
 _COMPARE = {"<=": int.__le__, "<": int.__lt__, ">=": int.__ge__, ">": int.__gt__,
             "==": int.__eq__, "!=": int.__ne__}
 
 
-class ConstraintError(Exception):
+class ConstraintError(VendorSdkError):
     """A constraint or op string does not parse; ``col`` is the 0-based offending column."""
 
     def __init__(self, message: str, col: int, hint: str = "") -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.errors import VendorSdkError
 
-class PartitionError(Exception):
+
+class PartitionError(VendorSdkError):
     """A pattern table or partition request is invalid; the message says where and why."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.errors import VendorSdkError
 from core.graph import Call, Constant, Module, Var
 
 if TYPE_CHECKING:  # for the annotation only: layer_check pulls in the NPU session
@@ -34,7 +35,7 @@ _SAME_VALUES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Iden
                 "QuantizeLinear", "DequantizeLinear")
 
 
-class CheckError(Exception):
+class CheckError(VendorSdkError):
     """A run's result disagrees with its reference beyond the tolerances."""
 
 

@@ -23,13 +23,14 @@ from types import TracebackType
 import numpy as np
 from numpy.typing import DTypeLike
 
+from core.errors import VendorSdkError
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.runtime_build import build_runtime
 
 BACKENDS = ("fsim", "rtl")  # what vendor-sdk asks every target for (vsdk_device.h)
 
 
-class DeviceError(RuntimeError):
+class DeviceError(VendorSdkError, RuntimeError):
     """The runtime library refused or failed: says which target, backend and call."""
 
 

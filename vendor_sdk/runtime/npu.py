@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core import symbolic as sym
+from core.errors import VendorSdkError
 from core.executor import Executor
 from core.graph import Binding, Block, CallExtern, CallFunc, Function, Module
 from core.lower import lower_module
@@ -33,7 +34,7 @@ from vendor_sdk.target.load import Target
 __all__ = ["BACKENDS", "NpuSession", "RegionStats", "RunError", "host_module", "run_model"]
 
 
-class RunError(Exception):
+class RunError(VendorSdkError):
     """The NPU program failed to build or run (names the region and the reason)."""
 
 

@@ -23,6 +23,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from core.errors import VendorSdkError
+
 MIN_OPSET = 13  # per-axis QuantizeLinear / DequantizeLinear
 _KEEP_FOR_CONVERTER = 4096  # initializers up to this many elements go through the converter
 # Constant nodes are folded only when deterministic: a Random* node is a value, not a weight.
@@ -30,7 +32,7 @@ _NONDETERMINISTIC = ("RandomNormal", "RandomUniform", "RandomNormalLike", "Rando
                      "Multinomial", "Bernoulli")
 
 
-class PrepError(Exception):
+class PrepError(VendorSdkError):
     """A model this preparation cannot bring into a form the quantizer takes."""
 
 

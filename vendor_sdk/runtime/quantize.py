@@ -33,12 +33,13 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
+from core.errors import VendorSdkError
 from vendor_sdk.runtime.quant_prep import PrepError, prepare_float
 
 ACTIVATION_TYPES = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
 
 
-class QuantizeError(Exception):
+class QuantizeError(VendorSdkError):
     """Bad calibration data or a model the quantizer cannot handle."""
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from core.errors import VendorSdkError
+
 _DIAG = re.compile(r"^%(Error|Warning)[^:]*: (.*)$", re.MULTILINE)
 
 
-class SimError(RuntimeError):
+class SimError(VendorSdkError, RuntimeError):
     """Building or running an RTL model failed.
 
     `diagnostics` holds Verilator's own lines (`file:line:col: message`) so

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.errors import VendorSdkError
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -25,7 +27,7 @@ class Diagnostic:
         return text + (f"\n    hint: {self.hint}" if self.hint else "")
 
 
-class TargetError(Exception):
+class TargetError(VendorSdkError):
     """All mistakes found in one target description, reported together.
 
     The first diagnostic's file/line/col/path/message/hint are exposed as
@@ -63,5 +65,9 @@ class TargetError(Exception):
         return self.first.message
 
     @property
-    def hint(self) -> str:
+    def hint(self) -> str:  # type: ignore[override]
         return self.first.hint
+
+    def located(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple((f"{d.file}:{d.line}:{d.col}: {d.path}", d.message, d.hint)
+                     for d in self.diagnostics)

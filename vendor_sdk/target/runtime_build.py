@@ -15,6 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from core.errors import VendorSdkError
 from vendor_sdk.sim.build import build_env, cached_build, disk_full
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.model import RuntimeSpec
@@ -24,7 +25,7 @@ CC = "gcc"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared")
 
 
-class RuntimeBuildError(Exception):
+class RuntimeBuildError(VendorSdkError):
     """The target's runtime library is missing or does not build (names the target.yaml)."""
 
 

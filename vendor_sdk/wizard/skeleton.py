@@ -19,6 +19,8 @@ from typing import Any
 import copier
 import yaml
 
+from core.errors import VendorSdkError
+
 TEMPLATE = Path(__file__).resolve().parent / "template"
 # Recorded instead of TEMPLATE's absolute path, which changes whenever
 # vendor-sdk is reinstalled (another venv, another machine).
@@ -31,7 +33,7 @@ _ANSWERS_HEADER = (
 )
 
 
-class WizardError(Exception):
+class WizardError(VendorSdkError):
     """A bad answer, an unusable destination, or a merge that could not run."""
 
 
