@@ -8,7 +8,7 @@ group is one line here.
 from __future__ import annotations
 
 from vendor_sdk.cli import check, demo, e2e, export, graph, partition, sweep, target
-from vendor_sdk.cli.app import app, user_errors
+from vendor_sdk.cli.root import app, user_errors
 
 GROUPS = (graph, demo, target, partition, check, e2e, export, sweep)
 

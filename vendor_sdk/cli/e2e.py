@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vendor_sdk.cli.root import fail
 from vendor_sdk.plugins import DEFAULT_TARGET
 
 console = Console()
@@ -33,17 +34,17 @@ def print_run(result: object, compiled: object) -> None:
     assert isinstance(result, RunResult) and isinstance(compiled, Compiled)
     for a in result.agreement:
         lsb = f"{a.lsb:.3g}" if a.lsb else "n/a"
-        console.print(f"  {a.name}: max |ours - onnxruntime| = {a.max_abs:.4g} (1 LSB = "
+        console.print(f"  {escape(a.name)}: max |ours - onnxruntime| = {a.max_abs:.4g} (1 LSB = "
                       f"{lsb}), {100 * a.within_1lsb:.2f}% within 1 LSB, "
                       f"{100 * a.exact:.2f}% identical")
     for o in result.check.outputs:  # the verdict, in the output's own unit
         mark = "[green]ok[/]" if o.ok else "[yellow]drift[/]" \
             if not o.failures and result.check.explained else "[bold red]FAIL[/]"
-        console.print(f"  {mark} vs onnxruntime: {o.describe()}", highlight=False)
+        console.print(f"  {mark} vs onnxruntime: {escape(o.describe())}", highlight=False)
     for a in result.deployed:
-        console.print(f"  {a.name} vs onnxruntime as deployed (default optimizations, fused "
-                      f"QLinear kernels; not judged): {100 * a.within_1lsb:.2f}% within 1 LSB, "
-                      f"{100 * a.exact:.2f}% identical", highlight=False)
+        console.print(f"  {escape(a.name)} vs onnxruntime as deployed (default optimizations, "
+                      f"fused QLinear kernels; not judged): {100 * a.within_1lsb:.2f}% within "
+                      f"1 LSB, {100 * a.exact:.2f}% identical", highlight=False)
     off, total = compiled.report.coverage
     # the device says whether its cycles are a model's estimate (an in-order chip's fsim
     # can be exact); vsdk_run_result.cycles_estimated
@@ -77,7 +78,8 @@ def print_run(result: object, compiled: object) -> None:
     console.print(f"  offloaded: {off}/{total} compute ops ({pct:.1f}%); the rest runs on the "
                   "host (llvmlite machine code)")
     for comp, why in sorted(compiled.host_reasons.items()):
-        console.print(f"  [dim]host fallback {comp}: {why}[/]")
+        console.print(f"  [dim]host fallback {escape(comp)}: {escape(why)}[/]",
+                      highlight=False)
 
 
 def print_check(result: object) -> bool:
@@ -99,11 +101,12 @@ def print_check(result: object) -> bool:
                       + ("[green]all agree[/]" if layers.ok else "[bold red]divergence[/]"),
                       highlight=False)
     for w in report.warnings():
-        console.print(f"  [yellow]note[/]: {w}", highlight=False, soft_wrap=True)
+        console.print(f"  [yellow]note[/]: {escape(w)}", highlight=False, soft_wrap=True)
     if report.ok:
         return True
     for f in report.failures():
-        err_console.print(f"[bold red]check failed[/]: {f}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]check failed[/]: {escape(f)}", highlight=False,
+                          soft_wrap=True)
     return False
 
 
@@ -189,34 +192,6 @@ def print_layers(result: object, compiled: object, top: int = 0) -> None:
 
 def register(app: typer.Typer,
              user_errors: Callable[[], AbstractContextManager[None]]) -> None:
-    from jinja2 import TemplateError
-
-    from vendor_sdk.codegen.cexpr import CodegenError
-    from vendor_sdk.runtime.device import DeviceError
-    from vendor_sdk.runtime.npu import RunError
-    from vendor_sdk.runtime.quantize import QuantizeError
-    from vendor_sdk.sim.errors import SimError
-    from vendor_sdk.target import TargetError
-    from vendor_sdk.target.runtime_build import RuntimeBuildError
-
-    # DeviceError: the target's runtime library refused (a DRAM allocation that does not
-    # fit, a bad option, an unknown backend); RuntimeBuildError / SimError: its runtime or
-    # RTL does not build (located in target.yaml or the RTL); TargetError: a --target that
-    # does not validate (each mistake located)
-    # TemplateError: a target template that validated with placeholders but fails (or
-    # goes over a budget, vendor_sdk.target.templates) with a real model's values
-    errors = (CodegenError, RunError, DeviceError, QuantizeError, TargetError,
-              RuntimeBuildError, SimError, TemplateError)
-
-    @contextlib.contextmanager
-    def guard() -> Iterator[None]:
-        with user_errors():
-            try:
-                yield
-            except errors as e:
-                err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-                raise typer.Exit(2) from None
-
     @app.command()
     def quantize(
         model: Annotated[Path, typer.Argument(help="Float ONNX model.")],
@@ -237,7 +212,7 @@ def register(app: typer.Typer,
         evaluated, BatchNormalization folded into the Conv before it."""
         from vendor_sdk.runtime.quantize import QuantizeOptions, quantize_model
 
-        with guard():
+        with user_errors():
             opts = QuantizeOptions(not per_tensor, symmetric_activations, activation_type)
             q = quantize_model(model, output, calib, random, seed, opts)
         console.print(f"wrote {q.path} (float opset {q.opset}, {q.folded_constants} constant "
@@ -257,14 +232,12 @@ def register(app: typer.Typer,
         from vendor_sdk.compile import compile_model
 
         if output.exists() and not output.is_dir():  # said before a compile, not after it
-            err_console.print(f"[bold red]error:[/] -o {output}: is a file; -o names the build "
-                              "directory", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-        with guard(), _progress() as bar:
+            raise fail(f"-o {output}: is a file; -o names the build directory")
+        with user_errors(), _progress() as bar:
             task = bar.add_task("compile")
             c = compile_model(model, target, {"N": batch},
                               progress=lambda s: bar.update(task, description=s))
-        with guard():  # an unwritable -o (a file in its path, permissions): named, exit 2
+        with user_errors():  # an unwritable -o (a file in its path, permissions): named, exit 2
             paths = c.write(output)
         console.print(c.report.to_text(), highlight=False, markup=False)
         for p in paths:
@@ -298,10 +271,8 @@ def register(app: typer.Typer,
         from vendor_sdk.runtime.compare import model_inputs, run_compiled
 
         if check not in CHECKS:
-            err_console.print(f"[bold red]error:[/] --check {check}: choose one of "
-                              f"{', '.join(CHECKS)}", highlight=False)
-            raise typer.Exit(2)
-        with guard(), _progress() as bar:
+            raise fail(f"--check {check}: choose one of {', '.join(CHECKS)}")
+        with user_errors(), _progress() as bar:
             feeds = model_inputs(model, batch, seed, inputs)
             task = bar.add_task("compile")
             c = compile_model(model, target, {"N": batch},
@@ -327,7 +298,7 @@ def register(app: typer.Typer,
         inputs it got, and compare it with its reference again (exit 1: still wrong)."""
         from vendor_sdk.runtime.replay import replay as run_replay
 
-        with guard(), _progress() as bar:
+        with user_errors(), _progress() as bar:
             bar.add_task(f"replay {npz.name}")
             r = run_replay(npz, target, backend, model)
         console.print(f"  saved run: {r.saved}", highlight=False, markup=False)
@@ -335,8 +306,9 @@ def register(app: typer.Typer,
             console.print("  [yellow]note[/]: the layer read other inputs than in the saved "
                           "run (a layer before it in its region computes differently now)")
         if not r.result.ok:
-            err_console.print(f"[bold red]still diverges[/]: {r.result.describe()}",
+            err_console.print(f"[bold red]still diverges[/]: {escape(r.result.describe())}",
                               highlight=False, soft_wrap=True)
             raise typer.Exit(1)
-        console.print(f"[bold green]agrees now[/]: {r.result.describe()}", highlight=False)
+        console.print(f"[bold green]agrees now[/]: {escape(r.result.describe())}",
+                      highlight=False)
 

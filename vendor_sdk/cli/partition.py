@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 err_console = Console(stderr=True)
 
@@ -35,9 +34,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
     ) -> None:
         """Partition a model into NPU regions and a host remainder; say why ops stay on host."""
         from core.ops import OPS
-        from vendor_sdk.cli.target import target_errors
         from vendor_sdk.frontend.onnx import from_onnx
-        from vendor_sdk.patterns.errors import PartitionError
         from vendor_sdk.patterns.from_target import patterns_of
         from vendor_sdk.patterns.graph_page import to_html
         from vendor_sdk.patterns.partition import PartitionOptions, partition, prepare
@@ -51,14 +48,9 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             min_ops=min_ops, max_regions=max_regions,
             host_ops=frozenset(h for h in forced if h in OPS),
             host_nodes=frozenset(h for h in forced if h not in OPS))
-        with target_errors(), user_errors():
-            try:
-                patterns = [p for t in target for p in patterns_of(resolve_target(t))]
-                result = partition(prepare(from_onnx(model)), patterns, options)
-            except PartitionError as e:
-                err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
-                                  soft_wrap=True)
-                raise typer.Exit(2) from None
+        with user_errors():
+            patterns = [p for t in target for p in patterns_of(resolve_target(t))]
+            result = partition(prepare(from_onnx(model)), patterns, options)
         report = build_report(result, patterns, model.name)
         if fmt == "json":
             print(report.to_json())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vendor_sdk.target import Target, TargetError
+from vendor_sdk.target import Target
 
 if TYPE_CHECKING:
     from vendor_sdk.wizard import UpdateReport
@@ -21,27 +21,10 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-@contextmanager
-def target_errors() -> Iterator[None]:
-    """Print every located diagnostic and exit 2 (a traceback would mean an SDK bug)."""
-    try:
-        yield
-    except TargetError as e:
-        for d in e.diagnostics:
-            err_console.print(f"[bold]{escape(d.file)}:{d.line}:{d.col}:[/] "
-                              f"[cyan]{escape(d.path)}[/]: [red]{escape(d.message)}[/]",
-                              highlight=False, soft_wrap=True)
-            if d.hint:
-                err_console.print(f"    hint: {escape(d.hint)}", highlight=False,
-                                  soft_wrap=True)
-        n = len(e.diagnostics)
-        err_console.print(f"[bold red]{n} error{'s' if n != 1 else ''}[/]")
-        raise typer.Exit(2) from None
-
-
 def print_target(t: Target) -> None:
-    console.print(f"[bold green]ok[/] {t.name} ({t.path})"
-                  + (f": {t.spec.description}" if t.spec.description else ""), highlight=False)
+    console.print(f"[bold green]ok[/] {escape(t.name)} ({escape(str(t.path))})"
+                  + (f": {escape(t.spec.description)}" if t.spec.description else ""),
+                  highlight=False)
     mems = Table("memory", "role", "dtype", "rows", "row elems", "bytes", title="Memories")
     for m in t.memories.values():
         size = m.rows * m.row_elems * int(m.dtype.removeprefix("u").removeprefix("int")) // 8
@@ -85,7 +68,7 @@ def print_update(directory: Path, report: UpdateReport) -> None:
                       "kept as they are; later updates merge", highlight=False)
     moved = "" if report.old_version == report.new_version else \
         f" (skeleton {report.old_version or 'unversioned'} -> {report.new_version})"
-    console.print(f"[bold green]updated[/] {directory}{moved}", highlight=False)
+    console.print(f"[bold green]updated[/] {escape(str(directory))}{moved}", highlight=False)
 
 
 def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[None]]) -> None:
@@ -99,7 +82,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         """Check a target description; print a summary or every located error."""
         from vendor_sdk.plugins import resolve_target
 
-        with target_errors(), user_errors():
+        with user_errors():
             print_target(resolve_target(target))
 
     @app.command()
@@ -144,7 +127,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         from vendor_sdk.wizard import TEMPLATE, WizardError, create, parse_answers, update_package
 
         template = skeleton or TEMPLATE
-        try:
+        with user_errors():
             answers = parse_answers(data or [], template)
             if start is not None:
                 if answers.get("start", start) != start:
@@ -160,15 +143,11 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
                 targets = " ".join(str(p.parent) for p in find_targets(directory))
                 todo = ("; `vendor-sdk run` and `check-intrinsics` name each stub left to "
                         "implement") if made == "blank" else ""
-                console.print(f"[bold green]created[/] {directory} (from {made}); next: "
-                              f"vendor-sdk validate {targets}, vendor-sdk package {directory}"
-                              f"{todo}", highlight=False)
+                console.print(f"[bold green]created[/] {escape(str(directory))} (from {made}); "
+                              f"next: vendor-sdk validate {escape(targets)}, vendor-sdk package "
+                              f"{escape(str(directory))}{todo}", highlight=False)
                 return
             report = update_package(directory, answers, defaults=defaults, template=template)
-        except WizardError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
-                              soft_wrap=True)
-            raise typer.Exit(2) from None
         print_update(directory, report)
         if report.conflicted:
             n = len(report.conflicted)
@@ -185,13 +164,8 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         outdir: Annotated[Path | None, typer.Option(help="Where to put the wheel.")] = None,
     ) -> None:
         """Validate the package's target, then build a wheel."""
-        from vendor_sdk.packaging import PackagingError, build_wheel
+        from vendor_sdk.packaging import build_wheel
 
-        with target_errors():
-            try:
-                wheel = build_wheel(directory, outdir)
-            except PackagingError as e:
-                err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False,
-                              soft_wrap=True)
-                raise typer.Exit(2) from None
-        console.print(f"[bold green]built[/] {wheel}")
+        with user_errors():
+            wheel = build_wheel(directory, outdir)
+        console.print(f"[bold green]built[/] {escape(str(wheel))}", highlight=False)
