@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from vendor_sdk.cli.app import fail
+from vendor_sdk.cli.root import fail
 from vendor_sdk.plugins import DEFAULT_TARGET
 
 console = Console()
