@@ -85,10 +85,12 @@ def output_lsbs(module: Module) -> list[float | None]:
 
 
 def model_inputs(path: Path, batch: int = 1, seed: int = 0,
-                 npz: Path | None = None) -> dict[str, np.ndarray]:
+                 npz: Path | None = None,
+                 sizes: Mapping[str, int] | None = None) -> dict[str, np.ndarray]:
     """The model's data inputs, each in its own ONNX dtype (float32, float16, int64 token
     ids, ...): read from ``npz`` (by input name), or random (floats in [0, 1), integers
-    in [0, 8)). A missing, extra or unconvertible array in ``npz`` is a RunError."""
+    in [0, 8); symbolic dims ``batch``, or their value in ``sizes``). A missing, extra or
+    unconvertible array in ``npz`` is a RunError."""
     import onnx
 
     from vendor_sdk.runtime.quantize import input_shapes
@@ -100,7 +102,7 @@ def model_inputs(path: Path, batch: int = 1, seed: int = 0,
     except Exception as e:  # protobuf's DecodeError and friends: not a model file
         raise RunError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from None
     try:
-        shapes = input_shapes(model, batch)
+        shapes = input_shapes(model, batch, sizes)
     except ValueError as e:
         raise RunError(f"{path}: {e}") from None
     dtypes = {vi.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(

@@ -20,7 +20,7 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +69,10 @@ class Quantized:
 MAX_INPUT_ELEMENTS = 1 << 28
 
 
-def input_shapes(model: onnx.ModelProto, batch: int = 1) -> dict[str, tuple[int, ...]]:
-    """Data inputs (not initializers) with symbolic dims set to ``batch``; raises
+def input_shapes(model: onnx.ModelProto, batch: int = 1,
+                 sizes: Mapping[str, int] | None = None) -> dict[str, tuple[int, ...]]:
+    """Data inputs (not initializers) with symbolic dims set to ``batch`` (a dim named in
+    ``sizes``, by its ONNX dim_param: that value); raises
     ValueError naming the input for a negative dim, a batch below 1 or an input too
     large to generate."""
     if batch < 1:
@@ -82,7 +84,7 @@ def input_shapes(model: onnx.ModelProto, batch: int = 1) -> dict[str, tuple[int,
             continue
         dims = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?"
                 for d in vi.type.tensor_type.shape.dim]
-        shape = tuple(d if isinstance(d, int) else batch for d in dims)
+        shape = tuple(d if isinstance(d, int) else (sizes or {}).get(d, batch) for d in dims)
         if any(d < 0 for d in shape):
             raise ValueError(f"input '{vi.name}' has shape {dims}: a negative dim (the "
                              "model file is malformed; re-export it)")
