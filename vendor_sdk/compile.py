@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from core.graph import Module
+from core.ops import OPS
 from vendor_sdk.codegen.build import build_library
 from vendor_sdk.codegen.code import CompositeError
 from vendor_sdk.codegen.emit import CModel, emit_c, sdk_version
@@ -98,8 +99,10 @@ def fallback_reason(e: CompositeError) -> str:
 def compile_model(path: Path, target: str | Target = DEFAULT_TARGET,
                   sizes: Mapping[str, int] | None = None, name: str | None = None,
                   build: bool = True,
-                  progress: Callable[[str], None] | None = None) -> Compiled:
-    """Compile an (int8 QDQ) ONNX model for a target; ``sizes`` hint symbolic extents."""
+                  progress: Callable[[str], None] | None = None,
+                  keep_on_host: Collection[str] = ()) -> Compiled:
+    """Compile an (int8 QDQ) ONNX model for a target; ``sizes`` hint symbolic extents;
+    ``keep_on_host``: op types or node names kept on the host (the CLI's ``--host``)."""
     say = progress or (lambda _s: None)
     seconds: dict[str, float] = {}
 
@@ -116,9 +119,11 @@ def compile_model(path: Path, target: str | Target = DEFAULT_TARGET,
     module = stage("import", lambda: prepare(from_onnx(path)))
     patterns = patterns_of(tgt)
     host: dict[str, str] = {}
-    host_nodes: dict[str, str] = {}  # binding -> why its composite went back to the host
+    # binding -> why it is on the host: asked for, or its composite went back to the host
+    host_nodes = {h: f"kept on the host by --host {h}" for h in keep_on_host if h not in OPS}
+    host_ops = frozenset(h for h in keep_on_host if h in OPS)
     for _ in range(MAX_RETRIES):
-        opts = PartitionOptions(host_nodes=frozenset(host_nodes))
+        opts = PartitionOptions(host_ops=host_ops, host_nodes=frozenset(host_nodes))
         part = stage("partition", partial(partition, module, patterns, opts))
         regions = [r.name for r in part.regions]
         try:
