@@ -94,7 +94,9 @@ def _print(e: object) -> None:
             _say(f"  host fallback {comp}: {why}", "dim")
         return
     replaced = sum(r.onnx_nodes for r in e.regions)
-    _say(f"wrote {e.model}: {len(e.regions)} NPU region nodes replace {replaced} ONNX nodes "
+    n = len(e.regions)
+    _say(f"wrote {e.model}: {n} NPU region node{'s' if n != 1 else ''} replace"
+         f"{'s' if n == 1 else ''} {replaced} ONNX nodes "
          f"({off}/{total} compute ops on {target}); export {e.export_id}")
     _say(f"  package {e.package}/ (the compiled library, regions.pkl, export.json): keep it "
          "beside the model")

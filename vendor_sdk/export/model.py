@@ -95,7 +95,8 @@ def export_model(path: Path, output: Path, target: str | Target = DEFAULT_TARGET
         onnx.save(source, str(output))
         return Exported(output, None, "", (), c)
     sigs = {p.name: _signature(p, types) for p in ports}
-    counts = {p.name: len(region_nodes(source.graph, p)) for p in ports}
+    counts = {p.name: _claimed(r, p, source.graph) for r, p in zip(c.cmodel.regions, ports,
+                                                                   strict=True)}
     root = package_dir(output)
     tref = target_reference(target)
     info = {"model": Path(path).name, "coverage": dict(zip(("offloaded", "total"),
@@ -159,6 +160,20 @@ def region_ports(r: RegionCode, graph: onnx.GraphProto, types: Mapping[str, int]
         return found[0]
 
     return Ports(r.name, tuple(map(onnx_name, r.params)), tuple(map(onnx_name, r.outputs)))
+
+
+def _claimed(r: RegionCode, p: Ports, graph: onnx.GraphProto) -> int:
+    """The number of ONNX nodes the region's node replaces, after checking that they hold
+    every node its layers were compiled from (a region node must not drop a layer)."""
+    nodes = [graph.node[i] for i in region_nodes(graph, p)]
+    named = {n.name for n in graph.node}
+    lost = sorted({x for lc in r.layers for x in lc.onnx_nodes if x in named}
+                  - {n.name for n in nodes})
+    if lost:
+        raise ExportError(f"region {r.name}", f"its layers come from ONNX nodes {lost}, which "
+                          "do not lie between its inputs and outputs in the ONNX graph",
+                          "a bug in vendor-sdk export; please report it with the model")
+    return len(nodes)
 
 
 def _signature(p: Ports, types: Mapping[str, int]) -> Signature:
