@@ -54,5 +54,5 @@ def test_region_replaced_by_an_equivalent_node_computes_the_same() -> None:
 
 
 def test_a_region_that_reads_a_graph_input_it_was_not_given() -> None:
-    with pytest.raises(ExportError, match="reads graph input 'x'"):
+    with pytest.raises(ExportError, match="its nodes read graph input 'x'"):
         region_nodes(_model().graph, Ports("r0", ("w",), ("c",)))
