@@ -7,10 +7,20 @@ group is one line here.
 
 from __future__ import annotations
 
-from vendor_sdk.cli import check, demo, e2e, export, graph, partition, sweep, target
+from vendor_sdk.cli import (
+    check,
+    compile_run,
+    demo,
+    e2e,
+    export,
+    graph,
+    partition,
+    sweep,
+    target,
+)
 from vendor_sdk.cli.root import app, user_errors
 
-GROUPS = (graph, demo, target, partition, check, e2e, export, sweep)
+GROUPS = (graph, demo, target, partition, check, e2e, compile_run, export, sweep)
 
 for _group in GROUPS:
     _group.register(app, user_errors)

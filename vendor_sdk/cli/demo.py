@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from vendor_sdk.cli.e2e import _progress, console, err_console, print_check, print_layers, print_run
+from vendor_sdk.cli.e2e import console, err_console, print_check, print_layers, print_run
+from vendor_sdk.cli.options import progress
 from vendor_sdk.plugins import DEFAULT_TARGET
 
 DEMO_MODELS = ("squeezenet", "cnn", "mlp")
@@ -36,7 +37,7 @@ def demo(model: str, work: Path) -> bool:
     console.rule(f"[bold]{model}[/] int8 on the reference NPU")
     make: Callable[[Path], Path] = mlp if model == "mlp" else cnn if model == "cnn" else \
         (lambda p: light_float(model, p))
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task("float model")
         src = make(work / f"{model}.onnx")
         bar.update(task, description="quantize (onnxruntime, QDQ, per-channel)")
@@ -48,7 +49,7 @@ def demo(model: str, work: Path) -> bool:
     feeds = model_inputs(qpath, 1, 0)
     results = {}
     for backend in ("fsim", "rtl"):
-        with _progress() as bar:
+        with progress() as bar:
             bar.add_task(f"run on {backend}" + (" (Verilator build on first use)"
                                                 if backend == "rtl" else ""))
             results[backend] = run_compiled(c, qpath, feeds, backend, check="layers",

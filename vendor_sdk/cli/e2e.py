@@ -11,19 +11,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vendor_sdk.cli.root import fail
-from vendor_sdk.plugins import DEFAULT_TARGET
+from vendor_sdk.cli.options import progress
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=console, transient=True)
 
 
 def print_run(result: object, compiled: object) -> None:
@@ -220,70 +213,6 @@ def register(app: typer.Typer,
         console.print(f"  quantized vs float on the first calibration sample: max |diff| = "
                       f"{100 * q.rel_error:.2f}% of max |float output|", highlight=False)
 
-    @app.command("compile")
-    def compile_cmd(
-        model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
-        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
-        output: Annotated[Path, typer.Option("-o", "--output", help="Build directory.")] = Path(
-            "build"),
-        batch: Annotated[int, typer.Option(min=1, help="Size hint for a symbolic batch.")] = 1,
-    ) -> None:
-        """Partition, tensorize and generate C; build it; write report and manifest."""
-        from vendor_sdk.compile import compile_model
-
-        if output.exists() and not output.is_dir():  # said before a compile, not after it
-            raise fail(f"-o {output}: is a file; -o names the build directory")
-        with user_errors(), _progress() as bar:
-            task = bar.add_task("compile")
-            c = compile_model(model, target, {"N": batch},
-                              progress=lambda s: bar.update(task, description=s))
-        with user_errors():  # an unwritable -o (a file in its path, permissions): named, exit 2
-            paths = c.write(output)
-        console.print(c.report.to_text(), highlight=False, markup=False)
-        for p in paths:
-            console.print(f"  wrote {p}")
-        console.print(f"  library: {c.library}")
-        console.print("  " + ", ".join(f"{k} {v:.2f} s" for k, v in c.seconds.items()))
-
-    @app.command()
-    def run(
-        model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
-        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
-        backend: Annotated[str, typer.Option(help="fsim or rtl.")] = "fsim",
-        inputs: Annotated[Path | None, typer.Option(help=".npz with the model inputs.")] = None,
-        batch: Annotated[int, typer.Option(min=1, help="Batch for random inputs.")] = 1,
-        seed: Annotated[int, typer.Option(help="Seed of random inputs.")] = 0,
-        top: Annotated[int, typer.Option(
-            help="Per-layer table: only the N layers with the most cycles (0: all).")] = 0,
-        check: Annotated[str, typer.Option(
-            help="layers: every NPU layer bit for bit against its integer reference and "
-                 "every host op against the reference executor, plus the outputs; output: "
-                 "the outputs against onnxruntime; none: no check. A failed check exits 1.")
-        ] = "layers",
-        replay_dir: Annotated[Path, typer.Option(
-            help="Where --check layers writes the first diverging layer's inputs (.npz).")
-        ] = Path("vendor-sdk-check"),
-    ) -> None:
-        """Run on the NPU backend, check the results (exit 1 when wrong), print cycles and
-        utilization per region and per layer."""
-        from vendor_sdk.compile import compile_model
-        from vendor_sdk.runtime.check import CHECKS
-        from vendor_sdk.runtime.compare import model_inputs, run_compiled
-
-        if check not in CHECKS:
-            raise fail(f"--check {check}: choose one of {', '.join(CHECKS)}")
-        with user_errors(), _progress() as bar:
-            feeds = model_inputs(model, batch, seed, inputs)
-            task = bar.add_task("compile")
-            c = compile_model(model, target, {"N": batch},
-                              progress=lambda s: bar.update(task, description=s))
-            bar.update(task, description=f"run on {backend}")
-            result = run_compiled(c, model, feeds, backend, check=check, dump=replay_dir)
-        print_run(result, c)
-        print_layers(result, c, top)
-        if not print_check(result):
-            raise typer.Exit(1)
-
     @app.command()
     def replay(
         npz: Annotated[Path, typer.Argument(help="LAYER.npz written by run --check layers.")],
@@ -298,7 +227,7 @@ def register(app: typer.Typer,
         inputs it got, and compare it with its reference again (exit 1: still wrong)."""
         from vendor_sdk.runtime.replay import replay as run_replay
 
-        with user_errors(), _progress() as bar:
+        with user_errors(), progress() as bar:
             bar.add_task(f"replay {npz.name}")
             r = run_replay(npz, target, backend, model)
         console.print(f"  saved run: {r.saved}", highlight=False, markup=False)
