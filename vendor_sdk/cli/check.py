@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from vendor_sdk.cli.options import JsonOpt, print_json
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -36,6 +38,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         max_cycles: Annotated[int | None, typer.Option(
             help="Per-case RTL watchdog in cycles, passed to the device as max_cycles= "
                  "\\[default: 20x fsim's cycles, at least 20000].")] = None,
+        as_json: JsonOpt = False,
     ) -> None:
         """Run each intrinsic's emit snippet through the target's glue on its fsim and RTL;
         compare both bit-exactly with the reference of its declared semantics. Exit 1 on
@@ -50,8 +53,21 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             options = CheckOptions(
                 workdir=work, only=tuple(only or ()), target_spec=target, timeout_s=timeout,
                 cycle_budget=max_cycles, junit=junit or work / "junit.xml",
-                progress=lambda msg: console.print(f"[dim]{escape(msg)}[/]", highlight=False))
+                progress=(lambda _msg: None) if as_json else
+                lambda msg: err_console.print(f"[dim]{escape(msg)}[/]", highlight=False))
             report = check_intrinsics(t, options)
+        if as_json:
+            print_json({
+                "target": t.name, "passed": report.passed, "junit": str(options.junit),
+                "seconds": report.seconds,
+                "cases": [{"id": o.id, "intrinsic": o.intrinsic, "variant": o.variant,
+                           "case": o.case, "passed": o.passed, "problems": o.problems,
+                           "rtl_cycles": o.rtl_cycles, "rerun": report.reruns.get(o.id),
+                           "details": report.failure_files.get(o.id)}
+                          for o in report.outcomes]})
+            if not report.passed:
+                raise typer.Exit(1)
+            return
         print_table(f"check-intrinsics: {t.name}", report.rows, console)
         for o in report.outcomes:
             if o.passed:

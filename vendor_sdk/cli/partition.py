@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vendor_sdk.cli.options import DEFAULT, JsonOpt
+
 err_console = Console(stderr=True)
 
 
@@ -19,9 +21,11 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
     @app.command("partition")
     def partition_cmd(
         model: Annotated[Path, typer.Argument(help="ONNX model (float or int8 QDQ).")],
-        target: Annotated[list[str], typer.Option(
-            "--target", "-t", help="Target name or target.yaml (repeatable).")],
+        target: Annotated[list[str] | None, typer.Option(
+            "--target", "-t", help="Target name or target.yaml (repeatable; default: the "
+            "default target).")] = None,
         fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+        as_json: JsonOpt = False,
         dot: Annotated[Path | None, typer.Option(help="Write the partitioned graph as DOT.")]
         = None,
         html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")]
@@ -43,16 +47,17 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
 
         if fmt not in ("text", "json"):
             raise typer.BadParameter(f"--format {fmt!r}: expected text or json")
+        targets = target or [DEFAULT]
         forced = host or []
         options = PartitionOptions(
             min_ops=min_ops, max_regions=max_regions,
             host_ops=frozenset(h for h in forced if h in OPS),
             host_nodes=frozenset(h for h in forced if h not in OPS))
         with user_errors():
-            patterns = [p for t in target for p in patterns_of(resolve_target(t))]
+            patterns = [p for t in targets for p in patterns_of(resolve_target(t))]
             result = partition(prepare(from_onnx(model)), patterns, options)
         report = build_report(result, patterns, model.name)
-        if fmt == "json":
+        if fmt == "json" or as_json:
             print(report.to_json())
         else:
             print(report.to_text(), end="")

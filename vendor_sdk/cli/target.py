@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vendor_sdk.cli.options import JsonOpt, print_json
 from vendor_sdk.target import Target
 
 if TYPE_CHECKING:
@@ -46,6 +47,24 @@ def print_target(t: Target) -> None:
     console.print(pats)
 
 
+def target_json(t: Target) -> dict[str, object]:
+    """What `validate` prints, as data: the target's memories, intrinsics and patterns."""
+    return {
+        "ok": True, "name": t.name, "path": str(t.path), "description": t.spec.description,
+        "memories": [{"name": m.name, "role": m.role, "dtype": m.dtype, "rows": m.rows,
+                      "row_elems": m.row_elems} for m in t.memories.values()],
+        "intrinsics": [{"name": n, "axes": {a.name: [a.min, a.max] for a in sem.axes.values()},
+                        "variants": [v for v in sem.variants if v], "overflow": sem.overflow,
+                        "compute": t.spec.intrinsics[n].compute}
+                       for n, sem in t.semantics.items()],
+        "patterns": [{"name": n, "priority": p.priority, "root": p.root,
+                      "ops": [node.op for node in p.nodes.values()],
+                      "tensorize": list(p.lower.tensorize or ()),
+                      "template": p.lower.template}
+                     for n, p in sorted(t.spec.patterns.items(), key=lambda kv: -kv[1].priority)],
+    }
+
+
 def print_update(directory: Path, report: UpdateReport) -> None:
     """One line per file that changed or needs the vendor's attention."""
     said = {
@@ -78,18 +97,29 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
     def validate(
         target: Annotated[str, typer.Argument(
             help="A target.yaml, its directory, or an installed target name.")],
+        as_json: JsonOpt = False,
     ) -> None:
         """Check a target description; print a summary or every located error."""
         from vendor_sdk.plugins import resolve_target
 
         with user_errors():
-            print_target(resolve_target(target))
+            t = resolve_target(target)
+        if as_json:
+            print_json(target_json(t))
+            return
+        print_target(t)
 
     @app.command()
-    def targets() -> None:
+    def targets(as_json: JsonOpt = False) -> None:
         """List installed targets (entry points `vendor_sdk.targets`) and their status."""
         from vendor_sdk.plugins import discover
 
+        if as_json:
+            print_json({"targets": [
+                {"name": p.name, "version": p.version, "package": p.package,
+                 "status": p.status, **({"path": str(p.path)} if p.status == "ok" else
+                                        {"error": p.error})} for p in discover()]})
+            return
         table = Table("target", "version", "package", "status")
         # a broken plugin's reason is the point of the listing: wrapped, never cut to "…"
         table.add_column("detail", overflow="fold")
