@@ -103,6 +103,8 @@ def test_a_model_that_offloads_nothing(models: dict[str, Path], tmp_path: Path,
     """A float model (no QDQ): nothing matches the NPU's int8 patterns; the export says so
     and is the model itself, which onnxruntime runs with no registration at all."""
     monkeypatch.chdir(tmp_path)
+    code, out = cli("export", str(models["mlp"]), "-o", "f.npu.onnx")  # a package to go stale
+    assert code == 0 and Path("f.npu/export.json").is_file(), out
     code, out = cli("export", str(models["cnn_float"]), "-o", "f.npu.onnx")
     assert code == 0, out
     assert "nothing offloaded to reference_npu (0/" in out and "runs on onnxruntime alone" in out

@@ -25,7 +25,7 @@ from vendor_sdk.compile import Compiled, compile_model
 from vendor_sdk.export.errors import ExportError
 from vendor_sdk.export.graph import Ports, region_nodes, replace_regions
 from vendor_sdk.export.ops import ATTRIBUTES, DOMAIN, DTYPES, MAX_PORTS, Signature
-from vendor_sdk.export.package import package_dir, write_package
+from vendor_sdk.export.package import package_dir, remove_package, write_package
 from vendor_sdk.plugins import DEFAULT_TARGET
 from vendor_sdk.runtime.device import BACKENDS
 from vendor_sdk.target import Target
@@ -92,6 +92,7 @@ def export_model(path: Path, output: Path, target: str | Target = DEFAULT_TARGET
     types = _element_types(source)
     ports = [region_ports(r, source.graph, types) for r in c.cmodel.regions]
     if not ports:  # nothing to offload: the model as it is runs on onnxruntime alone
+        remove_package(package_dir(output))  # an earlier export's, now stale
         onnx.save(source, str(output))
         return Exported(output, None, "", (), c)
     sigs = {p.name: _signature(p, types) for p in ports}

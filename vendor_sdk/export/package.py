@@ -68,6 +68,12 @@ def export_id(library: bytes, regions: bytes, target: str) -> str:
     return h.hexdigest()[:16]
 
 
+def remove_package(root: Path) -> None:
+    """Remove an export's package; a directory that is not one is left alone."""
+    if (root / MANIFEST).is_file():
+        shutil.rmtree(root)
+
+
 def write_package(root: Path, library: Path, regions: Sequence[RegionCode], target: str,
                   backend: str, info: Mapping[str, object]) -> str:
     """Write the directory (replacing an earlier export there); return the export's id."""
