@@ -72,7 +72,7 @@ def verify(exported: Exported, source: Path, feeds: Mapping[str, np.ndarray],
     with npu.recording(ort_calls):
         sess = ort.InferenceSession(str(exported.model),
                                     npu.session_options(exported.model, backend=chosen)
-                                    if exported.regions else ort.SessionOptions(),
+                                    if exported.regions else npu.session_options(),
                                     providers=["CPUExecutionProvider"])
         ours = sess.run(None, dict(feeds))
     rec = _RecordingSession(c.library, {r.name: r for r in c.cmodel.regions}, c.target, chosen)
