@@ -9,25 +9,24 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from vendor_sdk.cli.root import fail
-from vendor_sdk.plugins import DEFAULT_TARGET
+from vendor_sdk.cli.options import (
+    DEFAULT,
+    BackendOpt,
+    BatchOpt,
+    DimOpt,
+    HostOpt,
+    JsonOpt,
+    TargetOpt,
+    check_backend,
+    parse_dims,
+    print_json,
+    progress,
+    sizes_for,
+)
 
 console = Console()
-
-
-def parse_dims(specs: list[str]) -> dict[str, int]:
-    """``--dim NAME=VALUE`` (repeatable) -> size hints for symbolic dims."""
-    dims: dict[str, int] = {}
-    for spec in specs:
-        name, sep, value = spec.partition("=")
-        if not sep or not name.strip() or not value.strip().isdigit() or int(value) < 1:
-            raise fail(f"--dim {spec}: expected NAME=VALUE with a positive integer VALUE",
-                       "e.g. --dim N=1 (a model's symbolic batch dim is often N or batch)")
-        dims[name.strip()] = int(value)
-    return dims
 
 
 def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[None]]) -> None:
@@ -36,16 +35,14 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
     @app.command("export")
     def export_cmd(
         model: Annotated[Path, typer.Argument(help="int8 QDQ ONNX model.")],
-        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
+        target: TargetOpt = DEFAULT,
         output: Annotated[Path | None, typer.Option(
             "-o", "--output", help="The .onnx to write (default: MODEL.npu.onnx beside MODEL); "
                                    "its package directory (X.npu/) goes beside it.")] = None,
-        backend: Annotated[str, typer.Option(
-            help="fsim or rtl: what the region nodes run on (a session may override it).")
-        ] = "fsim",
-        dim: Annotated[list[str] | None, typer.Option(
-            "--dim", help="Size hint NAME=VALUE for a symbolic dim (repeatable; default N=1)."
-        )] = None,
+        backend: BackendOpt = "fsim",
+        host: HostOpt = None,
+        dim: DimOpt = None,
+        batch: BatchOpt = 1,
         verify: Annotated[bool, typer.Option(
             "--verify", help="Then run the export in onnxruntime and the model as `vendor-sdk "
                              "run` does on the same inputs; exit 1 unless bit-identical.")
@@ -53,26 +50,62 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         inputs: Annotated[Path | None, typer.Option(
             help="--verify: .npz with the model inputs (default: random).")] = None,
         seed: Annotated[int, typer.Option(help="--verify: seed of random inputs.")] = 0,
+        as_json: JsonOpt = False,
     ) -> None:
         """Write the partitioned model for onnxruntime: each NPU region one custom node
-        backed by the compiled library, the host remainder the model's own ONNX nodes
-        (docs/export.md)."""
+        backed by the compiled library (fsim or rtl), the host remainder the model's own
+        ONNX nodes (docs/export.md)."""
         from vendor_sdk.export import export_model
-        from vendor_sdk.export.model import check_backend
 
-        sizes = {"N": 1} | parse_dims(dim or [])
+        check_backend(backend)
+        dims = parse_dims(dim, model)
+        sizes = sizes_for(model, dims, batch)
         out = output or model.with_name(model.name.removesuffix(".onnx")
                                         .removesuffix(".int8") + ".npu.onnx")
-        with user_errors():
-            check_backend(backend)
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                          TimeElapsedColumn(), console=console, transient=True) as bar:
-                task = bar.add_task("compile")
-                e = export_model(model, out, target, backend, sizes,
-                                 progress=lambda s: bar.update(task, description=s))
-        _print(e)
+        with user_errors(), progress(as_json) as bar:
+            task = bar.add_task("compile")
+            e = export_model(model, out, target, backend, sizes,
+                             progress=lambda s: bar.update(task, description=s),
+                             keep_on_host=host or ())
+        v = None
         if verify:
-            _verify(e, model, inputs, seed, sizes, user_errors)
+            from vendor_sdk.export.verify import verify as run_verify
+            from vendor_sdk.runtime.compare import model_inputs
+
+            with user_errors(), progress(as_json) as bar:
+                bar.add_task("verify: onnxruntime session, then vendor-sdk run")
+                v = run_verify(e, model, model_inputs(model, batch, seed, inputs, dims))
+        if as_json:
+            print_json(_json(e, v))
+        else:
+            _print(e)
+            if v is not None:
+                _print_verify(v)
+        if v is not None and not (v.identical and v.regions_ok):
+            raise typer.Exit(1)
+
+
+def _json(e: object, v: object) -> dict[str, object]:
+    from vendor_sdk.export import Exported
+    from vendor_sdk.export.verify import Verification
+
+    assert isinstance(e, Exported)
+    off, total = e.coverage
+    data: dict[str, object] = {
+        "model": str(e.model), "package": str(e.package) if e.package else None,
+        "export_id": e.export_id or None, "target": e.compiled.target.name,
+        "coverage": {"offloaded": off, "total": total},
+        "regions": [{"name": r.name, "op_type": r.op_type, "inputs": list(r.inputs),
+                     "outputs": list(r.outputs), "onnx_nodes": r.onnx_nodes}
+                    for r in e.regions],
+        "host_composites": dict(sorted(e.compiled.host_reasons.items()))}
+    if isinstance(v, Verification):
+        data["verify"] = {"backend": v.backend, "identical": v.identical and v.regions_ok,
+                          "outputs": {n: {"differing": d} for n, d in v.outputs},
+                          "region_calls": v.calls, "same_inputs": v.same_inputs,
+                          "same_outputs": v.same_outputs,
+                          "first_host_difference": v.first_host_difference or None}
+    return data
 
 
 def _say(text: str, style: str = "") -> None:
@@ -109,16 +142,10 @@ def _print(e: object) -> None:
          f"'{e.model}', npu.session_options('{e.model}'))")
 
 
-def _verify(e: object, model: Path, inputs: Path | None, seed: int, sizes: dict[str, int],
-            user_errors: Callable[[], AbstractContextManager[None]]) -> None:
-    from vendor_sdk.export import Exported
-    from vendor_sdk.export.verify import verify
-    from vendor_sdk.runtime.compare import model_inputs
+def _print_verify(v: object) -> None:
+    from vendor_sdk.export.verify import Verification
 
-    assert isinstance(e, Exported)
-    with user_errors():
-        feeds = model_inputs(model, sizes.get("N", 1), seed, inputs)
-        v = verify(e, model, feeds)
+    assert isinstance(v, Verification)
     for name, diff in v.outputs:
         _say(f"  {name}: onnxruntime session vs vendor-sdk run on {v.backend}: "
              + ("bit-identical" if diff == 0 else f"{diff} elements differ"),
@@ -130,5 +157,3 @@ def _verify(e: object, model: Path, inputs: Path | None, seed: int, sizes: dict[
              "kernels vs the SDK's host code)", "yellow")
     for n in v.notes:
         _say(f"  note: {n}", "yellow")
-    if not (v.identical and v.regions_ok):
-        raise typer.Exit(1)

@@ -13,7 +13,7 @@ node computes what the run computes for the region, bit for bit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,15 +77,17 @@ def target_reference(target: str | Target) -> str:
 
 def export_model(path: Path, output: Path, target: str | Target = DEFAULT_TARGET,
                  backend: str = "fsim", sizes: Mapping[str, int] | None = None,
-                 progress: Callable[[str], None] | None = None) -> Exported:
-    """Compile ``path`` for ``target`` and write ``output`` and its package directory."""
+                 progress: Callable[[str], None] | None = None,
+                 keep_on_host: Collection[str] = ()) -> Exported:
+    """Compile ``path`` for ``target`` (``keep_on_host``: op types or node names that stay
+    ONNX nodes) and write ``output`` and its package directory."""
     check_backend(backend)
     if output.resolve() == Path(path).resolve():
         raise ExportError(f"-o {output}", "is the input model", "write to another file, "
                           "e.g. model.npu.onnx")
     if output.is_dir():
         raise ExportError(f"-o {output}", "is a directory; -o names the .onnx file to write")
-    c = compile_model(path, target, sizes, progress=progress)
+    c = compile_model(path, target, sizes, progress=progress, keep_on_host=keep_on_host)
     output.parent.mkdir(parents=True, exist_ok=True)
     (progress or (lambda _s: None))("export")
     source = _load(path)
