@@ -181,7 +181,7 @@ def open_model(model: str | Path, backend: str | None = None) -> int:
         if missing:
             raise ExportError(f"{path}: node {n.name}", f"lacks attributes {missing}",
                               "export the model again with this vendor-sdk")
-        _DIRS[a["export_id"]] = path.parent / a["package"]
+        _DIRS[a["export_id"]] = (path.parent / a["package"]).absolute()  # a later chdir
         if backend is not None:
             _BACKEND[a["export_id"]] = backend
         _open(a["export_id"], a["package"], a["backend"], a["target"])
