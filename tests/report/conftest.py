@@ -11,6 +11,7 @@ import struct
 import subprocess
 import zlib
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,26 @@ def cnn_run(tmp_path_factory: pytest.TempPathFactory) -> Cnn:
     return Cnn(src, q, c, run_compiled(c, q, model_inputs(q, 1, 0), "fsim", check="none"))
 
 
+class Dom(HTMLParser):
+    """Every start tag's attributes, in document order, by tag."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def all(self, tag: str, **want: str) -> list[dict[str, str]]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k.replace("_", "-")) == v
+                                                            for k, v in want.items())]
+
+    def table_rows(self) -> list[dict[str, str]]:
+        """The per-layer table's rows, in the order the page's script left them."""
+        return [a for t, a in self.tags if t == "tr" and "data-node" in a]
+
+
 @dataclass(frozen=True)
 class Chromium:
     exe: str
@@ -50,10 +71,10 @@ class Chromium:
                                "--hide-scrollbars", *args], capture_output=True, text=True,
                               timeout=120, check=True)
 
-    def dom(self, page: Path, fragment: str = "") -> str:
+    def dom(self, page: Path, fragment: str = "") -> Dom:
         """The document after its script ran (Chromium serializes the live DOM)."""
         url = page.resolve().as_uri() + (f"#{fragment}" if fragment else "")
-        return self._run("--virtual-time-budget=3000", "--dump-dom", url).stdout
+        return Dom(self._run("--virtual-time-budget=3000", "--dump-dom", url).stdout)
 
     def screenshot(self, page: Path, png: Path, size: str = "1400,1000",
                    fragment: str = "") -> np.ndarray:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,26 +19,6 @@ if TYPE_CHECKING:  # tests/report/conftest.py (pytest loads it; importlib mode c
 VENDOR_SDK = Path(sys.executable).parent / "vendor-sdk"
 
 
-class Dom(HTMLParser):
-    """Every start tag's attributes, in document order, by tag."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-
-    def all(self, tag: str, **want: str) -> list[dict[str, str]]:
-        return [a for t, a in self.tags if t == tag and all(a.get(k.replace("_", "-")) == v
-                                                            for k, v in want.items())]
-
-
-def table_rows(dom: Dom) -> list[dict[str, str]]:
-    return [a for t, a in dom.tags if t == "tr" and "data-node" in a]
-
-
 def test_run_report_sorts_and_overlays_in_chromium(cnn_run: Cnn, chromium: Chromium,
                                                    tmp_path: Path) -> None:
     c, res = cnn_run.compiled, cnn_run.result
@@ -47,13 +26,13 @@ def test_run_report_sorts_and_overlays_in_chromium(cnn_run: Cnn, chromium: Chrom
                         result=res)[0]
     text = page.read_text()
     assert "<script src" not in text and "<link" not in text  # self-contained
-    dom = Dom(chromium.dom(page, "sort=cycles:desc&overlay=cycles"))
+    dom = chromium.dom(page, "sort=cycles:desc&overlay=cycles")
     assert dom.all("body", data_ready="1", data_overlay="cycles"), "the script did not run"
     assert dom.all("table", id="layers", data_sorted="cycles:desc")
     # the body's rows, in the order the script left them: cycles descending, no cycles last
     cycles = [layer.cycles for _, layer in res.layers or []]
     by_node = {n.id: n for n in fold(c.partition, c.report).nodes}
-    order = [by_node[r["data-node"]] for r in table_rows(dom)]
+    order = [by_node[r["data-node"]] for r in dom.table_rows()]
     assert len(order) == len(cycles) + sum(n.kind == "host" for n in by_node.values())
     assert [n.kind for n in order] == ["npu"] * len(cycles) + ["host"] * (len(order) - len(cycles))
     tds = [a.get("data-v") for t, a in dom.tags if t == "td" and "data-v" in a]
@@ -95,9 +74,9 @@ def test_cli_partition_page_in_chromium(cnn_run: Cnn, chromium: Chromium,
                           "reference_npu", "--html", "graph.html"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    dom = Dom(chromium.dom(tmp_path / "graph.html", "sort=macs:desc"))
+    dom = chromium.dom(tmp_path / "graph.html", "sort=macs:desc")
     assert dom.all("body", data_ready="1") and dom.all("table", data_sorted="macs:desc")
-    rows = table_rows(dom)
+    rows = dom.table_rows()
     tds = [a.get("data-v") for t, a in dom.tags if t == "td" and "data-v" in a]
     per_row = len(tds) // len(rows)
     macs = [int(tds[k * per_row + 1]) for k in range(len(rows))]
