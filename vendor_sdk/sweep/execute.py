@@ -1,9 +1,11 @@
-"""Where the points run: in this process, one after another, or as Ray tasks.
+"""Where the points run: one after another in a child process of the sweep's (the
+default, "in process"), or as Ray tasks.
 
-Both hand each record to ``done`` as the point finishes (Ray: in completion order). A point
-that raises something other than its own stage errors (vendor_sdk.sweep.point) is tried
-once more; a second failure, or a Ray worker lost twice (``max_retries=1``), is recorded
-as ``failed`` with the reason, and the sweep goes on.
+Both hand each record to ``done`` as the point finishes (Ray: in completion order), and
+both run a point away from the sweep's own process (a child process, a Ray worker), so
+the C under test cannot take the sweep down with it. A point that raises something other
+than its own stage errors (vendor_sdk.sweep.point), or whose process dies, is tried once
+more; a second failure is recorded as ``failed`` with the reason, and the sweep goes on.
 
 On Ray a task gets the model's bytes (put in the object store once per model), writes
 them into the worker machine's build cache under their hash, and configures the target
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vendor_sdk.sweep.child import Child, PointLost
 from vendor_sdk.sweep.grid import Model, Point
 from vendor_sdk.sweep.point import Record, base_record, run_point
 
@@ -41,19 +44,20 @@ def lost(point: Point, why: str) -> Record:
 
 def run_in_process(points: Sequence[Point], done: Done, only: tuple[str, ...] = (),
                    fn: PointFn = _run_local) -> None:
-    """Each point here, in grid order; a crash of the C code under test ends the process
-    with it (the Ray executor isolates points in workers)."""
-    for point in points:
-        model = point.model.path if point.model else None
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                rec = fn(point, model, only)
-                break
-            except Exception as e:  # an SDK bug or the machine: retried once, then recorded
-                rec = lost(point, f"failed on both attempts; last: {type(e).__name__}: {e}")
-                if attempt == ATTEMPTS:
+    """Each point in grid order, in one child process of this one (vendor_sdk.sweep.child;
+    ``fn`` must be a module-level function), so a crash of the C under test is the point's
+    and not the sweep's: a child that dies or a point that raises is tried once more (in a
+    new child when it died), then recorded as `failed` with the last reason."""
+    with Child() as child:
+        for point in points:
+            model = point.model.path if point.model else None
+            for _attempt in range(ATTEMPTS):
+                try:
+                    rec = child.call(fn, point, model, only)
                     break
-        done(rec)
+                except PointLost as e:  # an SDK bug, the machine, or the C under test
+                    rec = lost(point, f"failed on both attempts; last: {e}")
+            done(rec)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,17 +16,19 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+from vendor_sdk.errors import VendorSdkError
+
 SCHEMA = "vendor-sdk.sweep/1"
 MODES = ("run", "check-intrinsics")
 
 
-class SweepError(Exception):
-    """Bad sweep input (a malformed --param, an unknown parameter, no models), said with
-    where, why and a hint; the command exits 2 before any point runs."""
+class SweepError(VendorSdkError):
+    """Bad sweep input (a malformed --param, an unknown parameter, no models, an --only
+    that selects nothing): where (the option), why and a hint, reported by the CLI's one
+    handler with exit code 2 before any point runs."""
 
     def __init__(self, where: str, why: str, hint: str = "") -> None:
-        self.where, self.why, self.hint = where, why, hint
-        super().__init__(f"{where}: {why}" + (f" (hint: {hint})" if hint else ""))
+        super().__init__(why, where=where, hint=hint)
 
 
 @dataclass(frozen=True, slots=True)

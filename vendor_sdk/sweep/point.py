@@ -17,33 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from vendor_sdk.errors import FOREIGN_USER_ERRORS, VendorSdkError
 from vendor_sdk.sweep.configure import configured_target
 from vendor_sdk.sweep.grid import SCHEMA, Point
 from vendor_sdk.target import Target, TargetError
 
 Record = dict[str, Any]
-
-
-def _point_errors() -> tuple[type[Exception], ...]:
-    """The stage errors that say what is wrong with a point (the CLI's exit-2 errors)."""
-    from jinja2 import TemplateError
-
-    from core.builder import BuildError
-    from core.executor import ExecutionError
-    from core.ops.registry import OpError
-    from core.verify import VerifyError
-    from vendor_sdk.check.emit_c import EmitError, GlueError
-    from vendor_sdk.check.staging import CheckError
-    from vendor_sdk.codegen.cexpr import CodegenError
-    from vendor_sdk.frontend.onnx import FrontendError
-    from vendor_sdk.runtime.device import DeviceError
-    from vendor_sdk.runtime.npu import RunError
-    from vendor_sdk.sim.errors import SimError
-    from vendor_sdk.target.runtime_build import RuntimeBuildError
-
-    return (TargetError, CodegenError, RunError, DeviceError, RuntimeBuildError, SimError,
-            TemplateError, FrontendError, BuildError, ExecutionError, VerifyError, OpError,
-            CheckError, EmitError, GlueError, OSError)
+# What says that a point cannot run (the CLI's exit-2 errors: every stage error, a template
+# that fails with the point's values, a path it cannot read or write): its `failed` record.
+POINT_ERRORS: tuple[type[Exception], ...] = (VendorSdkError, *FOREIGN_USER_ERRORS)
 
 
 def _reason(e: Exception) -> str:
@@ -89,7 +71,6 @@ def run_point(point: Point, model_path: Path | None, work: Path | None = None,
     from vendor_sdk.plugins import resolve_target
 
     rec = base_record(point)
-    errors = _point_errors()
     try:
         target = configured_target(resolve_target(point.spec), point.params,
                                    point.target_digest)
@@ -101,7 +82,7 @@ def run_point(point: Point, model_path: Path | None, work: Path | None = None,
         else:
             assert model_path is not None and point.model is not None
             _run(rec, point, target, model_path)
-    except errors as e:
+    except POINT_ERRORS as e:
         rec["status"], rec["reason"] = "failed", _reason(e)
     return rec
 
