@@ -9,23 +9,49 @@ device share one context.
 from __future__ import annotations
 
 import hashlib
-import re
+import shlex
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
-from vendor_sdk.codegen.cexpr import CodegenError
 from vendor_sdk.codegen.emit import CModel
+from vendor_sdk.codegen.gcc_errors import CBuildError
 from vendor_sdk.sim.build import build_env, cache_root, cached_build, disk_full
 from vendor_sdk.target.load import Target
 from vendor_sdk.target.runtime_build import build_runtime, include_dirs
 
 CC = "gcc"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-std=c11")
+# Failed builds kept for the user to open: the newest few, and any younger than the grace
+# period (a parallel run's error message may still be pointing at it).
+KEEP_FAILED = 8
+KEEP_SECONDS = 3600
 
 
-def _errors(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if re.search(r"error|warning", ln)]
-    return "\n".join(lines[:20]) or stderr.strip()[-3000:]
+def failed_dir() -> Path:
+    """Where the C of builds gcc refused is kept: the cache's own temporary build directory
+    is removed, and the error's file:line must point at a file that exists."""
+    return cache_root() / "failed" / "models"
+
+
+def _keep_failed(cm: CModel, key: str, cmd: list[str], stderr: str) -> Path | None:
+    """Write the generated C and gcc's output to failed_dir()/key (the newest KEEP_FAILED
+    kept); None when that cannot be written (the error still says what gcc said)."""
+    out = failed_dir() / key
+    try:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for n, t in cm.files.items():
+            (out / n).write_text(t)
+        (out / "gcc.log").write_text(f"$ {shlex.join(cmd)}\n{stderr}")
+        by_age = sorted((p.stat().st_mtime, p) for p in failed_dir().iterdir())
+        for mtime, stale in by_age[:-KEEP_FAILED]:
+            if time.time() - mtime > KEEP_SECONDS:
+                shutil.rmtree(stale, ignore_errors=True)
+    except OSError:
+        return None
+    return out
 
 
 def runtime_rpath(runtime: Path) -> str:
@@ -62,16 +88,14 @@ def build_library(cm: CModel, target: Target, flags: tuple[str, ...] = CFLAGS) -
     def build(tmp: Path) -> None:
         for n, t in cm.files.items():
             (tmp / n).write_text(t)
-        done = subprocess.run([CC, *flags, *(f"-I{d}" for d in dirs), "-I.", *sources,
-                               f"-L{runtime.parent}", f"-l:{runtime.name}",
-                               f"-Wl,-rpath,{rpath}", "-o", lib],
-                              cwd=tmp, env=build_env(tmp), capture_output=True, text=True,
-                              check=False)
+        cmd = [CC, *flags, *(f"-I{d}" for d in dirs), "-I.", *sources,
+               f"-L{runtime.parent}", f"-l:{runtime.name}", f"-Wl,-rpath,{rpath}", "-o", lib]
+        done = subprocess.run(cmd, cwd=tmp, env=build_env(tmp), capture_output=True,
+                              text=True, check=False)
         if (full := disk_full(done.stderr, tmp)) is not None:
             raise full
         if done.returncode != 0:
-            raise CodegenError(f"generated C for {cm.model} does not compile against the "
-                               f"runtime of {target.name} ({target.path}):\n"
-                               f"{_errors(done.stderr)}")
+            raise CBuildError(cm, target, done.stderr, _keep_failed(cm, key, cmd, done.stderr))
 
-    return cached_build("models", digest.hexdigest()[:20], build, lib)
+    key = digest.hexdigest()[:20]
+    return cached_build("models", key, build, lib)
