@@ -10,7 +10,8 @@ Deterministic: the same model and target give byte-identical files.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version as dist_version
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from core.graph import Module
+from core.graph import CallFunc, Module
 from vendor_sdk.codegen.cexpr import CodegenError, c_name
 from vendor_sdk.codegen.dram_fit import check_dram
 from vendor_sdk.codegen.perf import perf_snap_c, record_bytes, templates_dir
@@ -98,11 +99,17 @@ def sdk_version() -> str:
 
 
 def emit_c(module: Module, regions: list[str], target: Target, model: str,
-           hints: Mapping[str, int]) -> CModel:
-    """C for each region function of ``module`` named in ``regions``."""
+           hints: Mapping[str, int],
+           on_layer: Callable[[int, int, str], None] | None = None) -> CModel:
+    """C for each region function of ``module`` named in ``regions``; ``on_layer(k, n,
+    function)`` is called before the k-th of the n layers is lowered (progress)."""
     model_c = c_name(model)
     header = f"{model_c}.h"
-    codes = tuple(region_code(module, module[r], target, hints) for r in regions)
+    n = sum(isinstance(b.value, CallFunc) for r in regions for blk in module[r].blocks
+            for b in blk.bindings)
+    done = itertools.count(1)
+    step = None if on_layer is None else (lambda fn: on_layer(next(done), n, fn))
+    codes = tuple(region_code(module, module[r], target, hints, step) for r in regions)
     check_dram(codes, target, hints)  # else the biggest layer goes to the host
     version = sdk_version()
     infos = []

@@ -10,7 +10,7 @@ for its stores (runtime: vsdk_layer_end / vsdk_dram_fence), the rest overlaps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from core import symbolic as sym
@@ -108,7 +108,10 @@ def _no_scalars(module: Module, region: Function) -> None:
 
 
 def region_code(module: Module, region: Function, target: Target,
-                hints: Mapping[str, int]) -> RegionCode:
+                hints: Mapping[str, int],
+                on_layer: Callable[[str], None] | None = None) -> RegionCode:
+    """``on_layer(function)`` is called before each layer is lowered (progress: the code
+    generator prints nothing itself)."""
     tiling = tiling_of(target)
     consts = Consts()
     slots: dict[str, Slot] = {}
@@ -141,6 +144,8 @@ def region_code(module: Module, region: Function, target: Target,
                 raise CodegenError(f"{region.name}: binding {b.var.name} is not a composite call")
             comp = module[b.value.func]
             fn = c_name(comp.name)
+            if on_layer is not None:
+                on_layer(fn)
             lowering = _lowering(target, comp)
             args = [a for a in b.value.args if isinstance(a, Var)]
             batch_dim = args[0].tensor_type.shape[0]
