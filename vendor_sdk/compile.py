@@ -127,8 +127,9 @@ def compile_model(path: Path, target: str | Target = DEFAULT_TARGET,
         part = stage("partition", partial(partition, module, patterns, opts))
         regions = [r.name for r in part.regions]
         try:
-            cm = stage("tensorize + C", partial(emit_c, part.module, regions, tgt, model,
-                                                sizes or {}))
+            cm = stage("tensorize + C", partial(
+                emit_c, part.module, regions, tgt, model, sizes or {},
+                lambda k, n, fn: say(f"tensorize + C: layer {k} of {n} ({fn})")))
             break
         except CompositeError as e:
             host[fallback_key(e)] = fallback_reason(e)
