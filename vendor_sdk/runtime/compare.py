@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,17 +201,19 @@ def agree(names: Sequence[str], ours: Sequence[np.ndarray], ref: Sequence[np.nda
 
 def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backend: str,
                  session: NpuSession | None = None, check: str = "output",
-                 dump: Path | None = None) -> RunResult:
+                 dump: Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> RunResult:
     """Run ``c`` on ``backend`` and compare with onnxruntime; ``check`` (docs/compile.md,
     "Numerics check"): ``output`` checks the outputs against onnxruntime, ``layers`` also
     every layer against its reference (a divergence's inputs go to ``dump``, if given),
     ``none`` only measures. ``result.check.ok`` is the verdict; ``raise_if_failed()``
-    raises CheckError."""
+    raises CheckError. ``progress`` hears the region being run and the check's stages."""
     if check not in CHECKS:
         raise RunError(f"unknown check '{check}' (known: {', '.join(CHECKS)})")
     regions = {r.name: r for r in c.cmodel.regions}
     own = session is None
-    sess = session or NpuSession(c.library, regions, c.target, backend)
+    sess = session or NpuSession(c.library, regions, c.target, backend, progress=progress)
+    say = progress or (lambda _s: None)
     try:
         # feeds use the model's tensor names ('gpu_0/data_0'); params their SSA names.
         by_name = {sanitize(k): v for k, v in feeds.items()} | dict(feeds)
@@ -232,6 +234,7 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
     finally:
         if own:
             sess.close()
+    say("onnxruntime (the reference)")
     ref = onnxruntime_outputs(path, feeds)
     names = [o.name if isinstance(o, Var) else "const"
              for o in c.module[c.module.entry].outputs]
@@ -245,6 +248,8 @@ def run_compiled(c: Compiled, path: Path, feeds: Mapping[str, np.ndarray], backe
         layers = None
         if trace is not None:
             from vendor_sdk.runtime.layer_check import check_trace, npz_writer
+
+            say("check every layer against its reference")
 
             ctx = {"model": str(Path(path).resolve()), "target": c.cmodel.target,
                    "backend": backend, "batch": _batch(inputs)}

@@ -12,7 +12,7 @@ counters by the target's counter names.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +75,9 @@ class NpuSession:
     backend: str
     options: Mapping[str, object] | None = None  # extra device options (they win)
     stats: dict[str, RegionStats] = field(default_factory=dict)
+    # Progress: called before each region call with "region k of n (name)" and the cycles
+    # of the calls so far (the device reports cycles only at the end of a call).
+    progress: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.device = Device(self.target, self.backend, self.options)
@@ -99,8 +102,17 @@ class NpuSession:
     def close(self) -> None:
         self.device.close()
 
+    def _say(self, name: str) -> None:
+        if self.progress is None:
+            return
+        k = list(self.regions).index(name) + 1
+        cycles = sum(self.roles.get(s.counters, self.roles.cycles) for s in self.stats.values())
+        self.progress(f"region {k} of {len(self.regions)} ({name})"
+                      + (f", {cycles:,} cycles so far" if cycles else ""))
+
     def run_region(self, name: str, *inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         r = self.regions[name]
+        self._say(name)
         env: dict[str, int] = {}
         for pname, x in zip(r.params, inputs, strict=True):
             slot = next(s for s in r.slots if s.name == pname)
