@@ -4,6 +4,7 @@ and a point whose worker dies or raises retried once and then recorded."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     cache = tmp_path_factory.mktemp("sweep_cache")
     old = os.environ.get("VENDOR_SDK_CACHE")
     os.environ["VENDOR_SDK_CACHE"] = str(cache)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             log_to_driver=False)
     try:
         yield cache
     finally:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from typer.testing import CliRunner
 
-import reference_npu
 from vendor_sdk.check.run import CheckOptions, check_intrinsics
 from vendor_sdk.cli import app
 from vendor_sdk.compile import compile_model
@@ -23,26 +22,9 @@ from vendor_sdk.plugins import resolve_target
 from vendor_sdk.runtime.compare import model_inputs, run_compiled
 from vendor_sdk.sweep.run import plan_sweep, run_sweep
 
-REF = Path(reference_npu.__file__).parent
+RefCopy = Callable[..., Path]
+
 VENDOR_SDK = Path(sys.executable).parent / "vendor-sdk"
-
-
-def ref_copy(dst: Path, edit_driver: tuple[str, str] | None = None, **params: int) -> Path:
-    """The reference NPU copied with a regex edit of its params (not the sweep's editor),
-    and optionally one edit of its functional model's C."""
-    shutil.copytree(REF, dst, ignore=shutil.ignore_patterns("__pycache__"))
-    yaml = dst / "target.yaml"
-    text = yaml.read_text()
-    for k, v in params.items():
-        text, n = re.subn(rf"(?m)^  {k}: \d+", f"  {k}: {v}", text)
-        assert n == 1
-    yaml.write_text(text)
-    if edit_driver:
-        src = dst / "driver" / "fsim_ops.c"
-        code = src.read_text()
-        assert code.count(edit_driver[0]) == 1
-        src.write_text(code.replace(*edit_driver))
-    return yaml
 
 
 def sram(dim: int, acc_rows: int = 2048) -> dict[str, int]:
@@ -58,7 +40,7 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 def test_each_point_is_its_own_compile_and_run(sweep_models: Path, tmp_path: Path,
-                                               results: Any) -> None:
+                                               results: Any, ref_copy: RefCopy) -> None:
     plan = plan_sweep("reference_npu", ["DIM=8,16", "ACC_ROWS=1024"], [sweep_models])
     summary = run_sweep(plan, tmp_path / "out")
     assert summary.exit_code == 0 and summary.ran == 4
@@ -126,7 +108,8 @@ MISCOMPILE = ("uint32_t q = per_chan ? c : 0;",  # a DIM=16 array reads channel 
               "uint32_t q = per_chan ? (dim == 16 ? 0 : c) : 0;")
 
 
-def test_a_wrong_result_exits_1(sweep_models: Path, tmp_path: Path, results: Any) -> None:
+def test_a_wrong_result_exits_1(sweep_models: Path, tmp_path: Path, results: Any,
+                                ref_copy: RefCopy) -> None:
     yaml = ref_copy(tmp_path / "npu", MISCOMPILE)
     code, out = invoke("--target", str(yaml), "--param", "DIM=8,16", "--models",
                        str(sweep_models / "small.onnx"), "-o", str(tmp_path / "res"))
@@ -147,13 +130,19 @@ def test_a_wrong_result_exits_1(sweep_models: Path, tmp_path: Path, results: Any
 def test_bad_input_exits_2_before_any_point(sweep_models: Path, tmp_path: Path) -> None:
     out = tmp_path / "res"
     cases = [
-        (["--param", "ACC_ROW=1024", "--models", str(sweep_models)],
-         ["--param ACC_ROW", "no such parameter", "did you mean 'ACC_ROWS'"]),
+        (["--param", "ACC_ROW=1024", "--models", str(sweep_models)],  # the shared handler's
+         ["error: --param ACC_ROW: target reference_npu", "no such parameter",
+          "hint: did you mean 'ACC_ROWS'?"]),
         (["--param", "DIM", "--models", str(sweep_models)], ["expected NAME=V1,V2"]),
         (["--models", str(tmp_path / "nope.onnx")], ["nope.onnx: no such file"]),
         (["--models", str(sweep_models), "--backend", "gpu"], ["--backend gpu", "fsim, rtl"]),
         (["--models", str(sweep_models), "--only", "gemm_i8_i32"], ["add --check-intrinsics"]),
         (["--target", "no_such_npu", "--models", str(sweep_models)], ["no_such_npu"]),
+        (["--check-intrinsics", "--param", "DIM=8,16", "--only", "gemm_i8_i3"],
+         ["error: --only gemm_i8_i3: selects no check-intrinsics case of reference_npu",
+          "hint: did you mean 'gemm_i8_i32'?"]),
+        (["--check-intrinsics", "--only", "requant_i32_i8", "--only", "zzz"],
+         ["error: --only zzz: selects no", "hint: reference_npu has: gemm_i8_i32,"]),
     ]
     for args, says in cases:
         code, text = invoke(*args, "-o", str(out))
@@ -161,6 +150,9 @@ def test_bad_input_exits_2_before_any_point(sweep_models: Path, tmp_path: Path) 
         assert code == 2, (args, text)
         assert all(s in flat for s in says), (args, text)
         assert "Traceback" not in text and not out.exists()
+    out.write_text("")
+    code, text = invoke("--models", str(sweep_models), "-o", str(out))
+    assert code == 2 and f"error: -o {out}: is a file" in " ".join(text.split()), text
 
 
 def test_check_intrinsics_over_the_grid(tmp_path: Path, results: Any) -> None:

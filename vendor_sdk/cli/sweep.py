@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from vendor_sdk.plugins import DEFAULT_TARGET
+from vendor_sdk.cli.options import DEFAULT, BackendOpt, TargetOpt, check_backend
+from vendor_sdk.cli.root import fail
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,14 +53,14 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
 
     @app.command()
     def sweep(
-        target: Annotated[str, typer.Option(help="Target name or target.yaml.")] = DEFAULT_TARGET,
+        target: TargetOpt = DEFAULT,
         param: Annotated[list[str] | None, typer.Option(
             "--param", help="NAME=V1,V2,...: values of a target.yaml `params:` entry "
                             "(repeatable; the grid is their cross product).")] = None,
         models: Annotated[list[Path] | None, typer.Option(
             "--models", help="An int8 QDQ .onnx file, or a directory of them (repeatable).")
         ] = None,
-        backend: Annotated[str, typer.Option(help="fsim or rtl.")] = "fsim",
+        backend: BackendOpt = "fsim",
         check: Annotated[str, typer.Option(
             help="Each point's numerics check: output (the outputs against onnxruntime), "
                  "layers, or none. A wrong result exits 1.")] = "output",
@@ -85,20 +86,15 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
         parameters; write results.jsonl/.csv/.json and index.html (Pareto front of cycles
         vs on-chip bytes). Exit 1 when any point computed a wrong result."""
         from vendor_sdk.sweep.execute import RayOptions
-        from vendor_sdk.sweep.grid import SweepError
         from vendor_sdk.sweep.run import plan_sweep, run_sweep
 
         if output.exists() and not output.is_dir():
-            _bad(f"-o {output}", "is a file", "-o names the results directory")
+            raise fail(f"-o {output}: is a file", "-o names the results directory")
+        check_backend(backend)
         mode = "check-intrinsics" if check_intrinsics else "run"
-        if only and not check_intrinsics:
-            _bad("--only", "selects check-intrinsics cases", "add --check-intrinsics")
-        with user_errors():
-            try:
-                plan = plan_sweep(target, param or [], models or [], backend, check, mode,
-                                  tuple(only or ()))
-            except SweepError as e:
-                _bad(e.where, e.why, e.hint)
+        with user_errors():  # SweepError, TargetError: where, why, hint; exit 2
+            plan = plan_sweep(target, param or [], models or [], backend, check, mode,
+                              tuple(only or ()))
         on_ray = ray or bool(os.environ.get("RAY_ADDRESS"))
         where = "on Ray" + (f" at {os.environ['RAY_ADDRESS']}" if os.environ.get(
             "RAY_ADDRESS") else " (a local cluster)") if on_ray else "in process"
@@ -135,10 +131,3 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
                                                     f"{r['reason']}"), soft_wrap=True)
             raise typer.Exit(summary.exit_code)
 
-
-def _bad(where: str, why: str, hint: str = "") -> NoReturn:
-    err_console.print(Text.assemble(("error: ", "bold red"), f"{where}: {why}"),
-                      soft_wrap=True)
-    if hint:
-        err_console.print(Text(f"    hint: {hint}"), soft_wrap=True)
-    raise typer.Exit(2)

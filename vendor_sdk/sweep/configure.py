@@ -54,6 +54,26 @@ def check_names(target: Target, axes: tuple[Axis, ...]) -> None:
                              "no such parameter", hint)
 
 
+def check_only(target: Target, only: tuple[str, ...]) -> None:
+    """Every --only selector picks at least one check-intrinsics case of ``target`` (else
+    SweepError, exit 2): a mistyped one would otherwise drop its cases from every point
+    of the grid unnoticed, or leave each point with nothing to check."""
+    from vendor_sdk.check.run import case_id, selected
+    from vendor_sdk.check.stimulus import all_cases
+
+    if not only:
+        return
+    ids = [case_id(s.name, v, c.name) for s in target.semantics.values()
+           for v in s.variants for c in all_cases(target, s)]
+    names = list(dict.fromkeys(i.partition("/")[0] for i in ids))  # intrinsic[.variant]
+    for selector in only:
+        if not any(selected(i, (selector,)) for i in ids):
+            hint = did_you_mean(selector, [*names, *ids]) or \
+                f"{target.name} has: {', '.join(names)}"
+            raise SweepError(f"--only {selector}",
+                             f"selects no check-intrinsics case of {target.name}", hint)
+
+
 def with_params(text: str, file: str, params: Sequence[tuple[str, str]]) -> str:
     """``text`` with each named `params:` value replaced (integers as written, anything else
     quoted so the document keeps its shape and the loader says what is wrong)."""

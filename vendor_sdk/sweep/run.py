@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vendor_sdk.sweep import page
-from vendor_sdk.sweep.configure import check_names, target_digest
+from vendor_sdk.sweep.configure import check_names, check_only, target_digest
 from vendor_sdk.sweep.execute import RayOptions, run_in_process, run_on_ray
 from vendor_sdk.sweep.grid import MODES, SweepError, expand, find_models, parse_params
 from vendor_sdk.sweep.grid import Point as Point
@@ -42,7 +42,9 @@ class Plan:
 def plan_sweep(target: str, params: list[str], models: list[Path], backend: str = "fsim",
                check: str = "output", mode: str = "run",
                only: tuple[str, ...] = ()) -> Plan:
-    """The grid's points; raises SweepError / TargetError for bad input."""
+    """The grid's points; raises SweepError / TargetError for bad input (an --only
+    selector is checked against the target's own parameters: case names do not depend
+    on the swept values)."""
     from vendor_sdk.plugins import resolve_target
     from vendor_sdk.runtime.check import CHECKS
     from vendor_sdk.runtime.device import BACKENDS
@@ -57,10 +59,13 @@ def plan_sweep(target: str, params: list[str], models: list[Path], backend: str 
     axes = parse_params(params)
     t = resolve_target(target)
     check_names(t, axes)
-    found = find_models(models) if mode == "run" else ()
     if mode != "run" and models:
         raise SweepError("--models", "check-intrinsics runs no model",
                          "drop --models, or sweep models without --check-intrinsics")
+    if mode == "run" and only:
+        raise SweepError("--only", "selects check-intrinsics cases", "add --check-intrinsics")
+    check_only(t, only)
+    found = find_models(models) if mode == "run" else ()
     digest = target_digest(t)
     points = expand(t.name, target, digest, axes, found, backend, check, mode)
     sweep = {"target": t.name, "target_digest": digest, "mode": mode,
