@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from vendor_sdk.cli.progress import progress as progress  # the commands' progress line
 from vendor_sdk.cli.root import fail
 from vendor_sdk.plugins import DEFAULT_TARGET
 
@@ -96,15 +95,6 @@ def sizes_for(model: Path, dims: Mapping[str, int], batch: int) -> dict[str, int
     # N: the batch symbol of graphs whose shapes the SDK rewrote (kept as before --dim)
     return {"N": batch} | {sanitize(n): dims.get(n, batch) for n in symbolic_dims(model)} | \
         {sanitize(n): v for n, v in dims.items()}
-
-
-def progress(quiet: bool = False) -> Progress:
-    """A spinner with the stage and elapsed time on stderr; off when stderr is no terminal
-    (a log, a pipe, CI) or under ``--json``, so scripts see only their output."""
-    err = Console(stderr=True)
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err, transient=True,
-                    disable=quiet or not err.is_terminal)
 
 
 def print_json(data: object) -> None:
