@@ -37,8 +37,7 @@ def _compile(model: Path, target: str, sizes: dict[str, int], host: list[str] | 
     from vendor_sdk.compile import compile_model
 
     with progress(quiet) as bar:
-        task = bar.add_task("compile")
-        say: Callable[[str], None] = lambda s: bar.update(task, description=s)  # noqa: E731
+        say = bar.stage("compile")
         c = compile_model(model, target, sizes, progress=say, keep_on_host=host or ())
         if then:
             say(then)
@@ -152,9 +151,10 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             feeds = model_inputs(model, batch, seed, inputs, dims)
             c, _ = _compile(model, target, sizes, host, as_json)
             with progress(as_json) as bar:
-                bar.add_task(f"run on {backend}" + (" (a Verilator build on first use)"
-                                                    if backend == "rtl" else ""))
-                result = run_compiled(c, model, feeds, backend, check=check, dump=replay_dir)
+                say = bar.stage("a Verilator build on first use" if backend == "rtl" else
+                                "open the device", prefix=f"run on {backend}: ")
+                result = run_compiled(c, model, feeds, backend, check=check, dump=replay_dir,
+                                      progress=say)
             reports = _report(report, model, c, result, sizes)
         if as_json:
             print_json(run_json(result, c, reports))
