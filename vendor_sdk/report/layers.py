@@ -52,6 +52,22 @@ class LayerRow:
     counters: tuple[tuple[str, int], ...]  # every counter by its target.yaml name
     host_reason: str
 
+    @property
+    def bound_busy(self) -> int | None:
+        """The bound unit's busy cycles, None when unknown."""
+        return dict(self.busy).get(self.bound_by) if self.bound_by else None
+
+    @property
+    def overlap(self) -> int:
+        """Busy cycles of the bound unit beyond the layer's span (0 when within it).
+
+        Layers overlap, and an estimating backend (fsim) charges an instruction's whole
+        cost when it starts: an instruction that runs on past the snapshot closing this
+        layer's span counts here, though part of it ran in the next layer's span. The RTL
+        counts per cycle, so its busy cycles never exceed the span."""
+        busy = self.bound_busy
+        return max(0, busy - self.cycles) if busy is not None and self.cycles else 0
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:

@@ -10,7 +10,7 @@ and how the browser test checks the sort).
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from vendor_sdk.report.graph import Graph
 from vendor_sdk.report.layers import SCHEMA, LayerRow, Summary
@@ -31,6 +31,9 @@ table{border-collapse:collapse;font-size:12px}
 th,td{border-bottom:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{position:sticky;top:0;background:#f4f4f4;cursor:pointer;user-select:none}
 td.l,th.l{text-align:left}
+td.why{white-space:normal;min-width:170px;max-width:320px}
+.sw{display:inline-block;width:9px;height:9px;margin-right:4px;border:1px solid #777}
+.note{font-size:12px;color:#555;margin:4px 0}
 tr.host td{color:#666}
 th[data-dir=asc]::after{content:" \\25B2"} th[data-dir=desc]::after{content:" \\25BC"}
 .node:hover rect{stroke:#000;stroke-width:2}
@@ -112,17 +115,54 @@ def _cards(s: Summary) -> str:
 
 
 COLUMNS = (("index", "#"), ("op", "op"), ("onnx_nodes", "ONNX node(s)"), ("where", "where"),
-           ("region", "region"), ("macs", "MACs"), ("cycles", "cycles"), ("share", "share"),
-           ("ideal", "ideal"), ("utilization", "util"), ("bound_by", "bound by"),
-           ("dram_read_bytes", "DRAM rd"), ("dram_write_bytes", "DRAM wr"),
-           ("host_reason", "host reason"))
-TEXT = frozenset({"op", "onnx_nodes", "where", "region", "bound_by", "host_reason"})
+           ("macs", "MACs"), ("cycles", "cycles"), ("share", "share"), ("ideal", "ideal"),
+           ("utilization", "util"), ("bound_by", "bound by"), ("dram_read_bytes", "DRAM rd"),
+           ("dram_write_bytes", "DRAM wr"), ("host_reason", "host reason"))
+TEXT = frozenset({"op", "onnx_nodes", "where", "bound_by", "host_reason"})
+OVERLAP_NOTE = ("bound by: the busiest unit, its busy cycles as a share of the layer's. "
+                "100%* = more than the layer's cycles: layers overlap, and an estimating "
+                "backend charges an instruction's whole cost when it starts, so work that "
+                "overlaps the next layer counts here (capped at 100%; hover for the cycles).")
 
 
-def _table(rows: Sequence[LayerRow]) -> str:
+def bound_text(r: LayerRow) -> tuple[str, str]:
+    """The bound-by cell and its tooltip; a share over 100% shows as ``100%*`` (the
+    unit's work overlaps the next layer, ``LayerRow.overlap``)."""
+    busy = r.bound_busy
+    if busy is None or not r.cycles:
+        return r.bound_by, ""
+    if r.overlap:
+        return (f"{r.bound_by} 100%*",
+                f"{r.bound_by} busy {busy:,} cycles, {r.overlap:,} more than the layer's "
+                f"{r.cycles:,}: that work overlaps the next layer (the backend charges an "
+                "instruction when it starts)")
+    return (f"{r.bound_by} {100 * busy / r.cycles:.0f}%",
+            f"{r.bound_by} busy {busy:,} of the layer's {r.cycles:,} cycles")
+
+
+def _text_cell(r: LayerRow, c: str, colour: Mapping[str, str]) -> str:
+    title, swatch = "", ""
+    if c == "onnx_nodes":
+        v = ", ".join(r.onnx_nodes)
+    elif c == "where":  # the region, short: its target is the swatch's (the legend's) colour
+        v = r.region.removeprefix(f"{r.target}_") if r.region else r.where
+        title = f"{r.region} on {r.target}" if r.region else ""
+        swatch = f'<span class="sw" style="background:{colour.get(r.target, HOST_FILL)}">' \
+            "</span>"
+    elif c == "bound_by":
+        v, title = bound_text(r)
+    else:
+        v = str(getattr(r, c))
+    cls = "l why" if c == "host_reason" else "l"
+    tip = f' title="{html.escape(title)}"' if title else ""
+    return f'<td class="{cls}"{tip}>{swatch}{html.escape(v)}</td>'
+
+
+def _table(rows: Sequence[LayerRow], colour: Mapping[str, str]) -> str:
     total = sum(r.cycles or 0 for r in rows)
-    head = "".join(f'<th data-col="{c}"{" class=l" if c in TEXT else ""}>{html.escape(t)}</th>'
-                   for c, t in COLUMNS)
+    head = "".join(f'<th data-col="{c}"{" class=l" if c in TEXT else ""}'
+                   + (f' title="{html.escape(OVERLAP_NOTE)}"' if c == "bound_by" else "")
+                   + f">{html.escape(t)}</th>" for c, t in COLUMNS)
     out = [f'<table id="layers"><thead><tr>{head}</tr></thead><tbody>']
     for r in rows:
         share = r.cycles / total if r.cycles is not None and total else None
@@ -136,16 +176,15 @@ def _table(rows: Sequence[LayerRow]) -> str:
         tds = []
         for c, _ in COLUMNS:
             if c in TEXT:
-                v = ", ".join(r.onnx_nodes) if c == "onnx_nodes" else str(getattr(r, c))
-                if c == "bound_by" and r.bound_share is not None:
-                    v += f" {100 * r.bound_share:.0f}%"
-                tds.append(f'<td class="l">{html.escape(v)}</td>')
+                tds.append(_text_cell(r, c, colour))
             else:
                 num, text = cells[c]
                 tds.append(f'<td data-v="{"" if num is None else num}">{text}</td>')
         out.append(f'<tr class="{r.where}" data-node="{html.escape(r.node)}">'
                    + "".join(tds) + "</tr>")
     out.append("</tbody></table>")
+    if any(r.overlap for r in rows):
+        out.append(f'<p class="note" id="overlap-note">{html.escape(OVERLAP_NOTE)}</p>')
     return "".join(out)
 
 
@@ -172,10 +211,10 @@ def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow], title: str = "",
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>{_cards(s)}"
         f'<p class="legend">{legend}{overlays}</p>'
-        "<p style='font-size:12px;color:#555'>One node per layer: Q/DQ and constant chains "
+        "<p class='note'>One node per layer: Q/DQ and constant chains "
         "are folded into the op that reads them; bands are NPU regions; edge labels are "
         "tensor shapes; the red bar is a layer's cycles relative to the slowest; hover for "
         "details, click a node to find its row. Click a column header to sort.</p>"
         f'<div class="main"><div class="graph">{to_svg(graph, rows)}</div>'
-        f'<div class="layers">{_table(rows)}</div></div>'
+        f'<div class="layers">{_table(rows, colour)}</div></div>'
         f"{extra}<script>{JS}</script></body></html>\n")

@@ -20,7 +20,10 @@ from vendor_sdk.report.layout import Box, Layout, layered
 PALETTE = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5")
 HOST_FILL = "#d9d9d9"
 NODE_W, NODE_H, IO_W, IO_H = 164, 38, 150, 24
+HOST_H = 50      # a host op's reason takes two lines
+REASON_CHARS = 32  # what fits on a line of a node at 9.5 px
 PAD = 8
+HALO = 'stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"'
 
 
 def colours(targets: Iterable[str]) -> dict[str, str]:
@@ -29,8 +32,9 @@ def colours(targets: Iterable[str]) -> dict[str, str]:
 
 def place(graph: Graph) -> Layout:
     def size(nid: str) -> tuple[float, float]:
-        kind = graph.node(nid).kind if nid in kinds else "host"
-        return (IO_W, IO_H) if kind in ("input", "output") else (NODE_W, NODE_H)
+        kind = kinds[nid]
+        return (IO_W, IO_H) if kind in ("input", "output") else \
+            (NODE_W, HOST_H) if kind == "host" else (NODE_W, NODE_H)
 
     kinds = {n.id: n.kind for n in graph.nodes}
     group = {n.id: n.region for n in graph.nodes}
@@ -54,8 +58,28 @@ def _path(pts: Sequence[tuple[float, float]]) -> str:
     return d
 
 
-def _bands(graph: Graph, lay: Layout, colour: Mapping[str, str]) -> list[str]:
+def short_reason(reason: str) -> list[str]:
+    """A host op's reason in at most two node lines. A reason is "who: why", sometimes
+    nested ("the code generator cannot lower composite X (r1, r2): the result is not
+    quantized"); the last "why" is what a reader needs at a glance, the tooltip and the
+    table have all of it."""
+    words = ("host: " + reason.rsplit(": ", 1)[-1]).split()
+    lines = [""]
+    for w in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(w) > REASON_CHARS:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {w}".strip()
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][:REASON_CHARS - 1] + "\u2026"]
+    return [ln if len(ln) <= REASON_CHARS else ln[:REASON_CHARS - 1] + "\u2026"
+            for ln in lines]
+
+
+def _bands(graph: Graph, lay: Layout, colour: Mapping[str, str]) -> tuple[list[str],
+                                                                           list[str]]:
+    """The bands, and their labels (drawn above the edges, which may cross them)."""
     out: list[str] = []
+    labels: list[str] = []
     regions: dict[str, dict[int, list[Box]]] = {}
     for n in graph.nodes:
         if n.region:
@@ -78,24 +102,24 @@ def _bands(graph: Graph, lay: Layout, colour: Mapping[str, str]) -> list[str]:
                 y1 = min(b.y for b in nxt) - PAD
             out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" '
                        f'height="{y1 - y0:.1f}" rx="6"/>')
+        out.append("</g>")
         first = by_layer[layers[0]]
-        out.append(f'<text x="{min(b.x for b in first) - PAD + 4:.1f}" '
-                   f'y="{min(b.y for b in first) - PAD - 3:.1f}" fill="#333" '
-                   f'fill-opacity="1" font-size="10" font-weight="bold">'
-                   f"{html.escape(name)}</text></g>")
-    return out
+        labels.append(f'<text x="{min(b.x for b in first) - PAD + 4:.1f}" '
+                      f'y="{min(b.y for b in first) - PAD - 3:.1f}" fill="#333" {HALO} '
+                      f'font-size="10" font-weight="bold">{html.escape(name)}</text>')
+    return out, labels
 
 
 def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str:
     tip = [f"{n.label}  ({', '.join(n.sources) or n.id})", f"output {n.shape}"]
-    line2 = ""
+    line2, reason = "", []
     attrs = f'data-node="{html.escape(n.id)}" data-kind="{n.kind}"'
     if n.region:
         attrs += f' data-region="{html.escape(n.region)}"'
         tip.append(f"{n.region}, pattern {n.pattern}, target {n.target}")
     if n.reason:
         tip.append(f"host: {n.reason}")
-        line2 = "host: " + n.reason
+        reason = short_reason(n.reason)
     if row is not None:
         if row.macs:
             tip.append(f"MACs {row.macs:,}")
@@ -106,7 +130,7 @@ def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str
                                       *([util] if row.utilization is not None else []),
                                       *([row.bound_by] if row.bound_by else [])])
             tip.append(f"cycles {row.cycles:,}, utilization {util}, bound by "
-                       f"{row.bound_by or '-'}")
+                       f"{row.bound_by or '-'}" + _busy_tip(row))
             attrs += f' data-cycles="{row.cycles}"'
             if row.utilization is not None:
                 attrs += f' data-util="{row.utilization:.4f}"'
@@ -117,7 +141,13 @@ def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str
              f'<rect x="{b.x:.1f}" y="{b.y:.1f}" width="{b.w:.0f}" height="{b.h:.0f}" '
              f'rx="{rx}" fill="{fill}" stroke="#555"/>']
     label = n.label if len(n.label) <= 26 else n.label[:25] + "\u2026"
-    if line2:
+    if reason:
+        parts.append(f'<text x="{b.cx:.1f}" y="{b.y + 15:.1f}" text-anchor="middle" '
+                     f'font-weight="bold">{html.escape(label)}</text>')
+        parts += [f'<text x="{b.cx:.1f}" y="{b.y + 29 + 11 * k:.1f}" text-anchor="middle" '
+                  f'font-size="9.5" fill="#333">{html.escape(t)}</text>'
+                  for k, t in enumerate(reason)]
+    elif line2:
         parts.append(f'<text x="{b.cx:.1f}" y="{b.y + 15:.1f}" text-anchor="middle" '
                      f'font-weight="bold">{html.escape(label)}</text>'
                      f'<text x="{b.cx:.1f}" y="{b.y + 29:.1f}" text-anchor="middle" '
@@ -133,9 +163,20 @@ def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str
     return "".join(parts)
 
 
+def _busy_tip(row: LayerRow) -> str:
+    busy = row.bound_busy
+    if busy is None or not row.cycles:
+        return ""
+    if row.overlap:
+        return (f" (busy {busy:,} cycles: {row.overlap:,} more than the layer's, work that "
+                "overlaps the next layer; the backend charges an instruction when it starts)")
+    return f" (busy {busy:,} of {row.cycles:,} cycles)"
+
+
 def to_svg(graph: Graph, layer_rows: Sequence[LayerRow] = ()) -> str:
     lay = place(graph)
     colour = colours([n.target for n in graph.nodes if n.target])
+    bands, band_labels = _bands(graph, lay, colour)
     by_node = {r.node: r for r in layer_rows}
     hottest = max((r.cycles or 0 for r in layer_rows), default=0)
     w, h = lay.width, lay.height
@@ -144,7 +185,7 @@ def to_svg(graph: Graph, layer_rows: Sequence[LayerRow] = ()) -> str:
            'font-family="Helvetica, Arial, sans-serif" font-size="11">',
            '<defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="6" '
            'markerHeight="6" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#777"/></marker>'
-           '</defs>', *_bands(graph, lay, colour),
+           '</defs>', *bands,
            '<g class="edges" stroke="#777" stroke-width="1.1" fill="none">']
     labelled: set[str] = set()
     labels: list[str] = []
@@ -157,7 +198,10 @@ def to_svg(graph: Graph, layer_rows: Sequence[LayerRow] = ()) -> str:
             labels.append(f'<text x="{x + 4:.1f}" y="{y + 11:.1f}">'
                           f"{html.escape(e.shape)}</text>")
     out.append("</g>")
-    out.append('<g class="shapes" font-size="9" fill="#555">' + "".join(labels) + "</g>")
+    # labels over the edges, on a white halo: an edge that crosses one does not hide it
+    out.append(f'<g class="shapes" font-size="9" fill="#555" {HALO}>' + "".join(labels)
+               + "</g>")
+    out.append('<g class="region-labels">' + "".join(band_labels) + "</g>")
     for n in graph.nodes:
         fill = "#ffffff" if n.kind in ("input", "output") else \
             colour[n.target] if n.target else HOST_FILL
