@@ -47,7 +47,7 @@ def test_run_report_sorts_and_overlays_in_chromium(cnn_run: Cnn, chromium: Chrom
     hot = max((n for n in nodes if "data-cycles" in n), key=lambda n: int(n["data-cycles"]))
     assert int(hot["data-cycles"]) == max(cycles)
     fills = [a.get("fill") for t, a in dom.tags if t == "rect"]
-    assert "rgb(255,45,20)" in fills  # heat(1): the overlay recoloured the slowest layer
+    assert "rgb(253,141,60)" in fills  # heat(1): the overlay recoloured the slowest layer
 
 
 def test_screenshot_is_not_blank(cnn_run: Cnn, chromium: Chromium, tmp_path: Path) -> None:

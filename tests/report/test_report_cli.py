@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import onnx
 
 if TYPE_CHECKING:  # tests/report/conftest.py (pytest loads it; importlib mode cannot)
-    from conftest import Chromium, Cnn
+    from conftest import Chromium, Cnn, Dom
 
 VENDOR_SDK = Path(sys.executable).parent / "vendor-sdk"
 
@@ -61,8 +62,9 @@ def test_run_report_through_the_cli(cnn_run: Cnn, chromium: Chromium, tmp_path: 
     assert [int(t["cycles"]) if t["cycles"] else None for t in table] == \
         [row["cycles"] for row in doc["layers"]]
 
-    dom = chromium.dom(tmp_path / "out.html", "sort=cycles:desc")
-    assert dom.all("body", data_ready="1") and dom.all("table", data_sorted="cycles:desc")
+    dom = chromium.dom(tmp_path / "out.html", "sort=cycles:desc&overlay=util")
+    assert dom.all("body", data_ready="1", data_overlay="util")
+    assert dom.all("table", data_sorted="cycles:desc")
     shown = [tr["data-node"] for tr in dom.table_rows()]
     by_cycles = sorted(npu, key=lambda row: -row["cycles"])
     assert shown[:len(npu)] == [row["node"] for row in by_cycles]
@@ -71,6 +73,34 @@ def test_run_report_through_the_cli(cnn_run: Cnn, chromium: Chromium, tmp_path: 
         {row["node"]: row["cycles"] for row in npu}
     assert all("data-cycles" not in nodes[row["node"]] for row in host)
     assert dom.all("input", value="cycles")  # the overlay switch exists on a run's page
+    # the utilization overlay: orange (0%) - yellow (50%) - light green (100%); a layer
+    # without MACs has none (near-white), a host op keeps its grey
+    fills = _node_fills(dom)
+    for row in doc["layers"]:
+        want = "#d9d9d9" if row["where"] == "host" else "#f7f7f7" \
+            if row["utilization"] is None else _util_rgb(row["utilization"])
+        assert fills[row["node"]] == want, row
+    assert {fills[row["node"]] for row in npu if row["utilization"]} != {"#f7f7f7"}
+
+
+def _util_rgb(u: float) -> str:
+    stops = ((244, 109, 67), (254, 224, 139), (166, 217, 106))
+    lo, hi, t = (stops[0], stops[1], 2 * u) if u < 0.5 else (stops[1], stops[2], 2 * u - 1)
+    # JavaScript's Math.round: halves up (Python's round() would go to even)
+    return "rgb(" + ",".join(str(math.floor(a + (b - a) * t + 0.5))
+                             for a, b in zip(lo, hi, strict=True)) + ")"
+
+
+def _node_fills(dom: Dom) -> dict[str, str]:
+    """Each graph node's box fill, as the script left it (the first rect in its group)."""
+    fills: dict[str, str] = {}
+    node = ""
+    for tag, a in dom.tags:
+        if tag == "g":
+            node = a.get("data-node", "")
+        elif tag == "rect" and node and node not in fills:
+            fills[node] = a["fill"]
+    return fills
 
 
 def test_compile_report_through_the_cli_has_no_cycles(cnn_run: Cnn, tmp_path: Path) -> None:

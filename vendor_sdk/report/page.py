@@ -23,7 +23,7 @@ h1{font-size:20px;margin:0 0 8px}
 .card{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:150px}
 .card b{display:block;font-size:22px}
 .card span{font-size:12px;color:#555}
-.legend span{padding:2px 8px;margin-right:6px;border:1px solid #999;border-radius:3px}
+.legend>span{padding:2px 8px;margin-right:6px;border:1px solid #999;border-radius:3px}
 .main{display:flex;gap:16px;align-items:flex-start}
 .graph{overflow:auto;border:1px solid #ccc;max-height:92vh;flex:0 0 auto;max-width:60%}
 .layers{overflow:auto;max-height:92vh;flex:1 1 0;min-width:0}
@@ -32,6 +32,8 @@ th,td{border-bottom:1px solid #ddd;padding:2px 6px;text-align:right;white-space:
 th{position:sticky;top:0;background:#f4f4f4;cursor:pointer;user-select:none}
 td.l,th.l{text-align:left}
 td.why{white-space:normal;min-width:170px;max-width:320px}
+.ramp{font-size:11px;color:#555;margin-left:4px}
+.ramp i{display:inline-block;width:48px;height:9px;border:1px solid #999;vertical-align:middle}
 .sw{display:inline-block;width:9px;height:9px;margin-right:4px;border:1px solid #777}
 .note{font-size:12px;color:#555;margin:4px 0}
 tr.host td{color:#666}
@@ -61,8 +63,14 @@ function sortBy(name,dir){
 window.vsdkSort=sortBy;
 table.tHead.addEventListener('click',e=>{const th=e.target.closest('th'); if(!th)return;
   sortBy(th.dataset.col, th.dataset.dir==='desc'?'asc':'desc');});
-function heat(t){const r=Math.round(255),g=Math.round(245-200*t),b=Math.round(235-215*t);
+// pale to orange, not to red: the labels (#333) and the red cycle bar stay readable on it
+function heat(t){const r=Math.round(255-2*t),g=Math.round(245-104*t),b=Math.round(235-175*t);
   return 'rgb('+r+','+g+','+b+')';}
+// low to high: orange, yellow, light green (light, so the labels stay readable)
+const UTIL=[[244,109,67],[254,224,139],[166,217,106]];
+function util(u){u=Math.max(0,Math.min(1,u));const k=u<0.5?0:1,t=u<0.5?2*u:2*u-1;
+  const c=UTIL[k].map((a,i)=>Math.round(a+(UTIL[k+1][i]-a)*t));
+  return 'rgb('+c.join(',')+')';}
 function overlay(mode){
   const nodes=[...document.querySelectorAll('#graph .node')];
   const max=Math.max(1,...nodes.map(n=>parseFloat(n.dataset.cycles||0)));
@@ -70,8 +78,8 @@ function overlay(mode){
     if(!r.dataset.fill)r.dataset.fill=r.getAttribute('fill');
     let f=r.dataset.fill;
     if(mode==='cycles'&&n.dataset.cycles)f=heat(parseFloat(n.dataset.cycles)/max);
-    if(mode==='util'&&n.dataset.util){const u=Math.min(1,parseFloat(n.dataset.util));
-      f='rgb('+Math.round(230-180*u)+','+Math.round(120+80*u)+','+Math.round(110-40*u)+')';}
+    if(mode==='util'&&n.dataset.kind==='npu')f=n.dataset.util?util(parseFloat(n.dataset.util))
+      :'#f7f7f7';  // a layer without MACs (a pool, an add) has no utilization
     r.setAttribute('fill',f);});
   document.body.dataset.overlay=mode;
 }
@@ -89,6 +97,13 @@ if(o){overlay(o[1]);const i=document.querySelector('input[value='+o[1]+']');if(i
 document.body.dataset.ready='1';
 })();
 """
+
+
+# the overlays' scales (the script's heat() and util()), beside their switches
+RAMP_CYCLES = ('<span class="ramp">few <i style="background:linear-gradient(90deg,'
+               'rgb(255,245,235),rgb(253,141,60))"></i> most</span>')
+RAMP_UTIL = ('<span class="ramp">0% <i style="background:linear-gradient(90deg,'
+             'rgb(244,109,67),rgb(254,224,139),rgb(166,217,106))"></i> 100%</span>')
 
 
 def _pct(v: float | None) -> str:
@@ -198,9 +213,9 @@ def to_html(s: Summary, graph: Graph, rows: Sequence[LayerRow], title: str = "",
     overlays = "" if s.cycles is None else (
         ' &nbsp; colour nodes by: ' + "".join(
             f'<label><input type="radio" name="overlay" value="{v}"'
-            f'{" checked" if v == "target" else ""}> {t}</label> '
-            for v, t in (("target", "target"), ("cycles", "cycles"),
-                         ("util", "utilization"))))
+            f'{" checked" if v == "target" else ""}> {t}{ramp}</label> '
+            for v, t, ramp in (("target", "target", ""), ("cycles", "cycles", RAMP_CYCLES),
+                               ("util", "utilization", RAMP_UTIL))))
     title = title or f"{s.model}: " + (f"compiled for {', '.join(s.targets)}"
                                        if s.cycles is None else f"run on {s.backend}")
     extra = f"<details><summary>partition report</summary><pre>{html.escape(text)}</pre>" \
