@@ -40,7 +40,7 @@ def test_run_report_through_the_cli(cnn_run: Cnn, chromium: Chromium, tmp_path: 
     to the total that `run --json` prints; the page's live DOM shows the same layers."""
     model = cnn_run.path
     r = _cli("run", model, "--report", "out.html", cwd=tmp_path)
-    for name in ("out.html", "out.csv", "out.json"):
+    for name in ("out.html", "out.csv", "out.json", "out.model_explorer.json"):
         assert (tmp_path / name).is_file()
         assert f"wrote {name}" in r.stdout
     printed = json.loads(_cli("run", model, "--json", cwd=tmp_path).stdout)
@@ -61,6 +61,10 @@ def test_run_report_through_the_cli(cnn_run: Cnn, chromium: Chromium, tmp_path: 
     table = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text())))
     assert [int(t["cycles"]) if t["cycles"] else None for t in table] == \
         [row["cycles"] for row in doc["layers"]]
+    # Model Explorer node data: keyed by what its ONNX adapter calls the graph and nodes
+    # (the graph's name, the node names), each NPU layer's cycles on its first ONNX node
+    assert _model_explorer(tmp_path / "out.model_explorer.json", model) == \
+        {row["onnx_nodes"][0]: row["cycles"] for row in npu}
 
     dom = chromium.dom(tmp_path / "out.html", "sort=cycles:desc&overlay=util")
     assert dom.all("body", data_ready="1", data_overlay="util")
@@ -115,3 +119,22 @@ def test_compile_report_through_the_cli_has_no_cycles(cnn_run: Cnn, tmp_path: Pa
     assert "cycles: compile only" in page and 'data-cycles="' not in page
     table = list(csv.DictReader(io.StringIO((tmp_path / "c.csv").read_text())))
     assert len(table) == len(doc["layers"]) and not any(t["cycles"] for t in table)
+    macs = _model_explorer(tmp_path / "c.model_explorer.json", cnn_run.path)
+    assert macs == {row["onnx_nodes"][0]: row["macs"] for row in doc["layers"] if row["macs"]}
+    assert sum(macs.values()) == doc["summary"]["macs_total"] > 0
+
+
+def _model_explorer(path: Path, model: Path) -> dict[str, int]:
+    """The node data file's values by node, after checking its shape: Model Explorer's
+    ModelNodeData (graph id -> results, gradient with stops 0 and 1), graph id and node
+    ids as its ONNX adapter names them (the graph's name, the ONNX node names)."""
+    m = onnx.load(str(model))
+    data = json.loads(path.read_text())
+    assert list(data) == [m.graph.name]
+    graph = data[m.graph.name]
+    assert [g["stop"] for g in graph["gradient"]] == [0, 1]
+    assert all(g["bgColor"].startswith("#") for g in graph["gradient"])
+    results = graph["results"]
+    assert set(results) <= {n.name for n in m.graph.node}
+    assert all(set(v) == {"value"} for v in results.values())
+    return {k: v["value"] for k, v in results.items()}

@@ -78,7 +78,8 @@ def test_rows_csv_json_against_onnx_and_counters(cnn_run: Cnn, tmp_path: Path) -
     c, res = cnn_run.compiled, cnn_run.result
     paths = write_report(tmp_path / "r" / "run.html", model_path=cnn_run.path, compiled=c,
                          result=res)
-    assert [p.name for p in paths] == ["run.html", "run.csv", "run.json"]
+    assert [p.name for p in paths] == ["run.html", "run.csv", "run.json",
+                                       "run.model_explorer.json"]
     doc = json.loads(paths[2].read_text())
     assert doc["schema"] == SCHEMA == "vendor-sdk.layers/1"
     macs, _ = onnx_reference(cnn_run.float_path)
