@@ -31,7 +31,8 @@ BatchOpt = Annotated[int, typer.Option(
 BackendOpt = Annotated[str, typer.Option("--backend", help="fsim or rtl.")]
 ReportOpt = Annotated[Path | None, typer.Option(
     "--report", metavar="PATH",
-    help="Write an HTML report here (and per-layer .csv/.json beside it).")]
+    help="Write an HTML report here (and per-layer .csv/.json and Model Explorer node "
+         "data, .model_explorer.json, beside it).")]
 JsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print one JSON object on stdout and nothing else there.")]
 
