@@ -157,15 +157,21 @@ def test_int8_qdq_cnn_matches_onnxruntime(tmp_path: Path) -> None:
     assert final_dq.op_type == "DequantizeLinear"
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     step = float(inits[final_dq.input[1]])
-    session = _session(model)
+    # The QDQ graph as written (DequantizeLinear -> float Conv -> QuantizeLinear): with its
+    # default optimizations onnxruntime fuses them into integer kernels whose result depends
+    # on the CPU (on AVX2 without VNNI its u8s8 products pair-saturate at int16: 10 steps
+    # off on this model), which is no reference for the graph's semantics.
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), opts,
+                                   providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(5)
     equal = total = 0
     for n in (1, 31):
         x = rng.random((n, 3, 16, 16), np.float32)
         (got,) = run(module, [x])
         (ref,) = session.run(None, {"x": x})
-        # onnxruntime fuses DQ->Conv->Q into integer kernels with their own rounding of
-        # the float in between, so single elements may land one step apart.
+        # float accumulation orders differ, so single elements may land one step apart
         assert np.abs(got - ref).max() <= step * 1.0001
         equal += int(np.sum(got == ref))
         total += got.size
