@@ -17,6 +17,7 @@ from rich.text import Text
 
 from vendor_sdk.cli.options import DEFAULT, BackendOpt, TargetOpt, check_backend
 from vendor_sdk.cli.root import fail
+from vendor_sdk.sweep.child import POINT_TIMEOUT
 
 console = Console()
 err_console = Console(stderr=True)
@@ -78,6 +79,10 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
                           "local one (also when only RAY_ADDRESS is set).")] = False,
         workers: Annotated[int | None, typer.Option(
             min=1, help="CPUs of the local Ray cluster --ray starts \\[default: all].")] = None,
+        point_timeout: Annotated[float, typer.Option(
+            "--point-timeout", metavar="SECONDS",
+            help="Kill a point still running after this many seconds and record it as "
+                 "failed (timed out; not retried).")] = POINT_TIMEOUT,
         fresh: Annotated[bool, typer.Option(
             "--fresh", help="Run every point again, ignoring the directory's results.")
         ] = False,
@@ -90,6 +95,9 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
 
         if output.exists() and not output.is_dir():
             raise fail(f"-o {output}: is a file", "-o names the results directory")
+        if not point_timeout > 0:  # NaN too
+            raise fail(f"--point-timeout {point_timeout:g}: must be more than 0 seconds",
+                       f"the default is {POINT_TIMEOUT:g}")
         check_backend(backend)
         mode = "check-intrinsics" if check_intrinsics else "run"
         with user_errors():  # SweepError, TargetError: where, why, hint; exit 2
@@ -113,7 +121,7 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
                 bar.advance(task)
 
             summary = run_sweep(plan, output, RayOptions(num_cpus=workers) if on_ray else None,
-                                arrived, resume=not fresh)
+                                arrived, resume=not fresh, point_timeout=point_timeout)
             bar.update(task, completed=n)
         if summary.skipped:
             console.print(f"  {summary.skipped} points already in {output} (resumed; "

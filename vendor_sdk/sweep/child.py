@@ -3,11 +3,13 @@
 not the sweep.
 
     with Child() as child:
-        rec = child.call(run_point_fn, point, model, only)   # raises PointLost
+        rec = child.call(run_point_fn, point, model, only, timeout=3600)  # raises PointLost
 
 One child serves every point, one at a time, for the whole sweep, so its imports and
 in-memory caches are paid once, as they were in the sweep's own process; after it dies
-the next call starts another. Calls and results travel pickled over two pipes of their
+the next call starts another, as it does after a call that ran past its ``timeout`` (the
+child is killed: a point that hangs, an RTL that never finishes, cannot stall the sweep).
+Calls and results travel pickled over two pipes of their
 own (the child's stdout and stderr stay the terminal's, for what the C under test prints).
 
 Not ProcessPoolExecutor or a multiprocessing context: those report a dead worker without
@@ -22,12 +24,18 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from types import TracebackType
 from typing import IO, Any
+
+# Seconds a point may run before it is killed and recorded as timed out (in process and on
+# Ray; `sweep --point-timeout`): generous, since a real RTL simulation of a large model can
+# take many minutes. Here, in a module of the standard library only, for the CLI's --help.
+POINT_TIMEOUT = 3600.0
 
 
 class PointLost(Exception):
@@ -40,6 +48,15 @@ class WorkerDied(PointLost):
 
 class PointRaised(PointLost):
     pass
+
+
+class TimedOut(PointLost):
+    """The call ran past its timeout and its child was killed (SIGKILL)."""
+
+
+def seconds(timeout: float) -> str:
+    """A timeout as the user gave it: 5, not 5.0; 0.5 stays 0.5."""
+    return f"{timeout:g}"
 
 
 def died(returncode: int | None) -> str:
@@ -79,13 +96,19 @@ class Child:
         self._calls: IO[bytes] | None = None
         self._results: IO[bytes] | None = None
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         """``fn(*args)`` in the child (fn a module-level function, args picklable); raises
-        PointRaised with the child's exception, WorkerDied when the child dies."""
+        PointRaised with the child's exception, WorkerDied when the child dies, TimedOut
+        (the child killed) when no reply came within ``timeout`` seconds."""
         proc, calls, results = self._start()
         try:
             pickle.dump((fn, args), calls)
             calls.flush()
+            # the child writes its one reply only when fn returns, and a dead child's pipe
+            # reads as EOF: so nothing readable by the deadline means fn is still running
+            if timeout is not None and not select.select([results], [], [], timeout)[0]:
+                self._kill()
+                raise TimedOut(f"timed out after {seconds(timeout)} s")
             ok, value = pickle.load(results)
         except (EOFError, BrokenPipeError, pickle.UnpicklingError):  # its pipes closed: gone
             self._forget()
@@ -107,6 +130,15 @@ class Child:
             self._calls, self._results = os.fdopen(calls_w, "wb"), os.fdopen(results_r, "rb")
             pickle.dump(sys.path, self._calls)
         return self._proc, self._calls, self._results
+
+    def _kill(self) -> None:
+        """SIGKILL, not a polite signal: the C under test may be spinning with signals
+        blocked, or inside a call that never returns to Python."""
+        proc = self._proc
+        self._forget()
+        if proc is not None:
+            proc.kill()
+            proc.wait()
 
     def _forget(self) -> None:
         for f in (self._calls, self._results):

@@ -18,7 +18,7 @@ from typing import Any
 
 from vendor_sdk.sweep import page
 from vendor_sdk.sweep.configure import check_names, check_only, target_digest
-from vendor_sdk.sweep.execute import RayOptions, run_in_process, run_on_ray
+from vendor_sdk.sweep.execute import POINT_TIMEOUT, RayOptions, run_in_process, run_on_ray
 from vendor_sdk.sweep.grid import MODES, SweepError, expand, find_models, parse_params
 from vendor_sdk.sweep.grid import Point as Point
 from vendor_sdk.sweep.results import (
@@ -95,9 +95,10 @@ class Summary:
 
 def run_sweep(plan: Plan, out: Path, ray: RayOptions | None = None,
               on_record: Callable[[Record], None] = lambda _r: None,
-              resume: bool = True) -> Summary:
+              resume: bool = True, point_timeout: float | None = POINT_TIMEOUT) -> Summary:
     """Run the points ``out`` has no finished record of (every point with resume=False);
-    append each record to results.jsonl as it arrives; then write the tables and page."""
+    append each record to results.jsonl as it arrives; then write the tables and page.
+    A point running longer than ``point_timeout`` seconds is killed and recorded failed."""
     known = read_records(out) if resume else {}
     todo = [p for p in plan.points if known.get(p.key, {}).get("status") not in DONE]
     journal = Journal(out)
@@ -111,9 +112,9 @@ def run_sweep(plan: Plan, out: Path, ray: RayOptions | None = None,
 
     try:
         if ray is not None:
-            run_on_ray(todo, done, plan.only, ray)
+            run_on_ray(todo, done, plan.only, ray, timeout=point_timeout)
         else:
-            run_in_process(todo, done, plan.only)
+            run_in_process(todo, done, plan.only, timeout=point_timeout)
     finally:
         journal.close()
         summary.records = in_grid_order((p.key for p in plan.points), known)
