@@ -126,3 +126,52 @@ def test_a_call_past_its_timeout_kills_the_child_and_the_next_call_gets_a_new_on
         second = child.call(os.getpid, timeout=60)
         assert second != first and alive(second)
         assert child.call(sum, [1, 2, 3], timeout=60) == 6  # a reply in time is the reply
+
+
+def test_on_ray_a_hanging_task_is_cancelled_and_recorded(sweep_models: Path,
+                                                         tmp_path: Path) -> None:
+    """Three points on two CPUs: DIM=16 spins until cancelled; DIM=8 takes 4 s and DIM=4,
+    waiting for its CPU, 4 s more, and is not timed out at 6 s: a task's clock starts when
+    it is handed to Ray, and the sweep hands over no more tasks than there are CPUs."""
+    import logging
+
+    import ray
+
+    from vendor_sdk.sweep.execute import RayOptions, run_on_ray
+    from vendor_sdk.sweep.point import Record, base_record
+    from vendor_sdk.sweep.run import plan_sweep
+
+    tries = tmp_path / "tries"
+    tries.mkdir()
+
+    def spinning(point: Any, model: Path | None, only: tuple[str, ...]) -> Record:
+        with (tries / point.config).open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        while point.config == "DIM=16":
+            pass
+        time.sleep(4)
+        return base_record(point) | {"status": "ok"}
+
+    plan = plan_sweep("reference_npu", ["DIM=16,8,4"], [sweep_models / "tiny.onnx"])
+    got: list[Record] = []
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             log_to_driver=False)
+    try:
+        run_on_ray(plan.points, got.append, (), RayOptions(), spinning, timeout=6)
+        by = {r["config"]: r for r in got}
+        assert sorted(by) == ["DIM=16", "DIM=4", "DIM=8"]
+        assert (by["DIM=16"]["status"], by["DIM=16"]["reason"]) == \
+            ("failed", "timed out after 6 s")
+        assert by["DIM=16"] == base_record(plan.points[0]) | {"reason": "timed out after 6 s"}
+        assert by["DIM=8"]["status"] == by["DIM=4"]["status"] == "ok"
+        # the worker that spun is killed (Ray does it after the cancel returns), with the
+        # cluster still up: and the cancelled task is not run again
+        (spun,) = map(int, (tries / "DIM=16").read_text().split())
+        for _ in range(600):
+            if not alive(spun):
+                break
+            time.sleep(0.1)
+        assert not alive(spun)
+        assert (tries / "DIM=16").read_text() == f"{spun}\n"
+    finally:
+        ray.shutdown()
