@@ -36,6 +36,10 @@ def c_name(name: str) -> str:
     return out if out and not out[0].isdigit() else f"v_{out}"
 
 
+# Where a loop declares a division or modulo once, its C name (None: print it in full).
+Namer = Callable[[sym.Atom], str | None] | None
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What holds where an expression is printed: ``ranges`` of the enclosing loop
@@ -44,6 +48,9 @@ class Facts:
 
     ranges: Mapping[str, Interval] = field(default_factory=dict)
     limits: Mapping[str, sym.Dim] = field(default_factory=dict)
+    # The C name a floor division or modulo is printed as where it is declared once for
+    # a loop (None: printed in full there); see vendor_sdk.codegen.invariants.
+    named: Namer = None
 
 
 NO_FACTS = Facts()
@@ -67,7 +74,7 @@ def _c(e: Expr, facts: Facts) -> tuple[str, bool]:
     """(text, whether it needs parentheses to be embedded)."""
     d = to_dim(e)
     if d is not None:  # index arithmetic: canonical form, simplified on the loops' ranges
-        return _c_dim(ranges.simplify(d, facts.ranges))
+        return _c_dim(ranges.simplify(d, facts.ranges), facts.named)
     truth = decide(e, facts)
     if truth is not None:
         return str(int(truth)), False
@@ -152,7 +159,7 @@ def _compare(op: str, a: Expr, b: Expr, facts: Facts) -> str:
     if isinstance(db, int) and not isinstance(da, int):  # x - 1 >= 0 reads x >= 1
         c0 = dict(da.terms).get((), 0)
         da, db = sym.sub(da, c0), db - c0
-    return f"{_c_dim(da)[0]} {op} {_c_dim(db)[0]}"
+    return f"{_c_dim(da, facts.named)[0]} {op} {_c_dim(db, facts.named)[0]}"
 
 
 def _extreme(d: sym.Dim, facts: Facts, upper: bool) -> sym.Dim:
@@ -193,15 +200,16 @@ def _flatten(op: str, e: Expr) -> list[Expr]:
     return [e]
 
 
-def _c_dim(d: sym.Dim) -> tuple[str, bool]:
-    """C text of a canonical dimension: ``8 * s_n + vsdk_fdiv(t_k, 3) - 1``."""
+def _c_dim(d: sym.Dim, named: Namer = None) -> tuple[str, bool]:
+    """C text of a canonical dimension: ``8 * s_n + vsdk_fdiv(t_k, 3) - 1``; ``named``
+    gives the name of a division or modulo declared once for a loop (``t_k_div3``)."""
     if isinstance(d, int):
         return (f"INT64_C({d})" if abs(d) > 2**31 - 1 else str(d)), d < 0
     parts = []
     # strides from the largest down, the constant last: an address reads outer to inner
     terms = sorted(d.terms, key=lambda mc: (not mc[0], -abs(mc[1])))
     for i, (m, c) in enumerate(terms):
-        factors = [_c_atom(a) for a in m]
+        factors = [_c_atom(a, named) for a in m]
         mag = abs(c)
         if not factors:
             term = f"INT64_C({mag})" if mag > 2**31 - 1 else str(mag)
@@ -214,10 +222,20 @@ def _c_dim(d: sym.Dim) -> tuple[str, bool]:
     return " ".join(parts), not single
 
 
-def _c_atom(a: sym.Atom) -> str:
+def _c_atom(a: sym.Atom, named: Namer = None) -> str:
     if a.kind == "var":
         return c_name(a.name)
-    x, y = (_c_dim(arg) for arg in a.args)
+    if a.kind in ("floordiv", "mod") and named is not None:
+        name = named(a)
+        if name is not None:
+            return name
+    return c_atom(a, named)
+
+
+def c_atom(a: sym.Atom, named: Namer = None) -> str:
+    """C text of a floor division, modulo, min or max in full (its arguments may name
+    divisions declared for a loop: ``vsdk_fmod(t_k_div2, 3)``)."""
+    x, y = (_c_dim(arg, named) for arg in a.args)
     if a.kind == "floordiv":
         return f"vsdk_fdiv({x[0]}, {y[0]})"
     if a.kind == "mod":

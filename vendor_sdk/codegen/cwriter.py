@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from jinja2 import Template as JinjaTemplate
 from jinja2 import meta
@@ -19,6 +19,7 @@ from core.symbolic import Dim
 from core.symbolic_ranges import Interval
 from core.tir.expr import Const, Expr, Var, binop
 from vendor_sdk.codegen.cexpr import CodegenError, Facts, c_expr, c_name, c_text
+from vendor_sdk.codegen.invariants import Invariants
 from vendor_sdk.codegen.memories import mem_c
 from vendor_sdk.codegen.sram import SramPlan
 from vendor_sdk.target.templates import OperandView, environment
@@ -27,16 +28,19 @@ from vendor_sdk.target.templates import OperandView, environment
 class CWriter:
     """C lines of a function body at the depth of its open blocks, and what the open
     loops tell about their variables (:class:`Facts`): every index expression is printed
-    simplified on them. ``loops`` are the enclosing loops (the samples of the copy
-    checks draw from them)."""
+    simplified on them, its floor divisions and modulos of enclosing loops' variables
+    declared once per loop (:class:`Invariants`). ``loops`` are the enclosing loops (the
+    samples of the copy checks draw from them); ``taken``: names the function already
+    uses."""
 
-    def __init__(self) -> None:
+    def __init__(self, taken: Iterable[str] = ()) -> None:
         self.lines: list[str] = []
         self.loops: list[tuple[Var, Expr]] = []
         self.depth = 0
         self._ranges: dict[str, Interval] = {}
         self._limits: dict[str, Dim] = {}
-        self.facts = Facts(self._ranges, self._limits)
+        self.invariants = Invariants(self.lines, taken)
+        self.facts = Facts(self._ranges, self._limits, self.invariants.name)
         self._printed: list[bool] = []  # per open loop: whether it is a C loop
 
     def c(self, e: Expr) -> str:
@@ -65,9 +69,11 @@ class CWriter:
         if printed:
             v = c_name(var.name)
             self.open_block(f"for (int64_t {v} = 0; {v} < {self.ct(extent)}; {v}++) {{{note}")
+        self.invariants.open(var.name, printed, "    " * (self.depth + 1))
 
     def close_loop(self) -> None:
         var, _ = self.loops.pop()
+        self.invariants.close()
         self._ranges.pop(var.name, None)
         self._limits.pop(var.name, None)
         if self._printed.pop():
@@ -97,8 +103,8 @@ class CWriter:
 class IntrinsicWriter(CWriter):
     """A CWriter that also calls intrinsics, with operand rows from an SRAM plan."""
 
-    def __init__(self, sram: SramPlan) -> None:
-        super().__init__()
+    def __init__(self, sram: SramPlan, taken: Iterable[str] = ()) -> None:
+        super().__init__(taken)
         self.sram = sram
         self.target = sram.target
         self.env = environment()

@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from core.schedule.common import used_names
 from core.tir.expr import Const, Expr, Load, Var, binop
 from core.tir.printer import expr_str
 from core.tir.stmt import Allocate, Block, Buffer, For, IntrinCall, PrimFunc, Seq, Stmt, Store
 from core.tir.visit import substitute
 from core.types import itemsize
-from vendor_sdk.codegen.cexpr import CodegenError, decide
+from vendor_sdk.codegen.cexpr import CodegenError, c_name, decide
 from vendor_sdk.codegen.copies import (
     Loops,
     check_lanes,
@@ -274,6 +275,7 @@ def emit_prim_func(f: PrimFunc, target: Target, dram: Mapping[str, str],
                    activations: Iterable[str] = ()) -> list[str]:
     """C statements (in a function with ``vsdk_rt *rt`` and the size variables)."""
     em = NestEmitter(target, dram, sizes, requant, activations)
+    em.invariants.taken.update(c_name(n) for n in used_names(f))
     em.sram.plan(f.body)
     em.emit(f.body)
     em.out("vsdk_flush(rt);")
