@@ -9,7 +9,7 @@ which region first read different inputs instead of blaming the NPU.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,9 +58,11 @@ def _equal(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
 
 
 def verify(exported: Exported, source: Path, feeds: Mapping[str, np.ndarray],
-           backend: str | None = None) -> Verification:
+           backend: str | None = None,
+           progress: Callable[[str], None] | None = None) -> Verification:
     """Run ``exported.model`` in onnxruntime and ``source`` as `vendor-sdk run` does, on
-    ``backend`` (None: the export's) and compare outputs and region calls."""
+    ``backend`` (None: the export's) and compare outputs and region calls. ``progress``
+    hears each run's stage and, in the second, the region being run (as `run` shows)."""
     import onnxruntime as ort
 
     from vendor_sdk.export import ort as npu
@@ -68,6 +70,10 @@ def verify(exported: Exported, source: Path, feeds: Mapping[str, np.ndarray],
 
     c = exported.compiled
     chosen = backend or _export_backend(exported)
+    say = progress or (lambda _s: None)
+    ours_say = None if progress is None else \
+        (lambda s: progress(f"vendor-sdk run on {chosen}: {s}"))
+    say(f"the export in onnxruntime on {chosen}")
     ort_calls: list[Call] = []
     with npu.recording(ort_calls):
         sess = ort.InferenceSession(str(exported.model),
@@ -75,10 +81,12 @@ def verify(exported: Exported, source: Path, feeds: Mapping[str, np.ndarray],
                                     if exported.regions else npu.session_options(),
                                     providers=["CPUExecutionProvider"])
         ours = sess.run(None, dict(feeds))
-    rec = _RecordingSession(c.library, {r.name: r for r in c.cmodel.regions}, c.target, chosen)
+    rec = _RecordingSession(c.library, {r.name: r for r in c.cmodel.regions}, c.target, chosen,
+                            progress=ours_say)
     rec.calls = []
     try:
-        run = run_compiled(c, source, feeds, chosen, session=rec, check="none")
+        run = run_compiled(c, source, feeds, chosen, session=rec, check="none",
+                           progress=ours_say)
     finally:
         rec.close()
     names = [o.name for o in sess.get_outputs()]
