@@ -73,8 +73,9 @@ def register(app: typer.Typer, user_errors: Callable[[], AbstractContextManager[
             from vendor_sdk.runtime.compare import model_inputs
 
             with user_errors(), progress(as_json) as bar:
-                bar.add_task("verify: onnxruntime session, then vendor-sdk run")
-                v = run_verify(e, model, model_inputs(model, batch, seed, inputs, dims))
+                say = bar.stage("the export in onnxruntime", prefix="verify: ")
+                v = run_verify(e, model, model_inputs(model, batch, seed, inputs, dims),
+                               progress=say)
         if as_json:
             print_json(_json(e, v))
         else:
