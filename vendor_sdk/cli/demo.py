@@ -50,10 +50,11 @@ def demo(model: str, work: Path) -> bool:
     results = {}
     for backend in ("fsim", "rtl"):
         with progress() as bar:
-            bar.add_task(f"run on {backend}" + (" (Verilator build on first use)"
-                                                if backend == "rtl" else ""))
+            say = bar.stage("a Verilator build on first use" if backend == "rtl" else
+                            "open the device", prefix=f"run on {backend}: ")
             results[backend] = run_compiled(c, qpath, feeds, backend, check="layers",
-                                            dump=Path("vendor-sdk-check") / backend)
+                                            dump=Path("vendor-sdk-check") / backend,
+                                            progress=say)
         print_run(results[backend], c)
         print_layers(results[backend], c, top=8)
         checked = print_check(results[backend])
