@@ -39,6 +39,7 @@ _HOISTED = ("floordiv", "mod")
 # tile / element / sub-tile loop of one axis (vendor_sdk.intrinsics.tensorize_build,
 # codegen.lower_gemm, codegen.elementwise): t_p, e_p, s_p
 _SPLIT = re.compile(r"[tes]_(\w+)")
+_DECLARED = re.compile(r"\s*const int64_t (\w+) = ")
 
 
 def term_name(atom: sym.Atom) -> str:
@@ -68,9 +69,10 @@ def _stem(d: sym.Dim) -> str:
 class _Body:
     """The body of an open C loop: where its next declaration goes and what it declared."""
 
-    var: str   # the loop variable
-    at: int    # index of its next declaration in the writer's lines
-    pad: str   # the body's indentation
+    var: str    # the loop variable
+    start: int  # index of its first line in the writer's lines
+    at: int     # index of its next declaration (they are its first lines)
+    pad: str    # the body's indentation
     names: dict[sym.Atom, str] = field(default_factory=dict)
 
 
@@ -88,10 +90,23 @@ class Invariants:
     def open(self, var: str, printed: bool, pad: str) -> None:
         """A loop opened; ``pad`` indents its body, which starts at the next line."""
         self.taken.add(c_name(var))
-        self._bodies.append(_Body(var, len(self.lines), pad) if printed else None)
+        at = len(self.lines)
+        self._bodies.append(_Body(var, at, at, pad) if printed else None)
 
     def close(self) -> None:
-        self._bodies.pop()
+        """The innermost loop ends (its last line is written): declarations nothing in
+        it reads are dropped (a term printed into text the emitter did not keep, e.g.
+        an operand view the emit snippet does not use), later ones first (they may
+        read earlier ones, never the other way round)."""
+        body = self._bodies.pop()
+        if body is None:
+            return
+        for k in reversed(range(body.start, body.at)):
+            name = _DECLARED.match(self.lines[k])
+            assert name is not None, self.lines[k]
+            used = re.compile(rf"\b{name[1]}\b")
+            if not any(used.search(ln) for ln in self.lines[k + 1:]):
+                del self.lines[k]
 
     def name(self, atom: sym.Atom) -> str | None:
         """The name ``atom`` is printed as here (declared now if it is new), or None."""
@@ -115,10 +130,11 @@ class Invariants:
         finally:
             self._declaring = was
         self.lines.insert(home.at, f"{home.pad}const int64_t {name} = {text};")
+        home.at += 1
         k = next(i for i, b in enumerate(self._bodies) if b is home)
-        for b in self._bodies[k:]:  # this body and those inside it moved down a line
+        for b in self._bodies[k + 1:]:  # the bodies inside it moved down a line
             if b is not None:
-                b.at += 1
+                b.start, b.at = b.start + 1, b.at + 1
         home.names[atom] = name
         return name
 
