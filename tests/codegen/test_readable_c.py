@@ -1,7 +1,8 @@
 """Generated C reads at a glance: the unsimplified index forms it used to carry do not come
 back, neither in the golden files nor in what `vendor-sdk compile` writes for a model with
-padded, strided convolutions; and that C still runs bit-exactly (`vendor-sdk run` checks
-every NPU layer against its integer reference)."""
+padded, strided convolutions; no inner loop recomputes a floor division or modulo of outer
+loops' variables (it is declared once, where its variables are bound); and that C still
+runs bit-exactly (`vendor-sdk run` checks every NPU layer against its integer reference)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,66 @@ def unreadable(text: str) -> list[str]:
             for m in rx.finditer(text)]
 
 
+_LOOP = re.compile(r"for \(int64_t (\w+) = 0; ")
+_CONST = re.compile(r"const int64_t (\w+) = ")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_NOISE = re.compile(r'/\*.*?\*/|"(?:\\.|[^"\\])*"')  # comments and string literals
+
+
+def _calls(code: str) -> list[str]:
+    """Every ``vsdk_fdiv(...)`` / ``vsdk_fmod(...)`` call in a line, nested ones too."""
+    out = []
+    for m in re.finditer(r"vsdk_f(?:div|mod)\(", code):
+        depth, end = 0, m.end() - 1
+        for end in range(m.end() - 1, len(code)):
+            depth += {"(": 1, ")": -1}.get(code[end], 0)
+            if depth == 0:
+                break
+        out.append(code[m.start():end + 1])
+    return out
+
+
+def recomputed(text: str) -> list[str]:
+    """Floor divisions and modulos an inner ``int64_t`` loop computes of names bound
+    outside it only (enclosing loops' variables, constants declared in their bodies): each
+    iteration recomputes the same value, which belongs at the top of the loop binding its
+    innermost name."""
+    out: list[str] = []
+    loops: list[tuple[str, int, set[str]]] = []  # variable, brace depth of body, its consts
+    depth = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        code = _NOISE.sub("", line)
+        level = {x: k for k, (v, _, consts) in enumerate(loops) for x in (v, *consts)}
+        for call in _calls(code):
+            names = set(_NAME.findall(call)) - {"vsdk_fdiv", "vsdk_fmod", "INT64_C"}
+            if names and names <= level.keys() and max(map(level.get, names)) < len(loops) - 1:
+                out.append(f"line {n}: {call} inside loop {loops[-1][0]}")
+        if (const := _CONST.search(code)) and loops:
+            loops[-1][2].add(const[1])
+        depth += code.count("{") - code.count("}")
+        if loop := _LOOP.search(code):
+            loops.append((loop[1], depth, set()))
+        while loops and depth < loops[-1][1]:
+            loops.pop()
+    return out
+
+
+def test_recomputed_terms_are_found() -> None:
+    """The check below can fail: an outer loop's term (or a term of a constant an outer
+    loop declares) in an inner loop is found; declared once where its variable is bound,
+    or varying with the loop it is printed in, it is not."""
+    inner = ("for (int64_t t_k = 0; t_k < 9; t_k++) {\n"
+             "    const int64_t t_k_div2 = vsdk_fdiv(t_k, 2);\n"
+             "    f(vsdk_fmod(t_k, 3));\n"
+             "    for (int64_t e = 0; e < 4; e++) {\n"
+             "        f(e + vsdk_fdiv(t_k, 3), vsdk_fmod(t_k_div2, 3), vsdk_fdiv(e + t_k, 2));\n"
+             "    }\n"
+             "}\n"
+             "for (int64_t e = 0; e < 4; e++) { f(vsdk_fdiv(e, 2)); }\n")
+    assert recomputed(inner) == ["line 5: vsdk_fdiv(t_k, 3) inside loop e",
+                                 "line 5: vsdk_fmod(t_k_div2, 3) inside loop e"]
+
+
 def test_patterns_are_found() -> None:
     """The checks below can fail: each pattern matches the form it names."""
     old = ("(uint32_t)(((vsdk_fdiv((s_n * 8), 8) * 64) + x)), (uint32_t)(((502) - 1) * 1 + 1)"
@@ -47,6 +108,7 @@ def test_golden_c_is_simplified() -> None:
     assert files
     for f in files:
         assert unreadable(f.read_text()) == [], f
+        assert recomputed(f.read_text()) == [], f
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -69,6 +131,7 @@ def test_compiled_c_reads_at_a_glance(compiled_cnn: Path) -> None:
     assert regions, sorted(p.name for p in (compiled_cnn / "build").iterdir())
     text = "\n".join(p.read_text() for p in regions)
     assert unreadable(text) == []
+    assert recomputed(text) == []
     # the 3x3 stride-2 conv's padded input rows: its row and column named once per row,
     # the bounds check and the DRAM address both read the names
     assert re.search(r"const int64_t iy = .+;\n\s+const int64_t ix = .+;\n"
