@@ -6,6 +6,7 @@ runs bit-exactly (`vendor-sdk run` checks every NPU layer against its integer re
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from vendor_sdk.compile import compile_model
 from vendor_sdk.runtime.examples import cnn
+from vendor_sdk.runtime.quantize import quantize
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "e2e"
 CLI = str(Path(sys.executable).with_name("vendor-sdk"))
@@ -109,6 +112,24 @@ def test_golden_c_is_simplified() -> None:
     for f in files:
         assert unreadable(f.read_text()) == [], f
         assert recomputed(f.read_text()) == [], f
+
+
+def test_conv_layers_golden(tmp_path: Path) -> None:
+    """The CNN's three conv layers as the reference NPU's C (UPDATE_GOLDEN=1 refreshes
+    tests/golden/codegen/cnn_conv_layers.c): what a vendor reads, hoisted terms and named
+    indices included. Their text does not depend on the quantization (scales live in the
+    constants blob), only on the model's shapes and the target."""
+    q = quantize(cnn(tmp_path / "cnn.onnx"), tmp_path / "cnn.int8.onnx", random=2)
+    c = compile_model(q, "reference_npu", {"N": 1}, name="cnn", build=False)
+    text = "\n".join(lc.text for r in c.cmodel.regions for lc in r.layers
+                     if "conv" in lc.function)
+    path = GOLDEN.parent / "codegen" / "cnn_conv_layers.c"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.read_text() == text, f"{path} differs; UPDATE_GOLDEN=1 refreshes it"
+    assert text.count("conv2d") >= 3 and "const int64_t t_k_div3 = vsdk_fdiv(t_k, 3);" in text
+    assert unreadable(text) == [] and recomputed(text) == []
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
