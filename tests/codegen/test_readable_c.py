@@ -70,7 +70,7 @@ def recomputed(text: str) -> list[str]:
         level = {x: k for k, (v, _, consts) in enumerate(loops) for x in (v, *consts)}
         for call in _calls(code):
             names = set(_NAME.findall(call)) - {"vsdk_fdiv", "vsdk_fmod", "INT64_C"}
-            if names and names <= level.keys() and max(map(level.get, names)) < len(loops) - 1:
+            if names and names <= level.keys() and max(level[x] for x in names) < len(loops) - 1:
                 out.append(f"line {n}: {call} inside loop {loops[-1][0]}")
         if (const := _CONST.search(code)) and loops:
             loops[-1][2].add(const[1])
