@@ -5,51 +5,15 @@ the same model, not from the progress code."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import re
 import subprocess
-import sys
-import threading
 from pathlib import Path
+
+from terminals import BIN
+from terminals import cli_env as _env
+from terminals import on_tty as _on_tty
 
 from vendor_sdk.runtime.examples import mlp
 from vendor_sdk.runtime.quantize import quantize
-
-BIN = Path(sys.executable).parent / "vendor-sdk"
-RICH_ENV = ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "TERM", "COLUMNS")
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in RICH_ENV}
-    return env | {"TERM": "xterm", "COLUMNS": "250"}  # wide: progress lines are not cut
-
-
-def _on_tty(args: list[str], cwd: Path) -> tuple[int, str, str]:
-    """(exit code, stdout (a pipe), stderr (a pseudo-terminal) without escape codes)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([str(BIN), *args], cwd=cwd, env=_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: every writer has closed the terminal
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    out, _ = proc.communicate(timeout=600)
-    reader.join(timeout=60)
-    os.close(master)
-    return proc.returncode, out.decode(), ANSI.sub("", b"".join(chunks).decode())
 
 
 def test_export_verify_shows_region_k_of_n(tmp_path: Path) -> None:
