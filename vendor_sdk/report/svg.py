@@ -42,11 +42,12 @@ def place(graph: Graph) -> Layout:
                    group, gap_y=40)
 
 
-def _fmt(v: float) -> str:
+def si(v: float) -> str:
+    """A count in three significant digits with a k/M/G suffix (node labels, axis ticks)."""
     for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if v >= div:
+        if abs(v) >= div:
             return f"{v / div:.3g}{suffix}"
-    return f"{v:.0f}"
+    return f"{v:.3g}"
 
 
 def _path(pts: Sequence[tuple[float, float]]) -> str:
@@ -123,10 +124,10 @@ def _node(n: Node, b: Box, row: LayerRow | None, fill: str, hottest: int) -> str
     if row is not None:
         if row.macs:
             tip.append(f"MACs {row.macs:,}")
-            line2 = line2 or f"{_fmt(row.macs)} MACs"
+            line2 = line2 or f"{si(row.macs)} MACs"
         if row.cycles is not None:
             util = f"{100 * row.utilization:.0f}%" if row.utilization is not None else "-"
-            line2 = " \u00b7 ".join([f"{_fmt(row.cycles)} cyc",
+            line2 = " \u00b7 ".join([f"{si(row.cycles)} cyc",
                                       *([util] if row.utilization is not None else []),
                                       *([row.bound_by] if row.bound_by else [])])
             tip.append(f"cycles {row.cycles:,}, utilization {util}, bound by "

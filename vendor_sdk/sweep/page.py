@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from vendor_sdk.report.svg import si
 from vendor_sdk.sweep.pareto import Candidate, candidates
 
 W, H, PAD_L, PAD_B, PAD_T, PAD_R = 560, 320, 80, 44, 16, 16
@@ -52,13 +53,6 @@ def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     return [lo + (hi - lo) * i / n for i in range(n + 1)]
 
 
-def _fmt(v: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(v) >= size:
-            return f"{v / size:.3g}{unit}"
-    return f"{v:.3g}"
-
-
 def scatter(title: str, cands: Sequence[Candidate]) -> Scatter:
     xs = [c.onchip_bytes for c in cands] or [0]
     ys = [c.cycles for c in cands] or [0]
@@ -79,8 +73,8 @@ def scatter(title: str, cands: Sequence[Candidate]) -> Scatter:
     for i, d in enumerate(front):
         path += f"M{d.x},{d.y}" if i == 0 else f" H{d.x} V{d.y}"
     return Scatter(title, dots, path,
-                   tuple((round(px(v), 1), _fmt(v)) for v in _ticks(0, x_hi)),
-                   tuple((round(py(v), 1), _fmt(v)) for v in _ticks(0, y_hi)))
+                   tuple((round(px(v), 1), si(v)) for v in _ticks(0, x_hi)),
+                   tuple((round(py(v), 1), si(v)) for v in _ticks(0, y_hi)))
 
 
 def bars(records: Sequence[Mapping[str, Any]], model: str) -> list[Bar]:
